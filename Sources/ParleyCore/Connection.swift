@@ -1,0 +1,34 @@
+import NIOCore
+import ParleyProtocol
+
+/// One client connection as the hub sees it: who it is to fan-out, and the outbox its frames go to.
+public final class Connection: Sendable {
+    /// How a connection speaks.
+    public enum Mode: Sendable {
+        /// parley.v1 JSON.
+        case parley
+        /// The tutorial's plain text, in the plain-mode room.
+        case plain
+    }
+
+    /// Unique within the process.
+    public let id: UInt64
+    /// How it speaks.
+    public let mode: Mode
+    /// Where frames for it are queued.
+    public let outbox: Outbox
+
+    init(id: UInt64, mode: Mode, outbox: Outbox) {
+        self.id = id
+        self.mode = mode
+        self.outbox = outbox
+    }
+}
+
+/// Encodes server events into frames ready to write.
+public enum Frame {
+    /// The event as one text frame's bytes.
+    public static func encode(_ event: ServerEvent) -> ByteBuffer {
+        ByteBuffer(bytes: event.jsonBytes())
+    }
+}

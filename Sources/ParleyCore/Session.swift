@@ -1,0 +1,302 @@
+import NIOCore
+import ParleyProtocol
+import Synchronization
+
+/// One client's conversation: decodes its frames, answers them and feeds its sends to the store.
+///
+/// The connection layer calls ``receive(text:)`` for each text frame, in order, runs ``run()`` beside it for
+/// the send pipeline, writes what appears in the connection's outbox, and calls ``end()`` when the connection
+/// has gone. Sends are queued and stored in batches, so a client that sends quickly is limited by group commit,
+/// not by one commit per message; its messages keep their order.
+public final class Session: Sendable {
+    private struct PendingSend: Sendable {
+        var ref: String?
+        var draft: MessageDraft
+        /// Plain clients get no `ack`.
+        var acknowledges: Bool
+    }
+
+    private struct State {
+        var name: String?
+        var joined: Set<String> = []
+        var limiter: RateLimiter
+    }
+
+    /// The connection this session speaks for.
+    public let connection: Connection
+    /// The `session` sent in `welcome`.
+    public let sessionID: String
+    private let hub: Hub
+    private let store: any MessageStore
+    private let limits: Limits
+    private let now: @Sendable () -> Duration
+    private let sends = WorkQueue<PendingSend>()
+    private let state: Mutex<State>
+
+    /// Bytes of message text one `history` reply or replay page carries at most, so frames stay readable by
+    /// clients with a 1 MiB frame limit.
+    static let pageTextBudget = 512 * 1024
+
+    /// Creates a session for a connection the hub has registered.
+    /// - Parameters:
+    ///   - connection: The connection, from ``Hub/connect(mode:)``.
+    ///   - hub: The hub.
+    ///   - store: The message store.
+    ///   - limits: The limits to enforce.
+    ///   - now: A monotonic clock for rate limiting.
+    public init(
+        connection: Connection,
+        hub: Hub,
+        store: any MessageStore,
+        limits: Limits,
+        now: @escaping @Sendable () -> Duration = Session.monotonicNow
+    ) {
+        self.connection = connection
+        self.hub = hub
+        self.store = store
+        self.limits = limits
+        self.now = now
+        self.sessionID = Self.randomHex(bytes: 8)
+        self.state = Mutex(State(limiter: RateLimiter(rate: limits.commandsPerSecond, burst: limits.commandBurst)))
+    }
+
+    /// Time since an arbitrary fixed point, for rate limiting.
+    @Sendable
+    public static func monotonicNow() -> Duration {
+        ContinuousClock.now - Self.clockOrigin
+    }
+
+    private static let clockOrigin = ContinuousClock.now
+
+    /// Runs the send pipeline until ``end()``: stores queued sends in batches and acknowledges them.
+    public func run() async {
+        while let batch = await sends.next() {
+            do {
+                let outcomes = try await store.append(batch.map(\.draft))
+                for (pending, outcome) in zip(batch, outcomes) where pending.acknowledges {
+                    let message = outcome.message
+                    connection.outbox.push(
+                        Frame.encode(
+                            .ack(
+                                ref: pending.ref, room: message.room, id: message.clientID, offset: message.offset,
+                                ts: Timestamp.rfc3339(millisecondsSinceEpoch: message.storedAt)
+                            )
+                        )
+                    )
+                }
+            } catch {
+                for pending in batch where pending.acknowledges {
+                    connection.outbox.push(
+                        Frame.encode(
+                            .error(ref: pending.ref, code: .internal, message: "the message could not be stored; send it again with the same id")
+                        )
+                    )
+                }
+            }
+        }
+    }
+
+    /// Ends the session: leaves every room and stops the send pipeline once queued sends are stored.
+    public func end() {
+        hub.disconnect(connection)
+        sends.finish()
+    }
+
+    /// Handles a binary frame: parley.v1 answers `bad_request`; plain mode ignores it.
+    public func receiveBinary() async {
+        guard connection.mode == .parley, allowedByRateLimit() else { return }
+        await reply(.error(ref: nil, code: .badRequest, message: "binary frames are not part of parley.v1; send JSON text frames"))
+    }
+
+    /// Handles one text frame.
+    public func receive(text: String) async {
+        switch connection.mode {
+        case .plain: receivePlain(text)
+        case .parley: await receiveCommand(text)
+        }
+    }
+
+    private func receivePlain(_ text: String) {
+        guard allowedByRateLimit(), !text.isEmpty, text.utf8.count <= limits.maxTextBytes else { return }
+        let draft = MessageDraft(
+            room: hub.plainMode.room, sender: hub.plainMode.senderName, clientID: "plain-" + Self.randomHex(bytes: 16),
+            text: text
+        )
+        sends.push(PendingSend(ref: nil, draft: draft, acknowledges: false))
+    }
+
+    private func receiveCommand(_ text: String) async {
+        guard allowedByRateLimit() else {
+            await reply(.error(ref: nil, code: .rateLimited, message: "too many commands; slow down"))
+            return
+        }
+        let name = state.withLock { $0.name }
+        let frame: ClientFrame
+        do {
+            frame = try ClientFrame.decode(text)
+        } catch let rejection {
+            if name == nil && rejection.code == .unknownType {
+                await reply(.error(ref: rejection.ref, code: .helloRequired, message: "send hello first"))
+            } else {
+                await reply(.error(ref: rejection.ref, code: rejection.code, message: rejection.message))
+            }
+            return
+        }
+        guard let name else {
+            if case .hello(let requested, _) = frame.command {
+                await hello(name: requested, ref: frame.ref)
+            } else {
+                await reply(.error(ref: frame.ref, code: .helloRequired, message: "send hello first"))
+            }
+            return
+        }
+        do {
+            try await handle(frame.command, ref: frame.ref, name: name)
+        } catch let rejection as CommandRejection {
+            await reply(.error(ref: frame.ref, code: rejection.code, message: rejection.message))
+        } catch {
+            await reply(.error(ref: frame.ref, code: .internal, message: "the server could not complete the command; try again"))
+        }
+    }
+
+    private func hello(name: String, ref: String?) async {
+        guard Names.isValidDisplayName(name) else {
+            await reply(
+                .error(ref: ref, code: .invalidName, message: "a display name is 1–32 printable characters, not only spaces")
+            )
+            return
+        }
+        state.withLock { $0.name = name }
+        await reply(.welcome(ref: ref, session: sessionID, user: name, limits: limits))
+    }
+
+    private func handle(_ command: ClientCommand, ref: String?, name: String) async throws {
+        switch command {
+        case .hello:
+            throw CommandRejection(.badRequest, "hello was already sent on this connection")
+        case .join(let room, let since):
+            try validate(room: room)
+            try await join(room, since: since, ref: ref, name: name)
+        case .send(let room, let text, let id):
+            try validate(room: room)
+            try requireJoined(room)
+            guard !text.isEmpty else { throw CommandRejection(.badRequest, "field \"text\" must not be empty") }
+            guard text.utf8.count <= limits.maxTextBytes else {
+                throw CommandRejection(.tooLarge, "text is over \(limits.maxTextBytes) bytes")
+            }
+            sends.push(PendingSend(ref: ref, draft: MessageDraft(room: room, sender: name, clientID: id, text: text), acknowledges: true))
+        case .history(let room, let before, let limit):
+            try validate(room: room)
+            let page = min(limit ?? limits.joinReplayCount, limits.maxHistoryPage)
+            let messages = Self.trimmedToBudget(try await store.messages(in: room, before: before, limit: page))
+            await reply(.history(ref: ref, room: room, messages: messages.map(\.chatMessage)))
+        case .typing(let room):
+            try validate(room: room)
+            try requireJoined(room)
+            hub.typing(in: room, name: name)
+        case .leave(let room):
+            try validate(room: room)
+            try requireJoined(room)
+            _ = hub.leave(room, connection: connection)
+            state.withLock { _ = $0.joined.remove(room) }
+            await reply(.left(ref: ref, room: room))
+        case .ping:
+            await reply(.pong(ref: ref))
+        }
+    }
+
+    /// Subscribes first, then replays from the store, then goes live: no gap, no duplicate, in offset order.
+    private func join(_ room: String, since: Int64?, ref: String?, name: String) async throws {
+        let members = hub.beginJoin(room, connection: connection, name: name)
+        state.withLock { _ = $0.joined.insert(room) }
+        do {
+            let head = try await store.head(of: room)
+            guard await reply(.joined(ref: ref, room: room, head: head, members: members)) else { return }
+            var delivered: Int64
+            if let since {
+                delivered = min(since, head)
+                guard try await replay(room, after: delivered, through: head) else { return }
+                delivered = head
+            } else {
+                let latest = try await store.messages(in: room, before: head + 1, limit: limits.joinReplayCount)
+                guard await replay(latest) else { return }
+                delivered = head
+            }
+            while case .catchUp(let after) = hub.finishJoin(room, connection: connection, deliveredThrough: delivered) {
+                let newHead = try await store.head(of: room)
+                guard try await replay(room, after: after, through: newHead) else { return }
+                delivered = newHead
+            }
+        } catch {
+            _ = hub.leave(room, connection: connection)
+            state.withLock { _ = $0.joined.remove(room) }
+            throw error
+        }
+    }
+
+    /// Replays stored messages after `offset` up to `head`, page by page, waiting for outbox space.
+    /// - Returns: `false` if the connection closed meanwhile.
+    private func replay(_ room: String, after offset: Int64, through head: Int64) async throws -> Bool {
+        var cursor = offset
+        while cursor < head {
+            let page = try await store.messages(in: room, after: cursor, limit: limits.maxHistoryPage)
+            guard let last = page.last else { break }
+            guard await replay(page) else { return false }
+            cursor = last.offset
+        }
+        return true
+    }
+
+    private func replay(_ messages: [StoredMessage]) async -> Bool {
+        for message in messages {
+            guard await connection.outbox.pushWaitingForSpace(Frame.encode(.message(message.chatMessage))) else {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Queues a reply, waiting for outbox space: replies answer this client and may make it wait.
+    @discardableResult
+    private func reply(_ event: ServerEvent) async -> Bool {
+        await connection.outbox.pushWaitingForSpace(Frame.encode(event))
+    }
+
+    private func allowedByRateLimit() -> Bool {
+        let time = now()
+        return state.withLock { $0.limiter.allow(now: time) }
+    }
+
+    private func validate(room: String) throws {
+        guard Names.isValidRoom(room) else {
+            throw CommandRejection(.invalidRoom, "a room name is 1–64 characters of A-Z a-z 0-9 - _ .")
+        }
+    }
+
+    private func requireJoined(_ room: String) throws {
+        guard state.withLock({ $0.joined.contains(room) }) else {
+            throw CommandRejection(.notJoined, "join \(room) first")
+        }
+    }
+
+    /// Keeps the newest messages whose text fits the page budget (always at least one).
+    static func trimmedToBudget(_ messages: [StoredMessage]) -> [StoredMessage] {
+        var total = 0
+        var start = messages.endIndex
+        while start > messages.startIndex {
+            let size = messages[start - 1].text.utf8.count
+            if total + size > pageTextBudget && start < messages.endIndex { break }
+            total += size
+            start -= 1
+        }
+        return Array(messages[start...])
+    }
+
+    private static func randomHex(bytes: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<bytes).map { _ in
+            let byte = UInt8.random(in: 0...255, using: &generator)
+            return String(byte >> 4, radix: 16) + String(byte & 0x0f, radix: 16)
+        }.joined()
+    }
+}

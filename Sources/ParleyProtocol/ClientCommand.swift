@@ -1,0 +1,175 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A command a parley.v1 client sends, one JSON object per text frame.
+public enum ClientCommand: Sendable, Equatable {
+    /// Introduces the connection; must come first.
+    case hello(name: String, token: String?)
+    /// Joins a room, replaying messages after `since` (or the latest ones without it), then live ones.
+    case join(room: String, since: Int64?)
+    /// Stores and broadcasts a message; `id` makes resending idempotent.
+    case send(room: String, text: String, id: String)
+    /// Reads a page of history, newest page first when `before` is absent.
+    case history(room: String, before: Int64?, limit: Int?)
+    /// Tells the others in the room that this user is typing.
+    case typing(room: String)
+    /// Leaves a room.
+    case leave(room: String)
+    /// Asks for a `pong`.
+    case ping
+
+    /// The command's `type` on the wire.
+    public var type: String {
+        switch self {
+        case .hello: "hello"
+        case .join: "join"
+        case .send: "send"
+        case .history: "history"
+        case .typing: "typing"
+        case .leave: "leave"
+        case .ping: "ping"
+        }
+    }
+}
+
+/// A decoded client frame: the command and the `ref` its reply must carry.
+public struct ClientFrame: Sendable, Equatable {
+    /// The client's correlation string, echoed in the reply.
+    public var ref: String?
+    /// The command.
+    public var command: ClientCommand
+
+    /// Creates a frame.
+    public init(ref: String? = nil, command: ClientCommand) {
+        self.ref = ref
+        self.command = command
+    }
+}
+
+/// Why a client frame was refused: the `error` frame to answer it with.
+public struct CommandRejection: Error, Sendable, Equatable {
+    /// The error code.
+    public var code: ErrorCode
+    /// A sentence saying what to fix.
+    public var message: String
+    /// The rejected command's `ref`, when it could be read.
+    public var ref: String?
+
+    /// Creates a rejection.
+    public init(_ code: ErrorCode, _ message: String, ref: String? = nil) {
+        self.code = code
+        self.message = message
+        self.ref = ref
+    }
+}
+
+extension ClientFrame {
+    /// Decodes one text frame.
+    /// - Parameter text: The frame's text.
+    /// - Returns: The frame.
+    /// - Throws: `CommandRejection` with `bad_request` (not JSON, not an object, a field missing or of the wrong
+    ///   type) or `unknown_type`.
+    public static func decode(_ text: String) throws(CommandRejection) -> ClientFrame {
+        do {
+            return try JSONDecoder().decode(ClientFrame.self, from: Data(text.utf8))
+        } catch let rejection as CommandRejection {
+            throw rejection
+        } catch {
+            throw CommandRejection(.badRequest, "a command must be one JSON object")
+        }
+    }
+}
+
+extension ClientFrame: Decodable {
+    public init(from decoder: any Decoder) throws {
+        guard let fields = try? decoder.container(keyedBy: FieldKey.self) else {
+            throw CommandRejection(.badRequest, "a command must be one JSON object")
+        }
+        let reader = FieldReader(fields: fields, ref: nil)
+        let ref = try reader.optionalString("ref")
+        let command = try FieldReader(fields: fields, ref: ref).command()
+        self.init(ref: ref, command: command)
+    }
+}
+
+/// Any JSON object key.
+struct FieldKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ name: String) { self.stringValue = name }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+/// Reads the fields of a command object, turning every problem into a `CommandRejection` that names the field.
+private struct FieldReader {
+    let fields: KeyedDecodingContainer<FieldKey>
+    let ref: String?
+
+    func command() throws -> ClientCommand {
+        let type = try requiredString("type")
+        switch type {
+        case "hello":
+            return .hello(name: try requiredString("name"), token: try optionalString("token"))
+        case "join":
+            return .join(room: try requiredString("room"), since: try optionalOffset("since"))
+        case "send":
+            return .send(room: try requiredString("room"), text: try requiredString("text"), id: try clientID())
+        case "history":
+            return .history(room: try requiredString("room"), before: try optionalOffset("before"), limit: try optionalLimit())
+        case "typing":
+            return .typing(room: try requiredString("room"))
+        case "leave":
+            return .leave(room: try requiredString("room"))
+        case "ping":
+            return .ping
+        default:
+            throw CommandRejection(.unknownType, "unknown command type \"\(type.prefix(64))\"", ref: ref)
+        }
+    }
+
+    func requiredString(_ name: String) throws -> String {
+        guard let value = try optionalString(name) else {
+            throw CommandRejection(.badRequest, "field \"\(name)\" is required", ref: ref)
+        }
+        return value
+    }
+
+    func optionalString(_ name: String) throws -> String? {
+        let key = FieldKey(name)
+        guard fields.contains(key), (try? fields.decodeNil(forKey: key)) != true else { return nil }
+        guard let value = try? fields.decode(String.self, forKey: key) else {
+            throw CommandRejection(.badRequest, "field \"\(name)\" must be a string", ref: ref)
+        }
+        return value
+    }
+
+    func optionalOffset(_ name: String) throws -> Int64? {
+        let key = FieldKey(name)
+        guard fields.contains(key), (try? fields.decodeNil(forKey: key)) != true else { return nil }
+        guard let value = try? fields.decode(Int64.self, forKey: key), value >= 0 else {
+            throw CommandRejection(.badRequest, "field \"\(name)\" must be an offset (an integer ≥ 0)", ref: ref)
+        }
+        return value
+    }
+
+    func optionalLimit() throws -> Int? {
+        let key = FieldKey("limit")
+        guard fields.contains(key), (try? fields.decodeNil(forKey: key)) != true else { return nil }
+        guard let value = try? fields.decode(Int.self, forKey: key), value >= 1 else {
+            throw CommandRejection(.badRequest, "field \"limit\" must be an integer ≥ 1", ref: ref)
+        }
+        return value
+    }
+
+    func clientID() throws -> String {
+        let id = try requiredString("id")
+        guard (1...128).contains(id.utf8.count) else {
+            throw CommandRejection(.badRequest, "field \"id\" must be 1–128 bytes", ref: ref)
+        }
+        return id
+    }
+}

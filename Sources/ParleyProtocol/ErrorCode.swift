@@ -1,0 +1,25 @@
+/// The stable error codes of parley.v1, carried by the `error` frame.
+public enum ErrorCode: String, Codable, Sendable, CaseIterable {
+    /// The frame is not a JSON object, or a field is missing or has the wrong type.
+    case badRequest = "bad_request"
+    /// The `type` names no command of parley.v1.
+    case unknownType = "unknown_type"
+    /// Any command other than `hello` before `hello`.
+    case helloRequired = "hello_required"
+    /// `send`, `typing` or `leave` for a room the connection has not joined.
+    case notJoined = "not_joined"
+    /// The room name breaks the naming rule (1–64 of `A-Z a-z 0-9 - _ .`).
+    case invalidRoom = "invalid_room"
+    /// The display name breaks the naming rule (1–32 printable characters).
+    case invalidName = "invalid_name"
+    /// The message text is over the configured size.
+    case tooLarge = "too_large"
+    /// The connection sends commands faster than its rate limit.
+    case rateLimited = "rate_limited"
+    /// The credentials are missing or wrong.
+    case unauthorized
+    /// The credentials do not allow this command.
+    case forbidden
+    /// The server failed (the store is unreachable, say); the command may be retried.
+    case `internal`
+}

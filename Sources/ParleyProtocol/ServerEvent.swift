@@ -1,0 +1,210 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A chat message as every client sees it: in `message` frames, in replay and in `history`.
+public struct ChatMessage: Codable, Sendable, Equatable {
+    /// The room.
+    public var room: String
+    /// The message's position in its room: 1, 2, 3 … with no gaps.
+    public var offset: Int64
+    /// The sender's client message id.
+    public var id: String
+    /// The sender's display name.
+    public var from: String
+    /// The text.
+    public var text: String
+    /// When the server stored it, RFC 3339 UTC with milliseconds.
+    public var ts: String
+
+    /// Creates a message.
+    public init(room: String, offset: Int64, id: String, from: String, text: String, ts: String) {
+        self.room = room
+        self.offset = offset
+        self.id = id
+        self.from = from
+        self.text = text
+        self.ts = ts
+    }
+}
+
+/// A frame the server sends to a parley.v1 client.
+public enum ServerEvent: Sendable, Equatable {
+    /// Reply to `hello`.
+    case welcome(ref: String?, session: String, user: String, limits: Limits)
+    /// Reply to `join`; replayed and live `message` frames follow.
+    case joined(ref: String?, room: String, head: Int64, members: [String])
+    /// A stored message of a joined room.
+    case message(ChatMessage)
+    /// Reply to `send`, once the message is stored.
+    case ack(ref: String?, room: String, id: String, offset: Int64, ts: String)
+    /// Reply to `history`, oldest first.
+    case history(ref: String?, room: String, messages: [ChatMessage])
+    /// Someone else in the room is typing.
+    case typing(room: String, from: String)
+    /// Someone joined or left a room.
+    case presence(room: String, event: PresenceChange, user: String)
+    /// Reply to `leave`.
+    case left(ref: String?, room: String)
+    /// Reply to `ping`.
+    case pong(ref: String?)
+    /// A command was refused; the connection stays open.
+    case error(ref: String?, code: ErrorCode, message: String)
+
+    /// The event's `type` on the wire.
+    public var type: String {
+        switch self {
+        case .welcome: "welcome"
+        case .joined: "joined"
+        case .message: "message"
+        case .ack: "ack"
+        case .history: "history"
+        case .typing: "typing"
+        case .presence: "presence"
+        case .left: "left"
+        case .pong: "pong"
+        case .error: "error"
+        }
+    }
+}
+
+/// The `event` of a `presence` frame.
+public enum PresenceChange: String, Codable, Sendable {
+    case join
+    case leave
+}
+
+extension ServerEvent {
+    /// The event as the UTF-8 JSON bytes of one text frame.
+    public func jsonBytes() -> [UInt8] {
+        // Every field is a string, an integer, a number or an array of them: encoding cannot fail.
+        Array(try! JSON.encoder().encode(self))
+    }
+
+    /// Decodes one text frame from the server (for clients, tools and tests).
+    public static func decode(_ text: String) throws -> ServerEvent {
+        try JSONDecoder().decode(ServerEvent.self, from: Data(text.utf8))
+    }
+}
+
+extension ServerEvent: Codable {
+    private enum Key: String, CodingKey {
+        case type, ref, session, user, name, limits, room, head, members, id, offset, ts, messages, from, event
+        case code, message
+    }
+
+    private struct User: Codable {
+        var name: String
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        if case .message(let message) = self {
+            var fields = encoder.container(keyedBy: Key.self)
+            try fields.encode(type, forKey: .type)
+            try message.encode(to: encoder)
+            return
+        }
+        var fields = encoder.container(keyedBy: Key.self)
+        try fields.encode(type, forKey: .type)
+        switch self {
+        case .welcome(let ref, let session, let user, let limits):
+            try fields.encodeIfPresent(ref, forKey: .ref)
+            try fields.encode(session, forKey: .session)
+            try fields.encode(User(name: user), forKey: .user)
+            try fields.encode(limits, forKey: .limits)
+        case .joined(let ref, let room, let head, let members):
+            try fields.encodeIfPresent(ref, forKey: .ref)
+            try fields.encode(room, forKey: .room)
+            try fields.encode(head, forKey: .head)
+            try fields.encode(members, forKey: .members)
+        case .ack(let ref, let room, let id, let offset, let ts):
+            try fields.encodeIfPresent(ref, forKey: .ref)
+            try fields.encode(room, forKey: .room)
+            try fields.encode(id, forKey: .id)
+            try fields.encode(offset, forKey: .offset)
+            try fields.encode(ts, forKey: .ts)
+        case .history(let ref, let room, let messages):
+            try fields.encodeIfPresent(ref, forKey: .ref)
+            try fields.encode(room, forKey: .room)
+            try fields.encode(messages.map(ServerEvent.message), forKey: .messages)
+        case .typing(let room, let from):
+            try fields.encode(room, forKey: .room)
+            try fields.encode(from, forKey: .from)
+        case .presence(let room, let event, let user):
+            try fields.encode(room, forKey: .room)
+            try fields.encode(event, forKey: .event)
+            try fields.encode(user, forKey: .user)
+        case .left(let ref, let room):
+            try fields.encodeIfPresent(ref, forKey: .ref)
+            try fields.encode(room, forKey: .room)
+        case .pong(let ref):
+            try fields.encodeIfPresent(ref, forKey: .ref)
+        case .error(let ref, let code, let message):
+            try fields.encodeIfPresent(ref, forKey: .ref)
+            try fields.encode(code, forKey: .code)
+            try fields.encode(message, forKey: .message)
+        case .message:
+            break
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let fields = try decoder.container(keyedBy: Key.self)
+        let type = try fields.decode(String.self, forKey: .type)
+        let ref = try fields.decodeIfPresent(String.self, forKey: .ref)
+        switch type {
+        case "welcome":
+            self = .welcome(
+                ref: ref,
+                session: try fields.decode(String.self, forKey: .session),
+                user: try fields.decode(User.self, forKey: .user).name,
+                limits: try fields.decode(Limits.self, forKey: .limits)
+            )
+        case "joined":
+            self = .joined(
+                ref: ref,
+                room: try fields.decode(String.self, forKey: .room),
+                head: try fields.decode(Int64.self, forKey: .head),
+                members: try fields.decode([String].self, forKey: .members)
+            )
+        case "message":
+            self = .message(try ChatMessage(from: decoder))
+        case "ack":
+            self = .ack(
+                ref: ref,
+                room: try fields.decode(String.self, forKey: .room),
+                id: try fields.decode(String.self, forKey: .id),
+                offset: try fields.decode(Int64.self, forKey: .offset),
+                ts: try fields.decode(String.self, forKey: .ts)
+            )
+        case "history":
+            self = .history(
+                ref: ref,
+                room: try fields.decode(String.self, forKey: .room),
+                messages: try fields.decode([ChatMessage].self, forKey: .messages)
+            )
+        case "typing":
+            self = .typing(room: try fields.decode(String.self, forKey: .room), from: try fields.decode(String.self, forKey: .from))
+        case "presence":
+            self = .presence(
+                room: try fields.decode(String.self, forKey: .room),
+                event: try fields.decode(PresenceChange.self, forKey: .event),
+                user: try fields.decode(String.self, forKey: .user)
+            )
+        case "left":
+            self = .left(ref: ref, room: try fields.decode(String.self, forKey: .room))
+        case "pong":
+            self = .pong(ref: ref)
+        case "error":
+            self = .error(
+                ref: ref,
+                code: try fields.decode(ErrorCode.self, forKey: .code),
+                message: try fields.decode(String.self, forKey: .message)
+            )
+        default:
+            throw DecodingError.dataCorruptedError(forKey: .type, in: fields, debugDescription: "unknown event type \(type)")
+        }
+    }
+}

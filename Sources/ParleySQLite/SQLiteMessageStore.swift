@@ -1,0 +1,201 @@
+import GRDB
+import ParleyCore
+import ServiceLifecycle
+
+/// The embedded `MessageStore`: one SQLite file in WAL mode, written by one writer with group commit.
+///
+/// Appends from every connection are queued; the writer takes everything queued, stores it in one transaction,
+/// and only then answers each caller, so one fsync covers many messages. Offsets are the room's previous head
+/// plus one, assigned inside that transaction; `(room, sender, client_id)` is unique in the schema, so a resent
+/// id can never be stored twice.
+public final class SQLiteMessageStore: MessageStore {
+    private struct PendingWrite: Sendable {
+        var drafts: [MessageDraft]
+        var continuation: CheckedContinuation<[AppendOutcome], any Error>
+    }
+
+    private let pool: DatabasePool
+    private let writes = WorkQueue<PendingWrite>()
+    private let now: @Sendable () -> Int64
+    private let onCommit: CommitHandler
+    /// Where the database lives.
+    public let path: String
+
+    /// Opens (creating if needed) and migrates the database at `path`.
+    /// - Parameters:
+    ///   - path: The database file.
+    ///   - now: The clock for timestamps, in milliseconds since the Unix epoch.
+    ///   - onCommit: Told of each batch of new messages, in commit order, before their senders are answered.
+    /// - Throws: `SQLiteStoreError` naming the file when it cannot be opened or migrated.
+    public init(
+        path: String,
+        now: @escaping @Sendable () -> Int64 = SystemTime.millisecondsSinceEpoch,
+        onCommit: @escaping CommitHandler
+    ) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw SQLiteStoreError.cannotOpen(path: path, reason: "\(error)")
+        }
+        self.path = path
+        self.now = now
+        self.onCommit = onCommit
+    }
+
+    /// The schema, one migration per version; GRDB records the applied ones in `grdb_migrations`.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: messages") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE messages (
+                        room TEXT NOT NULL,
+                        room_offset INTEGER NOT NULL CHECK (room_offset >= 1),
+                        sender TEXT NOT NULL,
+                        client_id TEXT NOT NULL,
+                        text TEXT NOT NULL,
+                        stored_at INTEGER NOT NULL,
+                        PRIMARY KEY (room, room_offset),
+                        UNIQUE (room, sender, client_id)
+                    ) WITHOUT ROWID
+                    """
+            )
+        }
+        return migrator
+    }
+
+    /// Runs the writer until graceful shutdown, then stores what is still queued and closes the file.
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            while let batch = await writes.next() {
+                await commit(batch)
+            }
+        } onGracefulShutdown: {
+            self.writes.finish()
+        }
+        try pool.close()
+    }
+
+    public func append(_ drafts: [MessageDraft]) async throws -> [AppendOutcome] {
+        guard !drafts.isEmpty else { return [] }
+        return try await withCheckedThrowingContinuation { continuation in
+            if !writes.push(PendingWrite(drafts: drafts, continuation: continuation)) {
+                continuation.resume(throwing: SQLiteStoreError.closed(path: path))
+            }
+        }
+    }
+
+    private func commit(_ batch: [PendingWrite]) async {
+        let drafts = batch.flatMap(\.drafts)
+        let storedAt = now()
+        do {
+            let outcomes = try await pool.write { db in try Self.insert(drafts, storedAt: storedAt, in: db) }
+            let committed = outcomes.filter(\.isNew).map(\.message)
+            if !committed.isEmpty { onCommit(committed) }
+            var remaining = outcomes[...]
+            for write in batch {
+                write.continuation.resume(returning: Array(remaining.prefix(write.drafts.count)))
+                remaining = remaining.dropFirst(write.drafts.count)
+            }
+        } catch {
+            for write in batch { write.continuation.resume(throwing: error) }
+        }
+    }
+
+    private static func insert(_ drafts: [MessageDraft], storedAt: Int64, in db: Database) throws -> [AppendOutcome] {
+        var heads: [String: Int64] = [:]
+        var outcomes: [AppendOutcome] = []
+        outcomes.reserveCapacity(drafts.count)
+        let findDuplicate = try db.cachedStatement(
+            sql: "SELECT \(columns) FROM messages WHERE room = ? AND sender = ? AND client_id = ?"
+        )
+        let insert = try db.cachedStatement(
+            sql: "INSERT INTO messages (room, room_offset, sender, client_id, text, stored_at) VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        for draft in drafts {
+            if let row = try Row.fetchOne(findDuplicate, arguments: [draft.room, draft.sender, draft.clientID]) {
+                outcomes.append(AppendOutcome(message: message(from: row), isNew: false))
+                continue
+            }
+            let head: Int64
+            if let known = heads[draft.room] {
+                head = known
+            } else {
+                head = try headOffset(of: draft.room, in: db)
+            }
+            let message = StoredMessage(
+                room: draft.room, offset: head + 1, clientID: draft.clientID, sender: draft.sender, text: draft.text,
+                storedAt: storedAt
+            )
+            try insert.execute(arguments: [message.room, message.offset, message.sender, message.clientID, message.text, storedAt])
+            heads[draft.room] = message.offset
+            outcomes.append(AppendOutcome(message: message, isNew: true))
+        }
+        return outcomes
+    }
+
+    public func messages(in room: String, after offset: Int64, limit: Int) async throws -> [StoredMessage] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT \(Self.columns) FROM messages WHERE room = ? AND room_offset > ? ORDER BY room_offset LIMIT ?",
+                arguments: [room, offset, limit]
+            ).map(Self.message(from:))
+        }
+    }
+
+    public func messages(in room: String, before offset: Int64?, limit: Int) async throws -> [StoredMessage] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Self.columns) FROM messages WHERE room = ? AND room_offset < ?
+                    ORDER BY room_offset DESC LIMIT ?
+                    """,
+                arguments: [room, offset ?? Int64.max, limit]
+            ).map(Self.message(from:)).reversed()
+        }
+    }
+
+    public func head(of room: String) async throws -> Int64 {
+        try await pool.read { db in try Self.headOffset(of: room, in: db) }
+    }
+
+    public func checkReachable() async throws {
+        try await pool.read { db in try db.execute(sql: "SELECT 1 FROM messages LIMIT 1") }
+    }
+
+    private static let columns = "room, room_offset, sender, client_id, text, stored_at"
+
+    private static func headOffset(of room: String, in db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(room_offset), 0) FROM messages WHERE room = ?", arguments: [room]) ?? 0
+    }
+
+    private static func message(from row: Row) -> StoredMessage {
+        StoredMessage(
+            room: row["room"], offset: row["room_offset"], clientID: row["client_id"], sender: row["sender"],
+            text: row["text"], storedAt: row["stored_at"]
+        )
+    }
+}
+
+/// Why the SQLite store failed.
+public enum SQLiteStoreError: Error, CustomStringConvertible {
+    /// The file could not be opened, created or migrated.
+    case cannotOpen(path: String, reason: String)
+    /// The store has shut down.
+    case closed(path: String)
+
+    public var description: String {
+        switch self {
+        case .cannotOpen(let path, let reason): "cannot open the SQLite database \(path): \(reason)"
+        case .closed(let path): "the SQLite database \(path) is closed"
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import HTTPTypes
+
+/// Decides whether a WebSocket upgrade's `Origin` may connect (cross-site WebSocket hijacking protection).
+///
+/// Accepted: no `Origin` (not a browser), an origin whose host name is the one the client connected to (any
+/// port), and the origins listed explicitly. Everything else is refused.
+public struct OriginPolicy: Sendable {
+    private let allowed: Set<String>
+
+    /// Creates a policy accepting, besides same-host origins, exactly `allowedOrigins`.
+    public init(allowedOrigins: [String]) {
+        self.allowed = Set(allowedOrigins.map(Self.normalized))
+    }
+
+    /// Whether a request with these headers may open a WebSocket.
+    public func allows(origin: String?, host: String?) -> Bool {
+        guard let origin else { return true }
+        let normalizedOrigin = Self.normalized(origin)
+        if allowed.contains(normalizedOrigin) { return true }
+        guard let originHost = Self.hostName(ofOrigin: normalizedOrigin), let host else { return false }
+        return originHost == Self.hostName(ofAuthority: host.lowercased())
+    }
+
+    private static func normalized(_ origin: String) -> String {
+        var value = origin.trimmingSpaces().lowercased()
+        while value.hasSuffix("/") { value.removeLast() }
+        return value
+    }
+
+    /// `http://Example.com:3000` → `example.com`; `null` and other opaque origins → `nil`.
+    static func hostName(ofOrigin origin: String) -> String? {
+        let parts = origin.split(separator: "://", maxSplits: 1)
+        guard parts.count == 2 else { return nil }
+        return hostName(ofAuthority: String(parts[1]))
+    }
+
+    /// `example.com:8000` → `example.com`; `[::1]:8000` → `[::1]`.
+    static func hostName(ofAuthority authority: String) -> String? {
+        let withoutPath = authority.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        if withoutPath.hasPrefix("[") {
+            guard let close = withoutPath.firstIndex(of: "]") else { return nil }
+            return String(withoutPath[...close])
+        }
+        let host = withoutPath.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        return host.isEmpty ? nil : host
+    }
+}
+
+extension String {
+    fileprivate func trimmingSpaces() -> String {
+        String(self.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import ParleyCore
+
+extension ParleyServer {
+    /// The plain HTTP routes: health, readiness, the web client.
+    func makeRouter() -> Router<ParleyRequestContext> {
+        let router = Router(context: ParleyRequestContext.self)
+        let store = self.store
+        router.get("/healthz") { _, _ in
+            Self.json(.ok, #"{"status":"ok"}"#)
+        }
+        router.get("/readyz") { _, _ in
+            if await Self.isReachable(store, within: .seconds(2)) {
+                return Self.json(.ok, #"{"status":"ready"}"#)
+            }
+            return Self.json(.serviceUnavailable, #"{"status":"unavailable","error":"the message store cannot be reached"}"#)
+        }
+        router.get("/ws") { _, _ in
+            Self.json(.upgradeRequired, #"{"error":"/ws is a WebSocket endpoint: connect with a WebSocket client"}"#)
+        }
+        if let webRoot = configuration.webRoot, FileManager.default.fileExists(atPath: webRoot) {
+            router.add(middleware: FileMiddleware(webRoot, searchForIndexHtml: true, logger: logger))
+        }
+        return router
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: body))
+        )
+    }
+
+    static func isReachable(_ store: any MessageStore, within timeout: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { (try? await store.checkReachable()) != nil }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+}

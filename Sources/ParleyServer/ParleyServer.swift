@@ -1,0 +1,96 @@
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import UnixSignals
+import ParleyCore
+import ParleyProtocol
+import ParleySQLite
+import ServiceLifecycle
+
+/// A Parley node: the store, the hub and the HTTP/WebSocket server, run as one `ServiceGroup`.
+///
+/// ```swift
+/// let server = try ParleyServer(configuration: ServerConfiguration(port: 0), logger: logger)
+/// try await server.run { address in print("listening on \(address)") }
+/// ```
+public struct ParleyServer: Sendable {
+    /// The configuration it was made with.
+    public let configuration: ServerConfiguration
+    let hub: Hub
+    let store: any MessageStore
+    let logger: Logger
+
+    /// Opens the store and prepares the node; nothing listens until ``run(gracefulShutdownSignals:onListening:)``.
+    /// - Throws: When the database cannot be opened, with a message naming it.
+    public init(configuration: ServerConfiguration, logger: Logger) throws {
+        let hub = Hub(limits: configuration.limits, plainMode: configuration.plainMode)
+        self.configuration = configuration
+        self.hub = hub
+        self.store = try SQLiteMessageStore(path: configuration.databasePath, onCommit: { hub.deliver($0) })
+        self.logger = logger
+    }
+
+    /// Runs until a shutdown signal (or cancellation), then drains: refuses new clients, closes every client with
+    /// 1001, waits for them (at most the drain timeout), stops the HTTP server and flushes the store.
+    /// - Parameters:
+    ///   - gracefulShutdownSignals: The signals that start a drain.
+    ///   - onListening: Called once the server accepts connections, with its `http://host:port` address.
+    public func run(
+        gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint],
+        onListening: @escaping @Sendable (String) async -> Void = { _ in }
+    ) async throws {
+        try await makeServiceGroup(gracefulShutdownSignals: gracefulShutdownSignals, onListening: onListening).run()
+    }
+
+    /// The services of a node, in start order; a graceful shutdown stops them in reverse: drain, server, store.
+    public func makeServiceGroup(
+        gracefulShutdownSignals: [UnixSignal] = [],
+        onListening: @escaping @Sendable (String) async -> Void
+    ) -> ServiceGroup {
+        let application = makeApplication(onListening: onListening)
+        let drain = DrainService(hub: hub, timeout: configuration.drainTimeout, logger: logger)
+        return ServiceGroup(
+            configuration: .init(
+                services: [store, application, drain],
+                gracefulShutdownSignals: gracefulShutdownSignals,
+                logger: logger
+            )
+        )
+    }
+
+    private func makeApplication(onListening: @escaping @Sendable (String) async -> Void) -> some ApplicationProtocol {
+        let endpoint = ChatEndpoint(
+            hub: hub, store: store, limits: configuration.limits,
+            originPolicy: OriginPolicy(allowedOrigins: configuration.allowedOrigins)
+        )
+        let webSocketRouter = Router(context: ParleyRequestContext.self)
+        webSocketRouter.ws("/ws") { request, _ in
+            endpoint.shouldUpgrade(request)
+        } onUpgrade: { inbound, outbound, context in
+            try await endpoint.handle(inbound, outbound, context)
+        }
+        let host = configuration.host
+        return Application(
+            router: makeRouter(),
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: webSocketRouter,
+                configuration: .init(
+                    ws: .init(
+                        maxFrameSize: configuration.limits.maxFrameBytes,
+                        autoPing: .enabled(timePeriod: configuration.pingInterval),
+                        closeTimeout: ChatEndpoint.closeFlushTimeout,
+                        validateUTF8: true
+                    )
+                )
+            ),
+            configuration: .init(address: .hostname(host, port: configuration.port), serverName: "Parley"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                let shownHost = host.contains(":") ? "[\(host)]" : host
+                await onListening("http://\(shownHost):\(port)")
+            },
+            logger: logger
+        )
+    }
+}

@@ -1,0 +1,52 @@
+import Logging
+import ParleyCore
+import ParleyProtocol
+
+/// Everything `parley serve` can be told.
+public struct ServerConfiguration: Sendable {
+    /// The address to listen on.
+    public var host: String
+    /// The port; 0 picks a free one.
+    public var port: Int
+    /// The SQLite file holding history.
+    public var databasePath: String
+    /// The limits every connection gets.
+    public var limits: Limits
+    /// Plain mode's room and strings.
+    public var plainMode: PlainModeSettings
+    /// Origins accepted besides those on the server's own host name, e.g. `https://chat.example.com`.
+    public var allowedOrigins: [String]
+    /// How often each WebSocket is pinged.
+    public var pingInterval: Duration
+    /// How long a shutdown waits for clients to close before it goes on.
+    public var drainTimeout: Duration
+    /// A folder of static files served at `/` (the web client), if any.
+    public var webRoot: String?
+    /// The log level.
+    public var logLevel: Logger.Level
+
+    /// Creates a configuration; the defaults are `parley serve`'s.
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8000,
+        databasePath: String = "parley.sqlite",
+        limits: Limits = Limits(),
+        plainMode: PlainModeSettings = PlainModeSettings(),
+        allowedOrigins: [String] = [],
+        pingInterval: Duration = .seconds(30),
+        drainTimeout: Duration = .seconds(10),
+        webRoot: String? = nil,
+        logLevel: Logger.Level = .info
+    ) {
+        self.host = host
+        self.port = port
+        self.databasePath = databasePath
+        self.limits = limits
+        self.plainMode = plainMode
+        self.allowedOrigins = allowedOrigins
+        self.pingInterval = pingInterval
+        self.drainTimeout = drainTimeout
+        self.webRoot = webRoot
+        self.logLevel = logLevel
+    }
+}

@@ -1,0 +1,173 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ParleyCore
+import ParleyProtocol
+import ParleyServer
+
+/// `parley serve`: runs a Parley node until SIGTERM or SIGINT, then drains.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a Parley node.",
+        discussion: """
+            Every option can also be set with the environment variable shown in its help; the option wins.
+            On SIGTERM or SIGINT the node stops accepting clients, closes every client with 1001, flushes the
+            database and exits 0.
+            """
+    )
+
+    @Option(help: "The address to listen on. (PARLEY_HOST; default 127.0.0.1)")
+    var host: String?
+
+    @Option(help: "The port to listen on; 0 picks a free one. (PARLEY_PORT; default 8000)")
+    var port: Int?
+
+    @Option(help: "The SQLite file holding history, created if absent. (PARLEY_DB; default parley.sqlite)")
+    var db: String?
+
+    @Option(help: "The largest message text in UTF-8 bytes; larger sends get too_large. (PARLEY_MAX_TEXT_BYTES; default 16384)")
+    var maxTextBytes: Int?
+
+    @Option(help: "The largest WebSocket frame or message in bytes; larger ones close the connection with 1009. (PARLEY_MAX_FRAME_BYTES; default 65536)")
+    var maxFrameBytes: Int?
+
+    @Option(help: "Commands per connection as PER_SECOND:BURST; 0 turns rate limiting off. (PARLEY_RATE_LIMIT; default 10:100)")
+    var rateLimit: String?
+
+    @Option(help: "Bytes a connection's outbox holds before it is closed with 4008. (PARLEY_OUTBOX_BYTES; default 1048576)")
+    var outboxBytes: Int?
+
+    @Option(help: "Frames a connection's outbox holds before it is closed with 4008. (PARLEY_OUTBOX_FRAMES; default 1000)")
+    var outboxFrames: Int?
+
+    @Option(help: "An origin allowed to open WebSockets besides the server's own host name, e.g. https://chat.example.com; repeatable. (PARLEY_ALLOWED_ORIGINS, comma-separated)")
+    var allowedOrigin: [String] = []
+
+    @Option(help: "Seconds between WebSocket pings. (PARLEY_PING_INTERVAL; default 30)")
+    var pingInterval: Int?
+
+    @Option(help: "Seconds a shutdown waits for clients to close. (PARLEY_DRAIN_TIMEOUT; default 10)")
+    var drainTimeout: Int?
+
+    @Option(help: "A folder of static files served at / (the web client). (PARLEY_WEB_ROOT; default web/dist when it exists)")
+    var webRoot: String?
+
+    @Option(help: "What plain-mode clients receive before each message. (PARLEY_PLAIN_PREFIX; default \"Mensagem recebida: \")")
+    var plainPrefix: String?
+
+    @Option(help: "What plain-mode clients receive when another plain client leaves. (PARLEY_PLAIN_DISCONNECT_NOTICE; default \"Um cliente desconectou.\")")
+    var plainDisconnectNotice: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical. (PARLEY_LOG_LEVEL; default info)")
+    var logLevel: String?
+
+    func run() async throws {
+        let configuration: ServerConfiguration
+        do {
+            configuration = try makeConfiguration(environment: ProcessInfo.processInfo.environment)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.message)
+        }
+        let level = configuration.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "parley")
+        let server: ParleyServer
+        do {
+            server = try ParleyServer(configuration: configuration, logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("parley: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        try await server.run { address in
+            FileHandle.standardOutput.write(Data("listening on \(address)\n".utf8))
+        }
+    }
+
+    /// Merges options, environment variables and defaults, validating each value.
+    func makeConfiguration(environment: [String: String]) throws -> ServerConfiguration {
+        let settings = Settings(environment: environment)
+        var configuration = ServerConfiguration()
+        configuration.host = try settings.string(host, "--host", "PARLEY_HOST") ?? configuration.host
+        configuration.port = try settings.integer(port, "--port", "PARLEY_PORT", in: 0...65535) ?? configuration.port
+        if let database = try settings.string(db, "--db", "PARLEY_DB") {
+            guard !database.hasPrefix("postgres://"), !database.hasPrefix("postgresql://") else {
+                throw ConfigurationError("--db: PostgreSQL is not supported by this build yet; give a SQLite file path")
+            }
+            configuration.databasePath = database
+        }
+        var limits = configuration.limits
+        limits.maxTextBytes = try settings.integer(maxTextBytes, "--max-text-bytes", "PARLEY_MAX_TEXT_BYTES", in: 1...(16 << 20)) ?? limits.maxTextBytes
+        limits.maxFrameBytes = try settings.integer(maxFrameBytes, "--max-frame-bytes", "PARLEY_MAX_FRAME_BYTES", in: 1024...(64 << 20)) ?? limits.maxFrameBytes
+        if let rate = try settings.string(rateLimit, "--rate-limit", "PARLEY_RATE_LIMIT") {
+            (limits.commandsPerSecond, limits.commandBurst) = try Settings.rateLimit(rate)
+        }
+        limits.outboxBytes = try settings.integer(outboxBytes, "--outbox-bytes", "PARLEY_OUTBOX_BYTES", in: 1024...(1 << 30)) ?? limits.outboxBytes
+        limits.outboxFrames = try settings.integer(outboxFrames, "--outbox-frames", "PARLEY_OUTBOX_FRAMES", in: 1...10_000_000) ?? limits.outboxFrames
+        configuration.limits = limits
+        configuration.allowedOrigins = allowedOrigin
+        if allowedOrigin.isEmpty, let origins = environment["PARLEY_ALLOWED_ORIGINS"] {
+            configuration.allowedOrigins = origins.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        }
+        if let seconds = try settings.integer(pingInterval, "--ping-interval", "PARLEY_PING_INTERVAL", in: 1...3600) {
+            configuration.pingInterval = .seconds(seconds)
+        }
+        if let seconds = try settings.integer(drainTimeout, "--drain-timeout", "PARLEY_DRAIN_TIMEOUT", in: 0...3600) {
+            configuration.drainTimeout = .seconds(seconds)
+        }
+        configuration.webRoot = try settings.string(webRoot, "--web-root", "PARLEY_WEB_ROOT") ?? "web/dist"
+        configuration.plainMode.messagePrefix = try settings.string(plainPrefix, "--plain-prefix", "PARLEY_PLAIN_PREFIX", allowEmpty: true) ?? configuration.plainMode.messagePrefix
+        configuration.plainMode.disconnectNotice = try settings.string(plainDisconnectNotice, "--plain-disconnect-notice", "PARLEY_PLAIN_DISCONNECT_NOTICE") ?? configuration.plainMode.disconnectNotice
+        if let level = try settings.string(logLevel, "--log-level", "PARLEY_LOG_LEVEL") {
+            guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
+                throw ConfigurationError("--log-level: \"\(level)\" is not one of trace, debug, info, notice, warning, error, critical")
+            }
+            configuration.logLevel = parsed
+        }
+        return configuration
+    }
+}
+
+/// A configuration value that cannot be used; the message names the option and what to fix.
+struct ConfigurationError: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// Reads an option's value from the command line, else from its environment variable.
+struct Settings {
+    let environment: [String: String]
+
+    func string(_ option: String?, _ flag: String, _ variable: String, allowEmpty: Bool = false) throws -> String? {
+        let (value, source) = option.map { ($0, flag) } ?? (environment[variable].map { ($0, variable) } ?? (nil, flag))
+        guard let value else { return nil }
+        guard allowEmpty || !value.isEmpty else { throw ConfigurationError("\(source): must not be empty") }
+        return value
+    }
+
+    func integer(_ option: Int?, _ flag: String, _ variable: String, in range: ClosedRange<Int>) throws -> Int? {
+        if let option {
+            guard range.contains(option) else { throw ConfigurationError("\(flag): \(option) is outside \(range.lowerBound)…\(range.upperBound)") }
+            return option
+        }
+        guard let text = environment[variable] else { return nil }
+        guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else {
+            throw ConfigurationError("\(variable): \"\(text)\" is not a whole number")
+        }
+        guard range.contains(value) else { throw ConfigurationError("\(variable): \(value) is outside \(range.lowerBound)…\(range.upperBound)") }
+        return value
+    }
+
+    /// Parses `PER_SECOND:BURST` (or `0` for no limit).
+    static func rateLimit(_ text: String) throws -> (Double, Int) {
+        if text.trimmingCharacters(in: .whitespaces) == "0" { return (0, 1) }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let rate = Double(parts[0]), rate > 0, rate.isFinite, let burst = Int(parts[1]), burst >= 1 else {
+            throw ConfigurationError("--rate-limit: \"\(text)\" is not PER_SECOND:BURST (e.g. 10:100) or 0 to turn it off")
+        }
+        return (rate, burst)
+    }
+}
