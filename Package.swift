@@ -70,6 +70,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "ParleyTesting",
+            dependencies: [
+                "ParleyServer",
+                .product(name: "WSClient", package: "swift-websocket"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "ParleyProtocolTests", dependencies: ["ParleyProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleyCoreTests", dependencies: ["ParleyCore"], swiftSettings: swiftSettings),
         .testTarget(name: "ParleySQLiteTests", dependencies: ["ParleySQLite"], swiftSettings: swiftSettings),
@@ -77,7 +85,7 @@ let package = Package(
             name: "ParleyServerTests",
             dependencies: [
                 "ParleyServer",
-                .product(name: "WSClient", package: "swift-websocket"),
+                "ParleyTesting",
             ],
             swiftSettings: swiftSettings
         ),
