@@ -84,6 +84,7 @@ let package = Package(
         .testTarget(
             name: "ParleyServerTests",
             dependencies: [
+                "ParleyCore",
                 "ParleyServer",
                 "ParleyTesting",
             ],

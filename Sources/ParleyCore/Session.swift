@@ -214,9 +214,8 @@ public final class Session: Sendable {
             guard await reply(.joined(ref: ref, room: room, head: head, members: members)) else { return }
             var delivered: Int64
             if let since {
-                delivered = min(since, head)
-                guard try await replay(room, after: delivered, through: head) else { return }
-                delivered = head
+                guard let last = try await replay(room, after: min(since, head), through: head) else { return }
+                delivered = last
             } else {
                 let latest = try await store.messages(in: room, before: head + 1, limit: limits.joinReplayCount)
                 guard await replay(latest) else { return }
@@ -224,8 +223,8 @@ public final class Session: Sendable {
             }
             while case .catchUp(let after) = hub.finishJoin(room, connection: connection, deliveredThrough: delivered) {
                 let newHead = try await store.head(of: room)
-                guard try await replay(room, after: after, through: newHead) else { return }
-                delivered = newHead
+                guard let last = try await replay(room, after: after, through: newHead) else { return }
+                delivered = last
             }
         } catch {
             _ = hub.leave(room, connection: connection)
@@ -234,17 +233,18 @@ public final class Session: Sendable {
         }
     }
 
-    /// Replays stored messages after `offset` up to `head`, page by page, waiting for outbox space.
-    /// - Returns: `false` if the connection closed meanwhile.
-    private func replay(_ room: String, after offset: Int64, through head: Int64) async throws -> Bool {
+    /// Replays stored messages after `offset` until at least `head`, page by page, waiting for outbox space.
+    /// A page may reach past `head` (messages committed meanwhile); they are replayed too.
+    /// - Returns: The last offset replayed (`offset` if none), or `nil` if the connection closed meanwhile.
+    private func replay(_ room: String, after offset: Int64, through head: Int64) async throws -> Int64? {
         var cursor = offset
         while cursor < head {
             let page = try await store.messages(in: room, after: cursor, limit: limits.maxHistoryPage)
             guard let last = page.last else { break }
-            guard await replay(page) else { return false }
+            guard await replay(page) else { return nil }
             cursor = last.offset
         }
-        return true
+        return cursor
     }
 
     private func replay(_ messages: [StoredMessage]) async -> Bool {

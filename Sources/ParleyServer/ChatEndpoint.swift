@@ -50,10 +50,11 @@ struct ChatEndpoint: Sendable {
         }
         let session = Session(connection: connection, hub: hub, store: store, limits: limits)
         let channel = context.requestContext.channel
-        await withTaskGroup(of: Void.self) { group in
+        let readError: (any Error)? = await withTaskGroup(of: Void.self) { group in
             group.addTask { await session.run() }
             group.addTask { await Self.writeFrames(from: connection.outbox, to: outbound) }
             group.addTask { await Self.dropIfCloseStalls(connection.outbox, channel: channel) }
+            defer { session.end() }
             do {
                 for try await message in inbound.messages(maxSize: limits.maxFrameBytes) {
                     switch message {
@@ -61,11 +62,13 @@ struct ChatEndpoint: Sendable {
                     case .binary: await session.receiveBinary()
                     }
                 }
+                return nil
             } catch {
-                context.logger.debug("WebSocket read ended", metadata: ["error": "\(error)"])
+                return error
             }
-            session.end()
         }
+        // A protocol violation (invalid UTF-8, an oversized message) carries the close code the framework sends.
+        if let readError { throw readError }
     }
 
     /// Writes what the outbox yields until it finishes or asks for a close.
