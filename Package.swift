@@ -79,8 +79,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ParleyProtocolTests", dependencies: ["ParleyProtocol"], swiftSettings: swiftSettings),
-        .testTarget(name: "ParleyCoreTests", dependencies: ["ParleyCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "ParleySQLiteTests", dependencies: ["ParleySQLite"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ParleyCoreTests",
+            dependencies: [
+                "ParleyCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ParleySQLiteTests",
+            dependencies: [
+                "ParleyCore",
+                "ParleySQLite",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ParleyServerTests",
             dependencies: [

@@ -15,12 +15,14 @@ public enum Names {
         }
     }
 
-    /// Whether `name` is a valid display name: 1–32 printable characters, no control or format characters,
-    /// and not only white space.
+    /// Whether `name` is a valid display name: 1–32 printable characters (grapheme clusters), not only white
+    /// space, with no control, format or unassigned code points, except the joiners that emoji and some scripts
+    /// need (U+200C, U+200D). Bidirectional overrides are format characters and so refused.
     public static func isValidDisplayName(_ name: String) -> Bool {
         guard (1...32).contains(name.count) else { return false }
         var hasVisible = false
         for scalar in name.unicodeScalars {
+            if scalar == "\u{200C}" || scalar == "\u{200D}" { continue }
             switch scalar.properties.generalCategory {
             case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned:
                 return false

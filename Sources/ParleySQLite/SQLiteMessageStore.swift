@@ -70,13 +70,18 @@ public final class SQLiteMessageStore: MessageStore {
         return migrator
     }
 
-    /// Runs the writer until graceful shutdown, then stores what is still queued and closes the file.
+    /// Runs the writer until graceful shutdown (or cancellation), then stores what is still queued and closes
+    /// the file.
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            while let batch = await writes.next() {
-                await commit(batch)
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                while let batch = await writes.next() {
+                    await commit(batch)
+                }
+            } onGracefulShutdown: {
+                self.writes.finish()
             }
-        } onGracefulShutdown: {
+        } onCancel: {
             self.writes.finish()
         }
         try pool.close()

@@ -1,0 +1,108 @@
+import NIOCore
+import ParleyCore
+import ParleyProtocol
+import Testing
+
+@Suite(.timeLimit(.minutes(1))) struct OutboxTests {
+    private func frame(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
+
+    @Test func theWriterGetsQueuedFramesInOrderInOneBatch() async {
+        let outbox = Outbox(maxBytes: 1000, maxFrames: 10)
+        #expect(outbox.push(frame("a")))
+        #expect(outbox.push(frame("b")))
+        #expect(await outbox.next() == .frames([frame("a"), frame("b")]))
+    }
+
+    @Test func overflowingTheFrameBoundDropsEverythingAndAsksForA4008Close() async {
+        let outbox = Outbox(maxBytes: 1000, maxFrames: 3)
+        for text in ["1", "2", "3"] { #expect(outbox.push(frame(text))) }
+        #expect(!outbox.push(frame("4")))
+        #expect(!outbox.push(frame("5")))
+        #expect(await outbox.next() == .close(.slowConsumer, reason: "slow consumer: outbox overflowed"))
+        #expect(await outbox.waitUntilClosing())
+    }
+
+    @Test func overflowingTheByteBoundAsksForA4008Close() async {
+        let outbox = Outbox(maxBytes: 10, maxFrames: 100)
+        #expect(outbox.push(frame("123456")))
+        #expect(!outbox.push(frame("12345")))
+        #expect(await outbox.next() == .close(.slowConsumer, reason: "slow consumer: outbox overflowed"))
+    }
+
+    @Test func aSingleFrameLargerThanTheBoundIsAcceptedIntoAnEmptyOutbox() async {
+        let outbox = Outbox(maxBytes: 4, maxFrames: 10)
+        #expect(outbox.push(frame("larger than four")))
+        #expect(await outbox.next() == .frames([frame("larger than four")]))
+    }
+
+    @Test func pushWaitingForSpaceWaitsForTheWriterInsteadOfOverflowing() async {
+        let outbox = Outbox(maxBytes: 1000, maxFrames: 2)
+        let producer = Task {
+            for index in 1...10 {
+                guard await outbox.pushWaitingForSpace(frame("\(index)")) else { return false }
+            }
+            return true
+        }
+        var received: [ByteBuffer] = []
+        while received.count < 10 {
+            guard case .frames(let frames) = await outbox.next() else { break }
+            #expect(frames.count <= 2)
+            received += frames
+        }
+        #expect(await producer.value)
+        #expect(received == (1...10).map { frame("\($0)") })
+    }
+
+    @Test func closeFlushesQueuedFramesFirst() async {
+        let outbox = Outbox(maxBytes: 1000, maxFrames: 10)
+        outbox.push(frame("last words"))
+        outbox.close(.goingAway, reason: "bye")
+        #expect(!outbox.push(frame("too late")))
+        #expect(await outbox.next() == .frames([frame("last words")]))
+        #expect(await outbox.next() == .close(.goingAway, reason: "bye"))
+    }
+
+    @Test func finishWakesAWaitingWriterAndReleasesWaitingProducers() async {
+        let outbox = Outbox(maxBytes: 1000, maxFrames: 1)
+        outbox.push(frame("full"))
+        let producer = Task { await outbox.pushWaitingForSpace(frame("blocked")) }
+        let watcher = Task { await outbox.waitUntilClosing() }
+        try? await Task.sleep(for: .milliseconds(50))
+        outbox.finish()
+        #expect(await producer.value == false)
+        #expect(await watcher.value == false)
+        #expect(await outbox.next() == .finished)
+        #expect(outbox.hasFinished)
+    }
+}
+
+@Suite struct RateLimiterTests {
+    @Test func allowsABurstThenRefillsAtTheRate() {
+        var limiter = RateLimiter(rate: 10, burst: 3)
+        let start = Duration.seconds(100)
+        let offsets: [Duration] = [.zero, .zero, .zero, .zero, .milliseconds(50), .milliseconds(150), .milliseconds(150)]
+            + Array(repeating: .seconds(10), count: 4)
+        let allowed = offsets.map { limiter.allow(now: start + $0) }
+        #expect(allowed == [true, true, true, false, false, true, false, true, true, true, false])
+    }
+
+    @Test func aRateOfZeroAllowsEverything() {
+        var limiter = RateLimiter(rate: 0, burst: 1)
+        let allowed = (0..<10_000).filter { _ in limiter.allow(now: .zero) }.count
+        #expect(allowed == 10_000)
+    }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct WorkQueueTests {
+    @Test func theConsumerTakesEverythingQueuedAtOnceThenNilAfterFinish() async {
+        let queue = WorkQueue<Int>()
+        queue.push(1)
+        queue.push(2)
+        #expect(await queue.next() == [1, 2])
+        queue.push(3)
+        queue.finish()
+        #expect(!queue.push(4))
+        #expect(await queue.next() == [3])
+        #expect(await queue.next() == nil)
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import GRDB
+import ParleyCore
+import ParleySQLite
+import Synchronization
+import Testing
+
+/// The embedded store on real files in a temporary folder.
+@Suite(.timeLimit(.minutes(1))) struct SQLiteMessageStoreTests {
+    /// Collects what the store reports as committed.
+    final class Commits: Sendable {
+        private let batches = Mutex<[[StoredMessage]]>([])
+        func record(_ batch: [StoredMessage]) { batches.withLock { $0.append(batch) } }
+        var all: [[StoredMessage]] { batches.withLock { $0 } }
+    }
+
+    private static func temporaryPath() throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("parley-sqlite-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder.appendingPathComponent("history.sqlite").path
+    }
+
+    /// Opens the store at `path`, runs its writer for the duration of `body`, then stops it and closes the file.
+    private static func withStore<Result>(
+        at path: String,
+        commits: Commits = Commits(),
+        _ body: (SQLiteMessageStore) async throws -> Result
+    ) async throws -> Result {
+        let store = try SQLiteMessageStore(path: path, now: { 1_700_000_000_000 }, onCommit: { commits.record($0) })
+        let writer = Task { try await store.run() }
+        defer { writer.cancel() }
+        let result = try await body(store)
+        writer.cancel()
+        try await writer.value
+        return result
+    }
+
+    private func draft(_ room: String, _ id: String, sender: String = "Ana") -> MessageDraft {
+        MessageDraft(room: room, sender: sender, clientID: id, text: "text \(id)")
+    }
+
+    @Test func offsetsArePerRoomFromOneWithoutGaps() async throws {
+        try await Self.withStore(at: try Self.temporaryPath()) { store in
+            let outcomes = try await store.append([draft("a", "1"), draft("b", "1"), draft("a", "2"), draft("a", "3")])
+            #expect(outcomes.map(\.message.offset) == [1, 1, 2, 3])
+            #expect(outcomes.allSatisfy { $0.isNew })
+            #expect(try await store.head(of: "a") == 3)
+            #expect(try await store.head(of: "b") == 1)
+            #expect(try await store.head(of: "empty") == 0)
+        }
+    }
+
+    @Test func aResentIdReturnsTheOriginalAndStoresNothingEvenAfterReopening() async throws {
+        let path = try Self.temporaryPath()
+        let first = try await Self.withStore(at: path) { store in try await store.append([draft("a", "x")]) }
+        let commits = Commits()
+        try await Self.withStore(at: path, commits: commits) { store in
+            let again = try await store.append([draft("a", "x"), draft("a", "x", sender: "Bruno"), draft("a", "x")])
+            #expect(again[0] == AppendOutcome(message: first[0].message, isNew: false))
+            #expect(again[1].isNew && again[1].message.offset == 2)
+            #expect(again[2] == AppendOutcome(message: first[0].message, isNew: false))
+            #expect(try await store.head(of: "a") == 2)
+        }
+        #expect(commits.all.flatMap { $0 }.map(\.sender) == ["Bruno"])
+    }
+
+    @Test func concurrentSendersGetGaplessOffsetsAndShareCommits() async throws {
+        let commits = Commits()
+        try await Self.withStore(at: try Self.temporaryPath(), commits: commits) { store in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for sender in 0..<50 {
+                    group.addTask {
+                        for index in 0..<20 {
+                            _ = try await store.append([MessageDraft(room: "busy", sender: "s\(sender)", clientID: "\(index)", text: "t")])
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let stored = try await store.messages(in: "busy", after: 0, limit: 2000)
+            #expect(stored.map(\.offset) == Array(1...1000))
+        }
+        let batches = commits.all
+        #expect(batches.flatMap { $0 }.map(\.offset) == Array(1...1000))
+        #expect(batches.count < 1000, "group commit: \(batches.count) transactions for 1000 appends")
+    }
+
+    @Test func anAcknowledgedMessageIsVisibleToAnotherConnectionAtOnce() async throws {
+        let path = try Self.temporaryPath()
+        try await Self.withStore(at: path) { store in
+            _ = try await store.append([draft("a", "1")])
+            let other = try DatabaseQueue(path: path)
+            let count = try await other.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages") }
+            #expect(count == 1)
+            try other.close()
+        }
+    }
+
+    @Test func historyReadsAfterAndBeforeAnOffsetOldestFirst() async throws {
+        try await Self.withStore(at: try Self.temporaryPath()) { store in
+            _ = try await store.append((1...10).map { draft("a", "\($0)") })
+            #expect(try await store.messages(in: "a", after: 7, limit: 10).map(\.offset) == [8, 9, 10])
+            #expect(try await store.messages(in: "a", after: 2, limit: 2).map(\.offset) == [3, 4])
+            #expect(try await store.messages(in: "a", before: nil, limit: 3).map(\.offset) == [8, 9, 10])
+            #expect(try await store.messages(in: "a", before: 4, limit: 5).map(\.offset) == [1, 2, 3])
+            let message = try await store.messages(in: "a", after: 0, limit: 1)[0]
+            #expect(message == StoredMessage(room: "a", offset: 1, clientID: "1", sender: "Ana", text: "text 1", storedAt: 1_700_000_000_000))
+        }
+    }
+
+    @Test func theSchemaIsVersionedAndDedupeIsAConstraint() async throws {
+        let path = try Self.temporaryPath()
+        try await Self.withStore(at: path) { _ in }
+        let database = try DatabaseQueue(path: path)
+        let migrations = try await database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
+        #expect(migrations == ["v1: messages"])
+        let journal = try await database.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        #expect(journal == "wal")
+        await #expect(throws: DatabaseError.self) {
+            try await database.write { db in
+                try db.execute(sql: "INSERT INTO messages VALUES ('a', 1, 'Ana', 'x', 't', 0)")
+                try db.execute(sql: "INSERT INTO messages VALUES ('a', 2, 'Ana', 'x', 't', 0)")
+            }
+        }
+        try database.close()
+    }
+
+    @Test func aFileThatCannotBeOpenedIsNamedInTheError() throws {
+        let path = "/nonexistent-folder-\(UUID().uuidString)/history.sqlite"
+        do {
+            _ = try SQLiteMessageStore(path: path, onCommit: { _ in })
+            Issue.record("opening \(path) should fail")
+        } catch {
+            #expect("\(error)".contains(path))
+        }
+    }
+}
