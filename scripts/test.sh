@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs Parley's whole test suite: Swift unit and live-server tests, then end-to-end tests of the real binary.
+# Installs what it needs first (Debian packages, a Python venv), so it works on a fresh machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+[ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "==> installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+echo "==> Python environment for the end-to-end tests"
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/pip install -q --disable-pip-version-check -r tests/e2e/requirements.txt
+
+echo "==> swift build"
+swift build --build-tests
+
+echo "==> swift test"
+swift test --skip-build
+
+echo "==> end-to-end tests of the parley binary"
+PARLEY_BIN="$PWD/.build/debug/parley" .venv/bin/python -m pytest -q tests/e2e

@@ -1,0 +1,87 @@
+"""Fixtures that run the real `parley` binary on a free port with its own database file."""
+
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BINARY = Path(os.environ.get("PARLEY_BIN", ROOT / ".build" / "debug" / "parley"))
+
+
+class Parley:
+    """One `parley serve` process."""
+
+    def __init__(self, db: Path, *args: str, env: dict | None = None):
+        self.db = db
+        self.args = args
+        self.env = env or {}
+        self.process: subprocess.Popen | None = None
+        self.port: int | None = None
+        self.stderr_path = db.with_suffix(".stderr.log")
+
+    def start(self) -> "Parley":
+        self.process = subprocess.Popen(
+            [str(BINARY), "serve", "--port", "0", "--db", str(self.db), *self.args],
+            stdout=subprocess.PIPE,
+            stderr=open(self.stderr_path, "wb"),
+            env={**os.environ, **self.env},
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                raise AssertionError(f"parley exited early: {self.stderr()}")
+            match = re.search(r"listening on http://([^\s]+):(\d+)", line)
+            if match:
+                self.port = int(match.group(2))
+                return self
+        raise AssertionError("parley did not print its listening line within 30 s")
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        """Sends `sig` and returns the exit code."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+
+
+@pytest.fixture
+def start_parley(tmp_path):
+    """Starts `parley serve` processes; each is stopped with SIGTERM at the end and must exit 0."""
+    started: list[Parley] = []
+
+    def start(*args: str, db: Path | None = None, env: dict | None = None) -> Parley:
+        node = Parley(db or tmp_path / f"parley-{len(started)}.sqlite", *args, env=env).start()
+        started.append(node)
+        return node
+
+    yield start
+    for node in started:
+        if node.process and node.process.poll() is None:
+            assert node.stop() == 0, node.stderr()
+
+
+@pytest.fixture
+def parley(start_parley) -> Parley:
+    return start_parley()
