@@ -24,11 +24,3 @@ public final class Connection: Sendable {
         self.outbox = outbox
     }
 }
-
-/// Encodes server events into frames ready to write.
-public enum Frame {
-    /// The event as one text frame's bytes.
-    public static func encode(_ event: ServerEvent) -> ByteBuffer {
-        ByteBuffer(bytes: event.jsonBytes())
-    }
-}

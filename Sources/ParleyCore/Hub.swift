@@ -86,10 +86,9 @@ public final class Hub: Sendable {
             for room in state.roomsOfConnection.removeValue(forKey: connection.id) ?? [] {
                 removeMember(connection, from: room, in: &state)
             }
-            if connection.mode == .plain {
+            if connection.mode == .plain, let lobby = state.rooms[plainMode.room] {
                 let notice = ByteBuffer(string: plainMode.disconnectNotice)
-                for member in state.rooms[plainMode.room]?.members.values ?? [:].values
-                where member.connection.mode == .plain {
+                for member in lobby.members.values where member.connection.mode == .plain {
                     member.connection.outbox.push(notice)
                 }
             }
