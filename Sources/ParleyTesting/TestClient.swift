@@ -45,6 +45,8 @@ public final class TestClient: Sendable {
                 ) { inbound, outbound, _ in
                     connected.fire(nil)
                     try await withThrowingTaskGroup(of: Void.self) { group in
+                        // However the inbound side ends, the outbound loop must end too, or the group never returns.
+                        defer { outgoing.finish() }
                         group.addTask {
                             while let batch = await outgoing.next() {
                                 for item in batch {
@@ -64,7 +66,6 @@ public final class TestClient: Sendable {
                             case .binary(let buffer): inbox.append(.binary(Array(buffer.readableBytesView)))
                             }
                         }
-                        outgoing.finish()
                     }
                 }
                 closeFrame.withLock { $0 = (frame.map { Self.number(of: $0.closeCode) }, true) }
