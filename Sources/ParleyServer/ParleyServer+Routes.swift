@@ -1,10 +1,9 @@
-import Foundation
 import Hummingbird
 import NIOCore
 import ParleyCore
 
 extension ParleyServer {
-    /// The plain HTTP routes: health, readiness, the web client.
+    /// The plain HTTP routes: health, readiness, and the web client (embedded, or from `--web-root`).
     func makeRouter() -> Router<ParleyRequestContext> {
         let router = Router(context: ParleyRequestContext.self)
         let store = self.store
@@ -20,8 +19,10 @@ extension ParleyServer {
         router.get("/ws") { _, _ in
             Self.json(.upgradeRequired, #"{"error":"/ws is a WebSocket endpoint: connect with a WebSocket client"}"#)
         }
-        if let webRoot = configuration.webRoot, FileManager.default.fileExists(atPath: webRoot) {
+        if let webRoot = configuration.webRoot {
             router.add(middleware: FileMiddleware(webRoot, searchForIndexHtml: true, logger: logger))
+        } else {
+            router.add(middleware: WebClientMiddleware(client: .embedded))
         }
         return router
     }

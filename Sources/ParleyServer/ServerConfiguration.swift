@@ -20,7 +20,7 @@ public struct ServerConfiguration: Sendable {
     public var pingInterval: Duration
     /// How long a shutdown waits for clients to close before it goes on.
     public var drainTimeout: Duration
-    /// A folder of static files served at `/` (the web client), if any.
+    /// A folder of static files served at `/` instead of the embedded web client (for working on the client).
     public var webRoot: String?
     /// The log level.
     public var logLevel: Logger.Level

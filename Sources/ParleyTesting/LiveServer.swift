@@ -37,7 +37,6 @@ public struct LiveServer: Sendable {
     ) async throws -> Result {
         var configuration = configuration
         configuration.port = 0
-        configuration.webRoot = nil
         if configuration.databasePath == ServerConfiguration().databasePath {
             configuration.databasePath = try temporaryDirectory().appendingPathComponent("parley.sqlite").path
         }

@@ -49,7 +49,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a shutdown waits for clients to close. (PARLEY_DRAIN_TIMEOUT; default 10)")
     var drainTimeout: Int?
 
-    @Option(help: "A folder of static files served at / (the web client). (PARLEY_WEB_ROOT; default web/dist when it exists)")
+    @Option(help: "A folder of static files served at / instead of the built-in web client, e.g. web/dist while working on it. (PARLEY_WEB_ROOT)")
     var webRoot: String?
 
     @Option(help: "What plain-mode clients receive before each message. (PARLEY_PLAIN_PREFIX; default \"Mensagem recebida: \")")
@@ -118,7 +118,13 @@ struct Serve: AsyncParsableCommand {
         if let seconds = try settings.integer(drainTimeout, "--drain-timeout", "PARLEY_DRAIN_TIMEOUT", in: 0...3600) {
             configuration.drainTimeout = .seconds(seconds)
         }
-        configuration.webRoot = try settings.string(webRoot, "--web-root", "PARLEY_WEB_ROOT") ?? "web/dist"
+        if let folder = try settings.string(webRoot, "--web-root", "PARLEY_WEB_ROOT") {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+                throw ConfigurationError("--web-root: \(folder) is not a folder")
+            }
+            configuration.webRoot = folder
+        }
         configuration.plainMode.messagePrefix = try settings.string(plainPrefix, "--plain-prefix", "PARLEY_PLAIN_PREFIX", allowEmpty: true) ?? configuration.plainMode.messagePrefix
         configuration.plainMode.disconnectNotice = try settings.string(plainDisconnectNotice, "--plain-disconnect-notice", "PARLEY_PLAIN_DISCONNECT_NOTICE") ?? configuration.plainMode.disconnectNotice
         if let level = try settings.string(logLevel, "--log-level", "PARLEY_LOG_LEVEL") {

@@ -1,0 +1,235 @@
+// The chat's state as a pure reducer: everything the screen shows, and everything a reconnect needs to resume.
+
+import type { ChatMessage, ErrorCode, Limits, ServerEvent } from "./protocol";
+
+export type ConnectionStatus = "connecting" | "online" | "reconnecting";
+
+/** A message the user sent that has no ack yet (or whose send failed). */
+export interface PendingMessage {
+  id: string;
+  room: string;
+  text: string;
+  failure?: { code: ErrorCode; message: string };
+}
+
+export interface RoomState {
+  name: string;
+  /** Stored messages, ascending by offset, each offset once. */
+  messages: ChatMessage[];
+  /** The highest offset received: where a reconnect resumes. 0 before any. */
+  lastOffset: number;
+  /** Whether history has been paged back to offset 1. */
+  reachedBeginning: boolean;
+  members: string[];
+  /** Display name → time (ms) until which they count as typing. */
+  typing: Record<string, number>;
+  unread: number;
+  /** Messages from others above this offset count as unread while the room is not shown. */
+  unreadAfter: number;
+  /** Whether the server has confirmed the join on the current connection. */
+  joined: boolean;
+}
+
+export interface ChatState {
+  name: string | null;
+  status: ConnectionStatus;
+  rooms: Record<string, RoomState>;
+  /** Rooms in the order they were joined. */
+  roomOrder: string[];
+  current: string | null;
+  /** Unacknowledged sends, in the order they were made. */
+  pending: PendingMessage[];
+  limits: Limits | null;
+}
+
+export type ChatAction =
+  | { kind: "setName"; name: string }
+  | { kind: "status"; status: ConnectionStatus }
+  | { kind: "openRoom"; room: string }
+  | { kind: "closeRoom"; room: string }
+  | { kind: "queueSend"; id: string; room: string; text: string }
+  | { kind: "retry"; id: string }
+  | { kind: "discard"; id: string }
+  | { kind: "event"; event: ServerEvent; now: number }
+  | { kind: "disconnected" };
+
+/** How long a `typing` event shows the typist. */
+export const TYPING_MS = 4000;
+
+export function initialState(name: string | null = null, rooms: string[] = [], pending: PendingMessage[] = []): ChatState {
+  let state: ChatState = { name, status: "connecting", rooms: {}, roomOrder: [], current: null, pending, limits: null };
+  for (const room of rooms) state = reduce(state, { kind: "openRoom", room });
+  return state;
+}
+
+function emptyRoom(name: string): RoomState {
+  return { name, messages: [], lastOffset: 0, reachedBeginning: false, members: [], typing: {}, unread: 0, unreadAfter: 0, joined: false };
+}
+
+/** Inserts messages keeping ascending offsets and dropping offsets already present. */
+export function mergeMessages(existing: ChatMessage[], incoming: ChatMessage[]): ChatMessage[] {
+  if (incoming.length === 0) return existing;
+  const last = existing.length > 0 ? existing[existing.length - 1].offset : 0;
+  const sortedIncoming = [...incoming].sort((a, b) => a.offset - b.offset);
+  if (sortedIncoming[0].offset > last) {
+    const result = existing.slice();
+    for (const message of sortedIncoming) {
+      if (result.length === 0 || result[result.length - 1].offset < message.offset) result.push(message);
+    }
+    return result;
+  }
+  const byOffset = new Map<number, ChatMessage>();
+  for (const message of existing) byOffset.set(message.offset, message);
+  for (const message of sortedIncoming) if (!byOffset.has(message.offset)) byOffset.set(message.offset, message);
+  return [...byOffset.values()].sort((a, b) => a.offset - b.offset);
+}
+
+function updateRoom(state: ChatState, room: string, change: (room: RoomState) => RoomState): ChatState {
+  const current = state.rooms[room];
+  if (!current) return state;
+  return { ...state, rooms: { ...state.rooms, [room]: change(current) } };
+}
+
+function withoutPending(state: ChatState, room: string, id: string): PendingMessage[] {
+  return state.pending.filter((pending) => !(pending.room === room && pending.id === id));
+}
+
+/** The ref a send carries, so replies and errors can be matched to the pending message. */
+export function sendRef(id: string): string {
+  return `send:${id}`;
+}
+
+function receiveMessages(state: ChatState, room: string, messages: ChatMessage[]): ChatState {
+  const roomState = state.rooms[room];
+  if (!roomState) return state;
+  const known = new Set(roomState.messages.map((message) => message.offset));
+  const fresh = messages.filter((message) => !known.has(message.offset));
+  const merged = mergeMessages(roomState.messages, fresh);
+  const newest = merged.length > 0 ? merged[merged.length - 1].offset : 0;
+  const ownIds = new Set(messages.filter((message) => message.from === state.name).map((message) => message.id));
+  const unread =
+    room === state.current ? 0 : fresh.filter((m) => m.from !== state.name && m.offset > roomState.unreadAfter).length;
+  return {
+    ...state,
+    pending: state.pending.filter((pending) => !(pending.room === room && ownIds.has(pending.id))),
+    rooms: {
+      ...state.rooms,
+      [room]: { ...roomState, messages: merged, lastOffset: Math.max(roomState.lastOffset, newest), unread: roomState.unread + unread },
+    },
+  };
+}
+
+export function reduce(state: ChatState, action: ChatAction): ChatState {
+  switch (action.kind) {
+    case "setName":
+      return { ...state, name: action.name };
+    case "status":
+      return { ...state, status: action.status };
+    case "openRoom": {
+      const existing = state.rooms[action.room];
+      const opened = existing ? { ...existing, unread: 0 } : emptyRoom(action.room);
+      const roomOrder = existing ? state.roomOrder : [...state.roomOrder, action.room];
+      return { ...state, rooms: { ...state.rooms, [action.room]: opened }, roomOrder, current: action.room };
+    }
+    case "closeRoom": {
+      const { [action.room]: _closed, ...rooms } = state.rooms;
+      const roomOrder = state.roomOrder.filter((room) => room !== action.room);
+      const current = state.current === action.room ? roomOrder[roomOrder.length - 1] ?? null : state.current;
+      return { ...state, rooms, roomOrder, current, pending: state.pending.filter((p) => p.room !== action.room) };
+    }
+    case "queueSend":
+      return { ...state, pending: [...state.pending, { id: action.id, room: action.room, text: action.text }] };
+    case "retry":
+      return { ...state, pending: state.pending.map((p) => (p.id === action.id ? { ...p, failure: undefined } : p)) };
+    case "discard":
+      return { ...state, pending: state.pending.filter((p) => p.id !== action.id) };
+    case "disconnected": {
+      const rooms: Record<string, RoomState> = {};
+      for (const [name, room] of Object.entries(state.rooms)) rooms[name] = { ...room, joined: false, typing: {} };
+      return { ...state, rooms, status: "reconnecting" };
+    }
+    case "event":
+      return applyEvent(state, action.event, action.now);
+  }
+}
+
+function applyEvent(state: ChatState, event: ServerEvent, now: number): ChatState {
+  switch (event.type) {
+    case "welcome":
+      return { ...state, name: event.user.name, limits: event.limits, status: "online" };
+    case "joined":
+      return updateRoom(state, event.room, (room) => ({
+        ...room,
+        members: event.members,
+        joined: true,
+        unreadAfter: room.lastOffset > 0 ? room.lastOffset : event.head,
+      }));
+    case "message": {
+      const { type: _type, ...message } = event;
+      const withTypingCleared = updateRoom(state, event.room, (room) => {
+        if (!(message.from in room.typing)) return room;
+        const { [message.from]: _gone, ...typing } = room.typing;
+        return { ...room, typing };
+      });
+      return receiveMessages(withTypingCleared, event.room, [message]);
+    }
+    case "ack": {
+      const pending = state.pending.find((p) => p.room === event.room && p.id === event.id);
+      if (!pending || state.name === null) return { ...state, pending: withoutPending(state, event.room, event.id) };
+      const delivered: ChatMessage = { room: event.room, offset: event.offset, id: event.id, from: state.name, text: pending.text, ts: event.ts };
+      return receiveMessages(state, event.room, [delivered]);
+    }
+    case "history":
+      return updateRoom(state, event.room, (room) => {
+        const merged = mergeMessages(room.messages, event.messages);
+        const oldest = merged.length > 0 ? merged[0].offset : 0;
+        return {
+          ...room,
+          messages: merged,
+          lastOffset: Math.max(room.lastOffset, merged.length > 0 ? merged[merged.length - 1].offset : 0),
+          reachedBeginning: event.messages.length === 0 || oldest <= 1,
+        };
+      });
+    case "presence":
+      return updateRoom(state, event.room, (room) => {
+        const others = room.members.filter((member) => member !== event.user);
+        const members = event.event === "join" ? [...others, event.user].sort() : others;
+        return { ...room, members };
+      });
+    case "typing":
+      return updateRoom(state, event.room, (room) => ({ ...room, typing: { ...room.typing, [event.from]: now + TYPING_MS } }));
+    case "left":
+      return updateRoom(state, event.room, (room) => ({ ...room, joined: false }));
+    case "error": {
+      const ref = event.ref ?? "";
+      if (!ref.startsWith("send:")) return state;
+      const id = ref.slice("send:".length);
+      return {
+        ...state,
+        pending: state.pending.map((p) => (p.id === id ? { ...p, failure: { code: event.code, message: event.message } } : p)),
+      };
+    }
+    case "pong":
+      return state;
+  }
+}
+
+/** The names typing in a room at `now`, the user excluded. */
+export function typingNames(room: RoomState, now: number, self: string | null): string[] {
+  return Object.entries(room.typing)
+    .filter(([name, until]) => until > now && name !== self)
+    .map(([name]) => name)
+    .sort();
+}
+
+/** The offset to resume a room from after a reconnect, or undefined for a first join (latest messages). */
+export function resumeOffset(room: RoomState): number | undefined {
+  return room.lastOffset > 0 ? room.lastOffset : undefined;
+}
+
+/** The offset to page history back from, or undefined when nothing is loaded or the beginning is reached. */
+export function olderPageBefore(room: RoomState): number | undefined {
+  if (room.reachedBeginning || room.messages.length === 0) return undefined;
+  const oldest = room.messages[0].offset;
+  return oldest > 1 ? oldest : undefined;
+}

@@ -1,0 +1,78 @@
+import { useLayoutEffect, useRef } from "react";
+import type { PendingMessage, RoomState } from "../chatState";
+import type { Language, Strings } from "../i18n";
+import { MessageItem } from "./MessageItem";
+import { PendingItem } from "./PendingItem";
+
+interface MessageListProps {
+  room: RoomState;
+  self: string;
+  pending: PendingMessage[];
+  strings: Strings;
+  language: Language;
+  olderBefore: number | undefined;
+  onLoadOlder: (before: number) => void;
+  onRetry: (id: string) => void;
+  onDiscard: (id: string) => void;
+}
+
+/** Distance from the bottom, in pixels, within which the list follows new messages. */
+const followThreshold = 80;
+
+export function MessageList(props: MessageListProps) {
+  const { room, olderBefore, onLoadOlder } = props;
+  const list = useRef<HTMLOListElement>(null);
+  const following = useRef(true);
+  const requested = useRef<number | null>(null);
+  const anchor = useRef<{ offset: number; top: number } | null>(null);
+
+  // Keep the view steady when older messages are prepended, and follow new ones when already at the bottom.
+  useLayoutEffect(() => {
+    const element = list.current;
+    if (!element) return;
+    const saved = anchor.current;
+    if (saved !== null) {
+      const item = element.querySelector<HTMLElement>(`[data-offset="${saved.offset}"]`);
+      if (item) element.scrollTop += item.offsetTop - saved.top;
+      anchor.current = null;
+    } else if (following.current) {
+      element.scrollTop = element.scrollHeight;
+    }
+  }, [room.messages, props.pending]);
+
+  function requestOlder() {
+    if (olderBefore === undefined || requested.current === olderBefore) return;
+    requested.current = olderBefore;
+    const element = list.current;
+    const first = element?.querySelector<HTMLElement>(`[data-offset="${olderBefore}"]`);
+    if (first) anchor.current = { offset: olderBefore, top: first.offsetTop };
+    onLoadOlder(olderBefore);
+  }
+
+  function scrolled() {
+    const element = list.current;
+    if (!element) return;
+    following.current = element.scrollHeight - element.scrollTop - element.clientHeight < followThreshold;
+    if (element.scrollTop < 40) requestOlder();
+  }
+
+  return (
+    <ol className="messages" ref={list} onScroll={scrolled} aria-live="polite" aria-label={`#${room.name}`} tabIndex={0}>
+      <li className="messages__top">
+        {olderBefore !== undefined ? (
+          <button type="button" onClick={requestOlder}>
+            {props.strings.loadOlder}
+          </button>
+        ) : (
+          room.messages.length > 0 && <span>{props.strings.beginning}</span>
+        )}
+      </li>
+      {room.messages.map((message) => (
+        <MessageItem key={message.offset} message={message} own={message.from === props.self} strings={props.strings} language={props.language} />
+      ))}
+      {props.pending.map((pending) => (
+        <PendingItem key={pending.id} pending={pending} strings={props.strings} onRetry={props.onRetry} onDiscard={props.onDiscard} />
+      ))}
+    </ol>
+  );
+}

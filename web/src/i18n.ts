@@ -1,0 +1,143 @@
+// The client's words in Portuguese (the tutorial's language) and English, chosen from the browser's languages.
+
+import type { ErrorCode } from "./protocol";
+
+export type Language = "pt-BR" | "en";
+
+export interface Strings {
+  title: string;
+  namePrompt: string;
+  nameLabel: string;
+  nameInvalid: string;
+  start: string;
+  roomsHeading: string;
+  joinRoomLabel: string;
+  joinRoom: string;
+  roomInvalid: string;
+  leaveRoom: (room: string) => string;
+  unread: (count: number) => string;
+  membersHeading: string;
+  messageLabel: string;
+  messagePlaceholder: string;
+  send: string;
+  loadOlder: string;
+  beginning: string;
+  sending: string;
+  delivered: string;
+  retry: string;
+  discard: string;
+  you: string;
+  typing: (names: string[]) => string;
+  status: { connecting: string; online: string; reconnecting: (seconds: number) => string };
+  errors: Record<ErrorCode, string>;
+  signedInAs: (name: string) => string;
+  changeName: string;
+}
+
+const portuguese: Strings = {
+  title: "Chat em Tempo Real",
+  namePrompt: "Como você quer ser chamado?",
+  nameLabel: "Seu nome",
+  nameInvalid: "Use de 1 a 32 caracteres visíveis.",
+  start: "Entrar",
+  roomsHeading: "Salas",
+  joinRoomLabel: "Entrar ou criar sala",
+  joinRoom: "Entrar",
+  roomInvalid: "Nome de sala: 1 a 64 letras sem acento, dígitos, - _ .",
+  leaveRoom: (room) => `Sair de ${room}`,
+  unread: (count) => (count === 1 ? "1 mensagem não lida" : `${count} mensagens não lidas`),
+  membersHeading: "Online",
+  messageLabel: "Mensagem",
+  messagePlaceholder: "Digite sua mensagem",
+  send: "Enviar",
+  loadOlder: "Carregar mensagens anteriores",
+  beginning: "Início da conversa",
+  sending: "enviando…",
+  delivered: "entregue",
+  retry: "Tentar de novo",
+  discard: "Descartar",
+  you: "você",
+  typing: (names) =>
+    names.length === 1 ? `${names[0]} está digitando…` : `${names.slice(0, -1).join(", ")} e ${names[names.length - 1]} estão digitando…`,
+  status: {
+    connecting: "Conectando…",
+    online: "Conectado",
+    reconnecting: (seconds) => (seconds > 0 ? `Sem conexão; nova tentativa em ${seconds} s` : "Sem conexão; reconectando…"),
+  },
+  errors: {
+    bad_request: "O servidor não entendeu o pedido.",
+    unknown_type: "O servidor não conhece este comando.",
+    hello_required: "Conexão ainda não identificada.",
+    not_joined: "Você não está nesta sala.",
+    invalid_room: "Nome de sala inválido.",
+    invalid_name: "Nome inválido.",
+    too_large: "Mensagem grande demais.",
+    rate_limited: "Muitas mensagens seguidas; espere um pouco.",
+    unauthorized: "Não autorizado.",
+    forbidden: "Proibido.",
+    internal: "O servidor falhou ao guardar a mensagem.",
+  },
+  signedInAs: (name) => `Você é ${name}`,
+  changeName: "Trocar nome",
+};
+
+const english: Strings = {
+  title: "Real-time Chat",
+  namePrompt: "What should people call you?",
+  nameLabel: "Your name",
+  nameInvalid: "Use 1 to 32 visible characters.",
+  start: "Start chatting",
+  roomsHeading: "Rooms",
+  joinRoomLabel: "Join or create a room",
+  joinRoom: "Join",
+  roomInvalid: "Room names: 1 to 64 of A-Z a-z 0-9 - _ .",
+  leaveRoom: (room) => `Leave ${room}`,
+  unread: (count) => (count === 1 ? "1 unread message" : `${count} unread messages`),
+  membersHeading: "Online",
+  messageLabel: "Message",
+  messagePlaceholder: "Type your message",
+  send: "Send",
+  loadOlder: "Load older messages",
+  beginning: "Beginning of the conversation",
+  sending: "sending…",
+  delivered: "delivered",
+  retry: "Retry",
+  discard: "Discard",
+  you: "you",
+  typing: (names) =>
+    names.length === 1 ? `${names[0]} is typing…` : `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]} are typing…`,
+  status: {
+    connecting: "Connecting…",
+    online: "Connected",
+    reconnecting: (seconds) => (seconds > 0 ? `Offline; retrying in ${seconds} s` : "Offline; reconnecting…"),
+  },
+  errors: {
+    bad_request: "The server did not understand the request.",
+    unknown_type: "The server does not know this command.",
+    hello_required: "The connection is not identified yet.",
+    not_joined: "You are not in this room.",
+    invalid_room: "Invalid room name.",
+    invalid_name: "Invalid name.",
+    too_large: "The message is too long.",
+    rate_limited: "Too many messages in a row; wait a moment.",
+    unauthorized: "Not authorized.",
+    forbidden: "Forbidden.",
+    internal: "The server failed to store the message.",
+  },
+  signedInAs: (name) => `You are ${name}`,
+  changeName: "Change name",
+};
+
+/** Portuguese for any `pt` preference that comes before an English one; English otherwise. */
+export function chooseLanguage(preferences: readonly string[]): Language {
+  for (const preference of preferences) {
+    const lower = preference.toLowerCase();
+    if (lower.startsWith("pt")) return "pt-BR";
+    if (lower.startsWith("en")) return "en";
+  }
+  return "en";
+}
+
+export function stringsFor(language: Language): Strings {
+  return language === "pt-BR" ? portuguese : english;
+}

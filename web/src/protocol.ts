@@ -1,0 +1,99 @@
+// parley.v1 wire types, mirroring Sources/ParleyProtocol. One JSON object per WebSocket text frame.
+
+export const SUBPROTOCOL = "parley.v1";
+
+export type ErrorCode =
+  | "bad_request"
+  | "unknown_type"
+  | "hello_required"
+  | "not_joined"
+  | "invalid_room"
+  | "invalid_name"
+  | "too_large"
+  | "rate_limited"
+  | "unauthorized"
+  | "forbidden"
+  | "internal";
+
+/** Close codes with a meaning in parley.v1. */
+export const CloseCode = {
+  goingAway: 1001,
+  invalidUTF8: 1007,
+  policyViolation: 1008,
+  messageTooBig: 1009,
+  internalError: 1011,
+  slowConsumer: 4008,
+} as const;
+
+export interface Limits {
+  maxTextBytes: number;
+  maxFrameBytes: number;
+  commandsPerSecond: number;
+  commandBurst: number;
+  outboxBytes: number;
+  outboxFrames: number;
+  maxHistoryPage: number;
+  joinReplayCount: number;
+}
+
+/** A stored chat message, as in `message` events and `history` pages. */
+export interface ChatMessage {
+  room: string;
+  offset: number;
+  id: string;
+  from: string;
+  text: string;
+  ts: string;
+}
+
+export type ClientCommand =
+  | { type: "hello"; name: string; token?: string; ref?: string }
+  | { type: "join"; room: string; since?: number; ref?: string }
+  | { type: "send"; room: string; text: string; id: string; ref?: string }
+  | { type: "history"; room: string; before?: number; limit?: number; ref?: string }
+  | { type: "typing"; room: string; ref?: string }
+  | { type: "leave"; room: string; ref?: string }
+  | { type: "ping"; ref?: string };
+
+export type ServerEvent =
+  | { type: "welcome"; ref?: string; session: string; user: { name: string }; limits: Limits }
+  | { type: "joined"; ref?: string; room: string; head: number; members: string[] }
+  | ({ type: "message" } & ChatMessage)
+  | { type: "ack"; ref?: string; room: string; id: string; offset: number; ts: string }
+  | { type: "history"; ref?: string; room: string; messages: ChatMessage[] }
+  | { type: "typing"; room: string; from: string }
+  | { type: "presence"; room: string; event: "join" | "leave"; user: string }
+  | { type: "left"; ref?: string; room: string }
+  | { type: "pong"; ref?: string }
+  | { type: "error"; ref?: string; code: ErrorCode; message: string };
+
+const eventTypes = new Set(["welcome", "joined", "message", "ack", "history", "typing", "presence", "left", "pong", "error"]);
+
+/** Parses one text frame from the server; `null` for anything that is not a parley.v1 event. */
+export function parseEvent(text: string): ServerEvent | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null) return null;
+  const type = (value as { type?: unknown }).type;
+  return typeof type === "string" && eventTypes.has(type) ? (value as ServerEvent) : null;
+}
+
+/** Encodes a command as one text frame. */
+export function encodeCommand(command: ClientCommand): string {
+  return JSON.stringify(command);
+}
+
+/** Room names: 1–64 of A-Z a-z 0-9 - _ . */
+export function isValidRoomName(name: string): boolean {
+  return /^[A-Za-z0-9._-]{1,64}$/.test(name);
+}
+
+/** Display names: 1–32 characters, not only spaces, no control characters (the server checks the rest). */
+export function isPlausibleDisplayName(name: string): boolean {
+  const characters = Array.from(name);
+  return characters.length >= 1 && characters.length <= 32 && name.trim().length > 0 && !/[\u0000-\u001f\u007f]/.test(name);
+}
