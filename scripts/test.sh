@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs Parley's whole test suite: Swift unit and live-server tests, then end-to-end tests of the real binary.
+# Runs Parley's whole test suite: the web client's unit tests, Swift unit and live-server tests, then end-to-end
+# tests of the real binary (with the web client in headless Chromium).
 # Installs what it needs first (Debian packages, a Python venv), so it works on a fresh machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,6 +8,10 @@ cd "$(dirname "$0")/.."
 missing=()
 [ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+# The web client's toolchain and the browser its tests drive, all from Debian (there is no npm registry here).
+for package in node-react node-react-dom esbuild node-typescript chromium chromium-driver fonts-liberation; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
 if [ ${#missing[@]} -gt 0 ]; then
     echo "==> installing ${missing[*]}"
     apt-get update -qq
@@ -17,11 +22,14 @@ echo "==> Python environment for the end-to-end tests"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q --disable-pip-version-check -r tests/e2e/requirements.txt
 
+echo "==> web client: type-check, unit tests, committed bundle up to date"
+bash scripts/test-web.sh
+
 echo "==> swift build"
 swift build --build-tests
 
 echo "==> swift test"
 swift test --skip-build
 
-echo "==> end-to-end tests of the parley binary"
+echo "==> end-to-end tests of the parley binary, the web client in headless Chromium included"
 PARLEY_BIN="$PWD/.build/debug/parley" .venv/bin/python -m pytest -q tests/e2e

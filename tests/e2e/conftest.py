@@ -3,6 +3,7 @@
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -16,8 +17,9 @@ BINARY = Path(os.environ.get("PARLEY_BIN", ROOT / ".build" / "debug" / "parley")
 class Parley:
     """One `parley serve` process."""
 
-    def __init__(self, db: Path, *args: str, env: dict | None = None):
+    def __init__(self, db: Path, *args: str, env: dict | None = None, port: int = 0):
         self.db = db
+        self.requested_port = port
         self.args = args
         self.env = env or {}
         self.process: subprocess.Popen | None = None
@@ -26,7 +28,7 @@ class Parley:
 
     def start(self) -> "Parley":
         self.process = subprocess.Popen(
-            [str(BINARY), "serve", "--port", "0", "--db", str(self.db), *self.args],
+            [str(BINARY), "serve", "--port", str(self.requested_port), "--db", str(self.db), *self.args],
             stdout=subprocess.PIPE,
             stderr=open(self.stderr_path, "wb"),
             env={**os.environ, **self.env},
@@ -71,8 +73,8 @@ def start_parley(tmp_path):
     """Starts `parley serve` processes; each is stopped with SIGTERM at the end and must exit 0."""
     started: list[Parley] = []
 
-    def start(*args: str, db: Path | None = None, env: dict | None = None) -> Parley:
-        node = Parley(db or tmp_path / f"parley-{len(started)}.sqlite", *args, env=env).start()
+    def start(*args: str, db: Path | None = None, env: dict | None = None, port: int = 0) -> Parley:
+        node = Parley(db or tmp_path / f"parley-{len(started)}.sqlite", *args, env=env, port=port).start()
         started.append(node)
         return node
 
@@ -85,3 +87,41 @@ def start_parley(tmp_path):
 @pytest.fixture
 def parley(start_parley) -> Parley:
     return start_parley()
+
+
+def free_port() -> int:
+    """A port nothing listens on right now, for a server that must come back on the same address."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture
+def open_browser(request):
+    """Opens Chromium windows on the chat; on failure each window's screenshot goes to test-artifacts/."""
+    from browser import Person
+
+    people: list[Person] = []
+
+    def open_one(url: str, **options) -> Person:
+        person = Person(url, **options)
+        people.append(person)
+        return person
+
+    yield open_one
+    failed = getattr(request.node, "report_call", None) is not None and request.node.report_call.failed
+    for index, person in enumerate(people):
+        if failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            person.screenshot(ARTIFACTS / f"{request.node.name}-{index}.png")
+        person.quit()

@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { initialState, mergeMessages, olderPageBefore, reduce, resumeOffset, typingNames, TYPING_MS, type ChatState } from "../src/chatState";
+import type { ChatMessage, ServerEvent } from "../src/protocol";
+
+function message(offset: number, from = "Bruno", room = "lobby", id = `m${offset}`): ChatMessage {
+  return { room, offset, id, from, text: `text ${offset}`, ts: "2026-11-26T10:00:00.000Z" };
+}
+
+function apply(state: ChatState, ...events: ServerEvent[]): ChatState {
+  return events.reduce((current, event) => reduce(current, { kind: "event", event, now: 1000 }), state);
+}
+
+function joinedLobby(name = "Ana"): ChatState {
+  return apply(initialState(name, ["lobby"]), { type: "joined", room: "lobby", head: 0, members: [name] });
+}
+
+test("messages are kept in offset order, each offset once", () => {
+  const merged = mergeMessages([message(1), message(3)], [message(5), message(2), message(3), message(4)]);
+  assert.deepEqual(merged.map((m) => m.offset), [1, 2, 3, 4, 5]);
+  assert.deepEqual(mergeMessages([message(1)], [message(1)]).length, 1);
+});
+
+test("a replay after a reconnect that overlaps what is shown adds nothing twice", () => {
+  let state = apply(joinedLobby(), ...[1, 2, 3].map((o) => ({ type: "message", ...message(o) }) as ServerEvent));
+  state = reduce(state, { kind: "disconnected" });
+  assert.equal(state.rooms.lobby.joined, false);
+  assert.equal(resumeOffset(state.rooms.lobby), 3);
+  state = apply(state, ...[2, 3, 4].map((o) => ({ type: "message", ...message(o) }) as ServerEvent));
+  assert.deepEqual(state.rooms.lobby.messages.map((m) => m.offset), [1, 2, 3, 4]);
+  assert.equal(state.rooms.lobby.lastOffset, 4);
+});
+
+test("a send is pending until its ack, then delivered once whichever of ack and message comes first", () => {
+  for (const ackFirst of [true, false]) {
+    let state = reduce(joinedLobby(), { kind: "queueSend", id: "c1", room: "lobby", text: "oi" });
+    assert.deepEqual(state.pending.map((p) => p.id), ["c1"]);
+    const ack: ServerEvent = { type: "ack", room: "lobby", id: "c1", offset: 7, ts: "2026-11-26T10:00:00.000Z" };
+    const echo: ServerEvent = { type: "message", room: "lobby", offset: 7, id: "c1", from: "Ana", text: "oi", ts: "2026-11-26T10:00:00.000Z" };
+    state = ackFirst ? apply(state, ack, echo) : apply(state, echo, ack);
+    assert.deepEqual(state.pending, []);
+    assert.deepEqual(state.rooms.lobby.messages.map((m) => [m.offset, m.from, m.text]), [[7, "Ana", "oi"]]);
+  }
+});
+
+test("an error answering a send marks that message failed, and retry clears the failure", () => {
+  let state = reduce(joinedLobby(), { kind: "queueSend", id: "c1", room: "lobby", text: "x" });
+  state = apply(state, { type: "error", ref: "send:c1", code: "rate_limited", message: "too many commands; slow down" });
+  assert.equal(state.pending[0].failure?.code, "rate_limited");
+  state = reduce(state, { kind: "retry", id: "c1" });
+  assert.equal(state.pending[0].failure, undefined);
+  state = reduce(state, { kind: "discard", id: "c1" });
+  assert.deepEqual(state.pending, []);
+});
+
+test("older history is prepended and the beginning is recognised", () => {
+  let state = apply(joinedLobby(), ...[51, 52].map((o) => ({ type: "message", ...message(o) }) as ServerEvent));
+  assert.equal(olderPageBefore(state.rooms.lobby), 51);
+  state = apply(state, { type: "history", room: "lobby", messages: [2, 3].map((o) => message(o)) });
+  assert.deepEqual(state.rooms.lobby.messages.map((m) => m.offset), [2, 3, 51, 52]);
+  assert.equal(olderPageBefore(state.rooms.lobby), 2);
+  state = apply(state, { type: "history", room: "lobby", messages: [message(1)] });
+  assert.equal(olderPageBefore(state.rooms.lobby), undefined);
+  assert.equal(state.rooms.lobby.reachedBeginning, true);
+});
+
+test("unread counts others' new messages in rooms not shown, not the replay of a first join", () => {
+  let state = joinedLobby();
+  state = reduce(state, { kind: "openRoom", room: "dev" });
+  state = apply(state, { type: "joined", room: "dev", head: 10, members: ["Ana", "Bruno"] });
+  state = apply(state, ...[9, 10].map((o) => ({ type: "message", ...message(o, "Bruno", "dev") }) as ServerEvent));
+  state = reduce(state, { kind: "openRoom", room: "lobby" });
+  state = apply(
+    state,
+    { type: "message", ...message(11, "Bruno", "dev") },
+    { type: "message", ...message(12, "Ana", "dev") },
+    { type: "message", ...message(11, "Bruno", "dev") },
+  );
+  assert.equal(state.rooms.dev.unread, 1);
+  state = reduce(state, { kind: "openRoom", room: "dev" });
+  assert.equal(state.rooms.dev.unread, 0);
+});
+
+test("presence and typing", () => {
+  let state = apply(joinedLobby(), { type: "presence", room: "lobby", event: "join", user: "Bruno" });
+  assert.deepEqual(state.rooms.lobby.members, ["Ana", "Bruno"]);
+  state = reduce(state, { kind: "event", event: { type: "typing", room: "lobby", from: "Bruno" }, now: 5000 });
+  assert.deepEqual(typingNames(state.rooms.lobby, 5000 + TYPING_MS - 1, "Ana"), ["Bruno"]);
+  assert.deepEqual(typingNames(state.rooms.lobby, 5000 + TYPING_MS, "Ana"), []);
+  state = apply(state, { type: "message", ...message(1, "Bruno") });
+  assert.deepEqual(typingNames(state.rooms.lobby, 5001, "Ana"), []);
+  state = apply(state, { type: "presence", room: "lobby", event: "leave", user: "Bruno" });
+  assert.deepEqual(state.rooms.lobby.members, ["Ana"]);
+});
+
+test("closing a room forgets it and its pending messages", () => {
+  let state = reduce(joinedLobby(), { kind: "openRoom", room: "dev" });
+  state = reduce(state, { kind: "queueSend", id: "d1", room: "dev", text: "x" });
+  state = reduce(state, { kind: "closeRoom", room: "dev" });
+  assert.deepEqual(state.roomOrder, ["lobby"]);
+  assert.equal(state.current, "lobby");
+  assert.deepEqual(state.pending, []);
+});
