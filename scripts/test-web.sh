@@ -5,6 +5,10 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root/web"
 tsc -p tsconfig.json
+if grep -rn "innerHTML\|dangerouslySetInnerHTML" src; then
+    echo "message text must stay text: no innerHTML or dangerouslySetInnerHTML in web/src" >&2
+    exit 1
+fi
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 for file in tests/*.test.ts; do

@@ -260,3 +260,11 @@ def test_every_form_field_has_a_label_and_the_chat_works_from_the_keyboard(parle
     focused.send_keys(Keys.TAB)
     ana.driver.switch_to.active_element.send_keys("typed without the mouse", Keys.ENTER)
     ana.wait_for_text("typed without the mouse")
+
+
+def test_a_message_sent_right_after_opening_a_new_room_is_delivered(parley, open_browser):
+    ana = open_browser(parley.http_url)
+    ana.sign_in("Ana")
+    ana.driver.find_element(By.ID, "join-room").send_keys("brand-new", Keys.ENTER)
+    ana.text_fields()[-1].send_keys("first words here", Keys.ENTER)
+    ana.wait(lambda: ana.texts() == ["first words here"] and ana.pending() == [])

@@ -26,8 +26,6 @@ export interface RoomState {
   unread: number;
   /** Messages from others above this offset count as unread while the room is not shown. */
   unreadAfter: number;
-  /** Whether the server has confirmed the join on the current connection. */
-  joined: boolean;
 }
 
 export interface ChatState {
@@ -63,7 +61,7 @@ export function initialState(name: string | null = null, rooms: string[] = [], p
 }
 
 function emptyRoom(name: string): RoomState {
-  return { name, messages: [], lastOffset: 0, reachedBeginning: false, members: [], typing: {}, unread: 0, unreadAfter: 0, joined: false };
+  return { name, messages: [], lastOffset: 0, reachedBeginning: false, members: [], typing: {}, unread: 0, unreadAfter: 0 };
 }
 
 /** Inserts messages keeping ascending offsets and dropping offsets already present. */
@@ -145,7 +143,7 @@ export function reduce(state: ChatState, action: ChatAction): ChatState {
       return { ...state, pending: state.pending.filter((p) => p.id !== action.id) };
     case "disconnected": {
       const rooms: Record<string, RoomState> = {};
-      for (const [name, room] of Object.entries(state.rooms)) rooms[name] = { ...room, joined: false, typing: {} };
+      for (const [name, room] of Object.entries(state.rooms)) rooms[name] = { ...room, typing: {} };
       return { ...state, rooms, status: "reconnecting" };
     }
     case "event":
@@ -161,7 +159,6 @@ function applyEvent(state: ChatState, event: ServerEvent, now: number): ChatStat
       return updateRoom(state, event.room, (room) => ({
         ...room,
         members: event.members,
-        joined: true,
         unreadAfter: room.lastOffset > 0 ? room.lastOffset : event.head,
       }));
     case "message": {
@@ -198,8 +195,6 @@ function applyEvent(state: ChatState, event: ServerEvent, now: number): ChatStat
       });
     case "typing":
       return updateRoom(state, event.room, (room) => ({ ...room, typing: { ...room.typing, [event.from]: now + TYPING_MS } }));
-    case "left":
-      return updateRoom(state, event.room, (room) => ({ ...room, joined: false }));
     case "error": {
       const ref = event.ref ?? "";
       if (!ref.startsWith("send:")) return state;
@@ -209,6 +204,7 @@ function applyEvent(state: ChatState, event: ServerEvent, now: number): ChatStat
         pending: state.pending.map((p) => (p.id === id ? { ...p, failure: { code: event.code, message: event.message } } : p)),
       };
     }
+    case "left":
     case "pong":
       return state;
   }

@@ -1,20 +1,20 @@
-// What to send once the server has welcomed a (re)connection: rejoin every room from where it left off, then
-// resend every unacknowledged message with its original id (the server stores each id once).
+// What to send once the server has welcomed a (re)connection: rejoin every room from where it left off; once a
+// room is joined, resend its unacknowledged messages with their original ids (the server stores each id once).
 
 import { resumeOffset, sendRef, type ChatState } from "./chatState";
 import type { ClientCommand } from "./protocol";
 
-export function resumeCommands(state: ChatState): ClientCommand[] {
-  const commands: ClientCommand[] = [];
-  for (const name of state.roomOrder) {
-    const room = state.rooms[name];
-    const since = resumeOffset(room);
-    commands.push(since === undefined ? { type: "join", room: name } : { type: "join", room: name, since });
-  }
-  for (const pending of state.pending) {
-    if (pending.failure === undefined) commands.push(sendCommand(pending));
-  }
-  return commands;
+/** The joins that resume every open room, in the order they were opened. */
+export function rejoinCommands(state: ChatState): ClientCommand[] {
+  return state.roomOrder.map((name) => {
+    const since = resumeOffset(state.rooms[name]);
+    return since === undefined ? { type: "join", room: name } : { type: "join", room: name, since };
+  });
+}
+
+/** The sends to repeat once `room` is joined: its pending messages that have not failed, oldest first. */
+export function pendingSends(state: ChatState, room: string): ClientCommand[] {
+  return state.pending.filter((pending) => pending.room === room && pending.failure === undefined).map(sendCommand);
 }
 
 export function sendCommand(pending: { id: string; room: string; text: string }): ClientCommand {

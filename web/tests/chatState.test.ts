@@ -24,7 +24,7 @@ test("messages are kept in offset order, each offset once", () => {
 test("a replay after a reconnect that overlaps what is shown adds nothing twice", () => {
   let state = apply(joinedLobby(), ...[1, 2, 3].map((o) => ({ type: "message", ...message(o) }) as ServerEvent));
   state = reduce(state, { kind: "disconnected" });
-  assert.equal(state.rooms.lobby.joined, false);
+  assert.equal(state.status, "reconnecting");
   assert.equal(resumeOffset(state.rooms.lobby), 3);
   state = apply(state, ...[2, 3, 4].map((o) => ({ type: "message", ...message(o) }) as ServerEvent));
   assert.deepEqual(state.rooms.lobby.messages.map((m) => m.offset), [1, 2, 3, 4]);

@@ -3,7 +3,7 @@ import { initialState, reduce, type ChatState } from "../chatState";
 import { ChatConnection } from "../connection";
 import { stringsFor, type Language } from "../i18n";
 import { isValidRoomName, type ServerEvent } from "../protocol";
-import { newMessageId, resumeCommands, sendCommand } from "../resume";
+import { newMessageId, pendingSends, rejoinCommands, sendCommand } from "../resume";
 import { load, save } from "../storage";
 import { ChatRoom } from "./ChatRoom";
 import { ConnectionBadge } from "./ConnectionBadge";
@@ -24,6 +24,8 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
   const stateRef = useRef<ChatState>(state);
   stateRef.current = state;
   const connectionRef = useRef<ChatConnection | null>(null);
+  /** Rooms joined on the current connection, kept in step with the socket rather than with rendering. */
+  const joinedRooms = useRef(new Set<string>());
   const [retryAt, setRetryAt] = useState<number | null>(null);
 
   useEffect(() => {
@@ -40,13 +42,23 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
       },
       onEvent: (event: ServerEvent) => {
         dispatch({ kind: "event", event, now: Date.now() });
-        if (event.type === "welcome") {
-          connection.markHealthy();
-          setRetryAt(null);
-          for (const command of resumeCommands(stateRef.current)) connection.send(command);
+        switch (event.type) {
+          case "welcome":
+            connection.markHealthy();
+            setRetryAt(null);
+            for (const command of rejoinCommands(stateRef.current)) connection.send(command);
+            break;
+          case "joined":
+            joinedRooms.current.add(event.room);
+            for (const command of pendingSends(stateRef.current, event.room)) connection.send(command);
+            break;
+          case "left":
+            joinedRooms.current.delete(event.room);
+            break;
         }
       },
       onDisconnect: (delayMs) => {
+        joinedRooms.current.clear();
         dispatch({ kind: "disconnected" });
         setRetryAt(Date.now() + delayMs);
       },
@@ -56,6 +68,7 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
     return () => {
       connection.stop();
       connectionRef.current = null;
+      joinedRooms.current.clear();
     };
   }, [serverURL, state.name]);
 
@@ -67,20 +80,21 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
 
   const closeRoom = useCallback((room: string) => {
     connectionRef.current?.send({ type: "leave", room });
+    joinedRooms.current.delete(room);
     dispatch({ kind: "closeRoom", room });
   }, []);
 
   const sendMessage = useCallback((room: string, text: string) => {
     const id = newMessageId();
     dispatch({ kind: "queueSend", id, room, text });
-    if (stateRef.current.rooms[room]?.joined) connectionRef.current?.send(sendCommand({ id, room, text }));
+    if (joinedRooms.current.has(room)) connectionRef.current?.send(sendCommand({ id, room, text }));
   }, []);
 
   const retry = useCallback((id: string) => {
     const pending = stateRef.current.pending.find((p) => p.id === id);
     if (!pending) return;
     dispatch({ kind: "retry", id });
-    if (stateRef.current.rooms[pending.room]?.joined) connectionRef.current?.send(sendCommand(pending));
+    if (joinedRooms.current.has(pending.room)) connectionRef.current?.send(sendCommand(pending));
   }, []);
 
   const discard = useCallback((id: string) => dispatch({ kind: "discard", id }), []);
