@@ -3,7 +3,9 @@ import HTTPTypes
 /// Decides whether a WebSocket upgrade's `Origin` may connect (cross-site WebSocket hijacking protection).
 ///
 /// Accepted: no `Origin` (not a browser), an origin whose host name is the one the client connected to (any
-/// port), and the origins listed explicitly. Everything else is refused.
+/// port), and the origins listed explicitly. Loopback names (`localhost`, `127.x.x.x`, `[::1]`) count as one host
+/// name, so a page from a development server on `http://localhost:3000` may use `ws://127.0.0.1:8000`, as the
+/// tutorial's page does. Everything else is refused.
 public struct OriginPolicy: Sendable {
     private let allowed: Set<String>
 
@@ -17,8 +19,15 @@ public struct OriginPolicy: Sendable {
         guard let origin else { return true }
         let normalizedOrigin = Self.normalized(origin)
         if allowed.contains(normalizedOrigin) { return true }
-        guard let originHost = Self.hostName(ofOrigin: normalizedOrigin), let host else { return false }
-        return originHost == Self.hostName(ofAuthority: host.lowercased())
+        guard let originHost = Self.hostName(ofOrigin: normalizedOrigin), let host,
+            let requestHost = Self.hostName(ofAuthority: host.lowercased())
+        else { return false }
+        return originHost == requestHost || (Self.isLoopback(originHost) && Self.isLoopback(requestHost))
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host.hasSuffix(".localhost") || host == "[::1]" || host.hasPrefix("127.")
+            && host.split(separator: ".").count == 4 && host.split(separator: ".").allSatisfy { UInt8($0) != nil }
     }
 
     private static func normalized(_ origin: String) -> String {

@@ -25,7 +25,15 @@ CHROMIUM_FLAGS = [
 class Person:
     """One browser window with the chat open."""
 
-    def __init__(self, url: str, language: str = "en-US", width: int = 1100, height: int = 750, phone: bool = False):
+    def __init__(
+        self,
+        url: str,
+        language: str = "en-US",
+        width: int = 1100,
+        height: int = 750,
+        phone: bool = False,
+        init_script: str | None = None,
+    ):
         options = webdriver.ChromeOptions()
         options.binary_location = "/usr/bin/chromium"
         for flag in CHROMIUM_FLAGS:
@@ -39,6 +47,8 @@ class Person:
                 "mobileEmulation", {"deviceMetrics": {"width": width, "height": height, "pixelRatio": 3.0, "touch": True}}
             )
         self.driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        if init_script is not None:
+            self.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": init_script})
         self.url = url
         self.driver.get(url)
 
@@ -108,7 +118,9 @@ class Person:
         self.driver.save_screenshot(str(path))
 
     def quit(self):
-        self.driver.quit()
+        if self.driver is not None:
+            self.driver.quit()
+            self.driver = None
 
 
 def settle(seconds: float = 0.3):

@@ -121,7 +121,7 @@ def open_browser(request):
     yield open_one
     failed = getattr(request.node, "report_call", None) is not None and request.node.report_call.failed
     for index, person in enumerate(people):
-        if failed:
+        if failed and person.driver is not None:
             ARTIFACTS.mkdir(exist_ok=True)
             person.screenshot(ARTIFACTS / f"{request.node.name}-{index}.png")
         person.quit()
