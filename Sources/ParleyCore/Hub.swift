@@ -1,3 +1,4 @@
+import CoreMetrics
 import NIOCore
 import ParleyProtocol
 import Synchronization
@@ -52,11 +53,14 @@ public final class Hub: Sendable {
     private let limits: Limits
     /// How plain clients are served.
     public let plainMode: PlainModeSettings
+    /// What the node counts.
+    public let metrics: ParleyMetrics
 
     /// Creates an empty hub.
-    public init(limits: Limits, plainMode: PlainModeSettings = PlainModeSettings()) {
+    public init(limits: Limits, plainMode: PlainModeSettings = PlainModeSettings(), metrics: ParleyMetrics = .disabled) {
         self.limits = limits
         self.plainMode = plainMode
+        self.metrics = metrics
     }
 
     /// Registers a new connection; a plain one is joined live to the plain-mode room at once.
@@ -71,9 +75,11 @@ public final class Hub: Sendable {
             )
             state.nextConnectionID += 1
             state.connections[connection.id] = connection
+            metrics.connectionsOpen.increment()
             if mode == .plain {
                 state.rooms[plainMode.room, default: Room()].members[connection.id] = Member(connection: connection, name: nil)
                 state.roomsOfConnection[connection.id, default: []].insert(plainMode.room)
+                metrics.roomMemberships.increment()
             }
             return connection
         }
@@ -83,6 +89,7 @@ public final class Hub: Sendable {
     public func disconnect(_ connection: Connection) {
         state.withLock { state in
             guard state.connections.removeValue(forKey: connection.id) != nil else { return }
+            metrics.connectionsOpen.decrement()
             for room in state.roomsOfConnection.removeValue(forKey: connection.id) ?? [] {
                 removeMember(connection, from: room, in: &state)
             }
@@ -107,6 +114,7 @@ public final class Hub: Sendable {
                 roomState.members[connection.id] = Member(connection: connection, name: name)
                 roomState.nameCounts[name, default: 0] += 1
                 state.roomsOfConnection[connection.id, default: []].insert(room)
+                metrics.roomMemberships.increment()
                 if roomState.nameCounts[name] == 1 {
                     let event = Frame.encode(.presence(room: room, event: .join, user: name))
                     send(event, toOthersThan: name, in: &roomState)
@@ -181,8 +189,9 @@ public final class Hub: Sendable {
         for message in messages {
             let frame = Frame.encode(.message(message.chatMessage))
             let plainFrame = message.room == plainMode.room ? ByteBuffer(string: plainMode.messagePrefix + message.text) : nil
-            state.withLock { state in
-                guard var room = state.rooms[message.room] else { return }
+            let delivered = state.withLock { state -> Int in
+                guard var room = state.rooms[message.room] else { return 0 }
+                var delivered = 0
                 for index in room.members.values.indices {
                     let member = room.members.values[index]
                     guard message.offset > member.deliveredThrough else { continue }
@@ -195,9 +204,12 @@ public final class Hub: Sendable {
                     case .parley: member.connection.outbox.push(frame)
                     case .plain: if let plainFrame { member.connection.outbox.push(plainFrame) }
                     }
+                    delivered += 1
                 }
                 state.rooms[message.room] = room
+                return delivered
             }
+            if delivered > 0 { metrics.deliveries.increment(by: delivered) }
         }
     }
 
@@ -221,6 +233,7 @@ public final class Hub: Sendable {
         guard var roomState = state.rooms[room], let member = roomState.members.removeValue(forKey: connection.id) else {
             return
         }
+        metrics.roomMemberships.decrement()
         if let name = member.name {
             let remaining = (roomState.nameCounts[name] ?? 1) - 1
             roomState.nameCounts[name] = remaining > 0 ? remaining : nil

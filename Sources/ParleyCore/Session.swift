@@ -1,3 +1,4 @@
+import CoreMetrics
 import NIOCore
 import ParleyProtocol
 import Synchronization
@@ -86,6 +87,7 @@ public final class Session: Sendable {
                 }
             } catch {
                 for pending in batch where pending.acknowledges {
+                    hub.metrics.countError(.internal)
                     connection.outbox.push(
                         Frame.encode(
                             .error(ref: pending.ref, code: .internal, message: "the message could not be stored; send it again with the same id")
@@ -118,6 +120,7 @@ public final class Session: Sendable {
 
     private func receivePlain(_ text: String) {
         guard allowedByRateLimit(), !text.isEmpty, text.utf8.count <= limits.maxTextBytes else { return }
+        hub.metrics.messagesReceived.increment()
         let draft = MessageDraft(
             room: hub.plainMode.room, sender: hub.plainMode.senderName, clientID: "plain-" + Self.randomHex(bytes: 16),
             text: text
@@ -185,6 +188,7 @@ public final class Session: Sendable {
                 throw CommandRejection(.tooLarge, "text is over \(limits.maxTextBytes) bytes")
             }
             sends.push(PendingSend(ref: ref, draft: MessageDraft(room: room, sender: name, clientID: id, text: text), acknowledges: true))
+            hub.metrics.messagesReceived.increment()
         case .history(let room, let before, let limit):
             try validate(room: room)
             let page = min(limit ?? limits.joinReplayCount, limits.maxHistoryPage)
@@ -252,6 +256,7 @@ public final class Session: Sendable {
             guard await connection.outbox.pushWaitingForSpace(Frame.encode(.message(message.chatMessage))) else {
                 return false
             }
+            hub.metrics.replayedMessages.increment()
         }
         return true
     }
@@ -259,12 +264,15 @@ public final class Session: Sendable {
     /// Queues a reply, waiting for outbox space: replies answer this client and may make it wait.
     @discardableResult
     private func reply(_ event: ServerEvent) async -> Bool {
-        await connection.outbox.pushWaitingForSpace(Frame.encode(event))
+        if case .error(_, let code, _) = event { hub.metrics.countError(code) }
+        return await connection.outbox.pushWaitingForSpace(Frame.encode(event))
     }
 
     private func allowedByRateLimit() -> Bool {
         let time = now()
-        return state.withLock { $0.limiter.allow(now: time) }
+        let allowed = state.withLock { $0.limiter.allow(now: time) }
+        if !allowed { hub.metrics.rateLimitedCommands.increment() }
+        return allowed
     }
 
     private func validate(room: String) throws {

@@ -1,3 +1,4 @@
+import CoreMetrics
 import GRDB
 import ParleyCore
 import ServiceLifecycle
@@ -18,17 +19,20 @@ public final class SQLiteMessageStore: MessageStore {
     private let writes = WorkQueue<PendingWrite>()
     private let now: @Sendable () -> Int64
     private let onCommit: CommitHandler
+    private let metrics: ParleyMetrics
     /// Where the database lives.
     public let path: String
 
     /// Opens (creating if needed) and migrates the database at `path`.
     /// - Parameters:
     ///   - path: The database file.
+    ///   - metrics: Where commits are counted and timed.
     ///   - now: The clock for timestamps, in milliseconds since the Unix epoch.
     ///   - onCommit: Told of each batch of new messages, in commit order, before their senders are answered.
     /// - Throws: `SQLiteStoreError` naming the file when it cannot be opened or migrated.
     public init(
         path: String,
+        metrics: ParleyMetrics = .disabled,
         now: @escaping @Sendable () -> Int64 = SystemTime.millisecondsSinceEpoch,
         onCommit: @escaping CommitHandler
     ) throws {
@@ -44,6 +48,7 @@ public final class SQLiteMessageStore: MessageStore {
             throw SQLiteStoreError.cannotOpen(path: path, reason: "\(error)")
         }
         self.path = path
+        self.metrics = metrics
         self.now = now
         self.onCommit = onCommit
     }
@@ -99,9 +104,13 @@ public final class SQLiteMessageStore: MessageStore {
     private func commit(_ batch: [PendingWrite]) async {
         let drafts = batch.flatMap(\.drafts)
         let storedAt = now()
+        let started = ContinuousClock.now
         do {
             let outcomes = try await pool.write { db in try Self.insert(drafts, storedAt: storedAt, in: db) }
+            metrics.commitDuration.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+            metrics.commitBatchSize.record(drafts.count)
             let committed = outcomes.filter(\.isNew).map(\.message)
+            metrics.messagesStored.increment(by: committed.count)
             if !committed.isEmpty { onCommit(committed) }
             var remaining = outcomes[...]
             for write in batch {

@@ -1,3 +1,4 @@
+import CoreMetrics
 import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
@@ -52,7 +53,7 @@ struct ChatEndpoint: Sendable {
         let channel = context.requestContext.channel
         let readError: (any Error)? = await withTaskGroup(of: Void.self) { group in
             group.addTask { await session.run() }
-            group.addTask { await Self.writeFrames(from: connection.outbox, to: outbound) }
+            group.addTask { await Self.writeFrames(from: connection.outbox, to: outbound, metrics: hub.metrics) }
             group.addTask { await Self.dropIfCloseStalls(connection.outbox, channel: channel) }
             defer { session.end() }
             do {
@@ -68,11 +69,14 @@ struct ChatEndpoint: Sendable {
             }
         }
         // A protocol violation (invalid UTF-8, an oversized message) carries the close code the framework sends.
-        if let readError { throw readError }
+        if let readError {
+            hub.metrics.protocolViolations.increment()
+            throw readError
+        }
     }
 
     /// Writes what the outbox yields until it finishes or asks for a close.
-    static func writeFrames(from outbox: Outbox, to outbound: WebSocketOutboundWriter) async {
+    static func writeFrames(from outbox: Outbox, to outbound: WebSocketOutboundWriter, metrics: ParleyMetrics) async {
         do {
             while true {
                 switch await outbox.next() {
@@ -81,6 +85,7 @@ struct ChatEndpoint: Sendable {
                         try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame)))
                     }
                 case .close(let code, let reason):
+                    if code == .slowConsumer { metrics.slowConsumerCloses.increment() }
                     try await outbound.close(WebSocketErrorCode(codeNumber: Int(code.rawValue)), reason: reason)
                     return
                 case .finished:

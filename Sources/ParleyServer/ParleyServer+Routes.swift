@@ -1,9 +1,10 @@
 import Hummingbird
 import NIOCore
 import ParleyCore
+import Prometheus
 
 extension ParleyServer {
-    /// The plain HTTP routes: health, readiness, and the web client (embedded, or from `--web-root`).
+    /// The plain HTTP routes: health, readiness, metrics, and the web client (embedded, or from `--web-root`).
     func makeRouter() -> Router<ParleyRequestContext> {
         let router = Router(context: ParleyRequestContext.self)
         let store = self.store
@@ -15,6 +16,14 @@ extension ParleyServer {
                 return Self.json(.ok, #"{"status":"ready"}"#)
             }
             return Self.json(.serviceUnavailable, #"{"status":"unavailable","error":"the message store cannot be reached"}"#)
+        }
+        let registry = metricsRegistry
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer()))
+            )
         }
         router.get("/ws") { _, _ in
             Self.json(.upgradeRequired, #"{"error":"/ws is a WebSocket endpoint: connect with a WebSocket client"}"#)

@@ -6,6 +6,7 @@ import UnixSignals
 import ParleyCore
 import ParleyProtocol
 import ParleySQLite
+import Prometheus
 import ServiceLifecycle
 
 /// A Parley node: the store, the hub and the HTTP/WebSocket server, run as one `ServiceGroup`.
@@ -20,15 +21,30 @@ public struct ParleyServer: Sendable {
     let hub: Hub
     let store: any MessageStore
     let logger: Logger
+    /// Where this node's metrics are collected, served at `/metrics`.
+    let metricsRegistry: PrometheusCollectorRegistry
 
     /// Opens the store and prepares the node; nothing listens until ``run(gracefulShutdownSignals:onListening:)``.
     /// - Throws: When the database cannot be opened, with a message naming it.
     public init(configuration: ServerConfiguration, logger: Logger) throws {
-        let hub = Hub(limits: configuration.limits, plainMode: configuration.plainMode)
+        let registry = PrometheusCollectorRegistry()
+        let metrics = ParleyMetrics(factory: Self.metricsFactory(registry))
+        let hub = Hub(limits: configuration.limits, plainMode: configuration.plainMode, metrics: metrics)
         self.configuration = configuration
         self.hub = hub
-        self.store = try SQLiteMessageStore(path: configuration.databasePath, onCommit: { hub.deliver($0) })
+        self.store = try SQLiteMessageStore(path: configuration.databasePath, metrics: metrics, onCommit: { hub.deliver($0) })
         self.logger = logger
+        self.metricsRegistry = registry
+    }
+
+    private static func metricsFactory(_ registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets["parley_store_commit_duration_seconds"] = [
+            .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+            .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1),
+        ]
+        factory.valueHistogramBuckets["parley_store_commit_batch_size"] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
+        return factory
     }
 
     /// Runs until a shutdown signal (or cancellation), then drains: refuses new clients, closes every client with
@@ -64,6 +80,9 @@ public struct ParleyServer: Sendable {
             hub: hub, store: store, limits: configuration.limits,
             originPolicy: OriginPolicy(allowedOrigins: configuration.allowedOrigins)
         )
+        // Hummingbird logs the first bytes of every frame at trace level; tokens must never reach a log line.
+        var frameworkLogger = logger
+        frameworkLogger.logLevel = max(logger.logLevel, .debug)
         let webSocketRouter = Router(context: ParleyRequestContext.self)
         webSocketRouter.ws("/ws") { request, _ in
             endpoint.shouldUpgrade(request)
@@ -90,7 +109,7 @@ public struct ParleyServer: Sendable {
                 let shownHost = host.contains(":") ? "[\(host)]" : host
                 await onListening("http://\(shownHost):\(port)")
             },
-            logger: logger
+            logger: frameworkLogger
         )
     }
 }

@@ -61,6 +61,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical. (PARLEY_LOG_LEVEL; default info)")
     var logLevel: String?
 
+    @Option(help: "text, or json for one JSON object per line (for log shippers). (PARLEY_LOG_FORMAT; default text)")
+    var logFormat: String?
+
     func run() async throws {
         let configuration: ServerConfiguration
         do {
@@ -69,8 +72,9 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError(error.message)
         }
         let level = configuration.logLevel
+        let json = try Settings(environment: ProcessInfo.processInfo.environment).logFormatIsJSON(logFormat)
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler: any LogHandler = json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
@@ -165,6 +169,15 @@ struct Settings {
         }
         guard range.contains(value) else { throw ConfigurationError("\(variable): \(value) is outside \(range.lowerBound)…\(range.upperBound)") }
         return value
+    }
+
+    /// Whether `--log-format` (or `PARLEY_LOG_FORMAT`) asks for JSON lines.
+    func logFormatIsJSON(_ option: String?) throws -> Bool {
+        switch try string(option, "--log-format", "PARLEY_LOG_FORMAT")?.lowercased() {
+        case nil, "text": return false
+        case "json": return true
+        case let other?: throw ValidationError("--log-format: \"\(other)\" is not text or json")
+        }
     }
 
     /// Parses `PER_SECOND:BURST` (or `0` for no limit).

@@ -1,0 +1,67 @@
+import CoreMetrics
+import ParleyProtocol
+
+/// What a node counts, through swift-metrics; every name starts with `parley_`.
+///
+/// Each node is given its own factory (the server passes a Prometheus registry), so several nodes in one process
+/// (tests) keep separate figures.
+public struct ParleyMetrics: Sendable {
+    /// Open WebSocket connections (both modes).
+    public let connectionsOpen: Meter
+    /// Connection–room memberships: one per connection per joined room.
+    public let roomMemberships: Meter
+    /// `send` commands and plain-mode texts accepted for storing.
+    public let messagesReceived: Counter
+    /// Messages committed to the store (resends deduplicated are not counted).
+    public let messagesStored: Counter
+    /// Live message frames queued on members' outboxes by fan-out.
+    public let deliveries: Counter
+    /// Message frames sent by `join` replays.
+    public let replayedMessages: Counter
+    /// Connections closed with 4008 because their outbox overflowed.
+    public let slowConsumerCloses: Counter
+    /// Commands dropped by the rate limiter.
+    public let rateLimitedCommands: Counter
+    /// Connections closed for breaking RFC 6455 or the frame limit (1002, 1007, 1009 …).
+    public let protocolViolations: Counter
+    /// How long each store commit took.
+    public let commitDuration: Timer
+    /// How many messages each store commit carried.
+    public let commitBatchSize: Recorder
+    private let errorCounters: [ErrorCode: Counter]
+
+    /// Creates the metrics on `factory`.
+    public init(factory: any MetricsFactory) {
+        connectionsOpen = Meter(label: "parley_connections_open", factory: factory)
+        roomMemberships = Meter(label: "parley_room_memberships", factory: factory)
+        messagesReceived = Counter(label: "parley_messages_received_total", factory: factory)
+        messagesStored = Counter(label: "parley_messages_stored_total", factory: factory)
+        deliveries = Counter(label: "parley_deliveries_total", factory: factory)
+        replayedMessages = Counter(label: "parley_replayed_messages_total", factory: factory)
+        slowConsumerCloses = Counter(label: "parley_slow_consumer_closes_total", factory: factory)
+        rateLimitedCommands = Counter(label: "parley_rate_limited_commands_total", factory: factory)
+        protocolViolations = Counter(label: "parley_protocol_violations_total", factory: factory)
+        commitDuration = Timer(label: "parley_store_commit_duration_seconds", factory: factory)
+        commitBatchSize = Recorder(label: "parley_store_commit_batch_size", factory: factory)
+        errorCounters = Dictionary(
+            uniqueKeysWithValues: ErrorCode.allCases.map {
+                ($0, Counter(label: "parley_errors_total", dimensions: [("code", $0.rawValue)], factory: factory))
+            }
+        )
+    }
+
+    /// Metrics that go nowhere.
+    public static var disabled: ParleyMetrics { ParleyMetrics(factory: NOOPMetricsHandler.instance) }
+
+    /// Counts one `error` frame sent with `code`.
+    public func countError(_ code: ErrorCode) {
+        errorCounters[code]?.increment()
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds, for swift-metrics timers.
+    public var nanoseconds: Int64 {
+        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+    }
+}
