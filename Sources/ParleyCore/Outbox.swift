@@ -31,6 +31,7 @@ public final class Outbox: Sendable {
     private let maxBytes: Int
     private let maxFrames: Int
     private let state = Mutex(State())
+    private let overflowed = Atomic<Bool>(false)
 
     /// Creates an outbox holding at most `maxBytes` bytes and `maxFrames` frames.
     public init(maxBytes: Int, maxFrames: Int) {
@@ -53,6 +54,7 @@ public final class Outbox: Sendable {
             state.frames.removeAll()
             state.bytes = 0
             state.closing = (.slowConsumer, "slow consumer: outbox overflowed")
+            overflowed.store(true, ordering: .relaxed)
             return (false, takeForWriter(&state))
         }
         if let (writer, batch) = resume { writer.resume(returning: batch) }
@@ -131,6 +133,11 @@ public final class Outbox: Sendable {
             }
             if let answer { continuation.resume(returning: answer) }
         }
+    }
+
+    /// Whether the outbox overflowed: a writer should abandon the frames it holds and take the 4008 close at once.
+    public var hasOverflowed: Bool {
+        overflowed.load(ordering: .relaxed)
     }
 
     /// Whether ``finish()`` has been called: the connection has ended.

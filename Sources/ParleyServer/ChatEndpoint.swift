@@ -7,12 +7,14 @@ import NIOCore
 import NIOWebSocket
 import ParleyCore
 import ParleyProtocol
+import Synchronization
 
 /// `GET /ws`: upgrades to WebSocket, speaks parley.v1 to clients that offer it and plain mode to the others.
 struct ChatEndpoint: Sendable {
     /// The subprotocol of parley.v1.
     static let subprotocol = "parley.v1"
-    /// How long a close frame may take to flush before the TCP connection is dropped.
+    /// How long a close frame may take to be written, and then how long the client has to answer it, before the TCP
+    /// connection is dropped.
     static let closeFlushTimeout: Duration = .seconds(2)
 
     let hub: Hub
@@ -51,10 +53,15 @@ struct ChatEndpoint: Sendable {
         }
         let session = Session(connection: connection, hub: hub, store: store, limits: limits)
         let channel = context.requestContext.channel
+        let closeSent = CloseSent()
         let readError: (any Error)? = await withTaskGroup(of: Void.self) { group in
             group.addTask { await session.run() }
-            group.addTask { await Self.writeFrames(from: connection.outbox, to: outbound, metrics: hub.metrics) }
-            group.addTask { await Self.dropIfCloseStalls(connection.outbox, channel: channel) }
+            group.addTask {
+                await Self.writeFrames(from: connection.outbox, to: outbound, closeSent: closeSent)
+            }
+            group.addTask {
+                await Self.dropIfCloseStalls(connection.outbox, closeSent: closeSent, channel: channel, metrics: hub.metrics)
+            }
             defer { session.end() }
             do {
                 for try await message in inbound.messages(maxSize: limits.maxFrameBytes) {
@@ -75,18 +82,20 @@ struct ChatEndpoint: Sendable {
         }
     }
 
-    /// Writes what the outbox yields until it finishes or asks for a close.
-    static func writeFrames(from outbox: Outbox, to outbound: WebSocketOutboundWriter, metrics: ParleyMetrics) async {
+    /// Writes what the outbox yields until it finishes or asks for a close. After an overflow the frames still in
+    /// hand are abandoned, so the 4008 close goes out as soon as the socket takes it.
+    static func writeFrames(from outbox: Outbox, to outbound: WebSocketOutboundWriter, closeSent: CloseSent) async {
         do {
             while true {
                 switch await outbox.next() {
                 case .frames(let frames):
                     for frame in frames {
+                        if outbox.hasOverflowed { break }
                         try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame)))
                     }
                 case .close(let code, let reason):
-                    if code == .slowConsumer { metrics.slowConsumerCloses.increment() }
                     try await outbound.close(WebSocketErrorCode(codeNumber: Int(code.rawValue)), reason: reason)
+                    closeSent.mark()
                     return
                 case .finished:
                     return
@@ -97,15 +106,32 @@ struct ChatEndpoint: Sendable {
         }
     }
 
-    /// Once a close is asked for, gives the close handshake ``closeFlushTimeout`` and then drops the connection:
-    /// a client that stopped reading cannot hold it open.
-    static func dropIfCloseStalls(_ outbox: Outbox, channel: any Channel) async {
+    /// Once a close is asked for, gives the close frame ``closeFlushTimeout`` to be written and the client as long
+    /// again to answer it, and otherwise drops the connection: a client that stopped reading cannot hold it open.
+    static func dropIfCloseStalls(_ outbox: Outbox, closeSent: CloseSent, channel: any Channel, metrics: ParleyMetrics) async {
         guard await outbox.waitUntilClosing() else { return }
-        let deadline = ContinuousClock.now + closeFlushTimeout
-        while ContinuousClock.now < deadline {
-            if outbox.hasFinished || !channel.isActive { return }
-            try? await Task.sleep(for: .milliseconds(50))
+        if outbox.hasOverflowed { metrics.slowConsumerCloses.increment() }
+        func ended() -> Bool { outbox.hasFinished || !channel.isActive }
+        func wait(until condition: () -> Bool) async -> Bool {
+            let deadline = ContinuousClock.now + closeFlushTimeout
+            while ContinuousClock.now < deadline {
+                if condition() { return true }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            return condition()
         }
-        channel.close(promise: nil)
+        guard await wait(until: { closeSent.isMarked || ended() }), await wait(until: ended) else {
+            channel.close(promise: nil)
+            return
+        }
     }
+}
+
+/// Set by a connection's writer once its close frame is written.
+final class CloseSent: Sendable {
+    private let sent = Atomic<Bool>(false)
+
+    func mark() { sent.store(true, ordering: .relaxed) }
+
+    var isMarked: Bool { sent.load(ordering: .relaxed) }
 }
