@@ -89,3 +89,124 @@ def test_slow_and_stalled_readers_are_closed_alone_and_memory_stays_bounded(star
     assert stalled.close_code() in (None, 4008)
     assert time.monotonic() - started < 20
     assert metrics(node)["parley_slow_consumer_closes_total"] == 2
+
+
+def history(url: str, room: str, since: int = 0) -> list[dict]:
+    """Every message of `room` after `since`, through a fresh parley.v1 join."""
+
+    async def read():
+        async with websockets.connect(url, subprotocols=["parley.v1"], max_size=None) as ws:
+            await ws.send(json.dumps({"type": "hello", "name": "auditor"}))
+            await ws.send(json.dumps({"type": "join", "room": room, "since": since}))
+            head = None
+            messages = []
+            while head is None or (messages[-1]["offset"] if messages else since) < head:
+                event = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                if event["type"] == "joined":
+                    head = event["head"]
+                elif event["type"] == "message":
+                    messages.append(event)
+            return messages
+
+    return asyncio.run(read())
+
+
+def test_kill_9_loses_no_acknowledged_message_and_resume_gets_exactly_what_was_missed(start_parley, tmp_path):
+    from conftest import free_port
+
+    port, db = free_port(), tmp_path / "crash.sqlite"
+    node = start_parley("--rate-limit", "0", db=db, port=port)
+    acked: dict[str, int] = {}
+    seen_by_reader: list[int] = []
+
+    async def traffic():
+        async def sender(index):
+            async with websockets.connect(node.ws_url, subprotocols=["parley.v1"]) as ws:
+                await hello_and_join(ws, f"sender-{index}", "crash")
+
+                async def send_all():
+                    for number in range(100_000):
+                        await ws.send(json.dumps({"type": "send", "room": "crash", "text": f"{index}:{number}", "id": f"{index}-{number}"}))
+                        await asyncio.sleep(0.001)
+
+                async def record_acks():
+                    while True:
+                        event = json.loads(await ws.recv())
+                        if event["type"] == "ack":
+                            acked[event["id"]] = event["offset"]
+
+                await asyncio.gather(send_all(), record_acks())
+
+        async def reader():
+            async with websockets.connect(node.ws_url, subprotocols=["parley.v1"]) as ws:
+                await hello_and_join(ws, "reader", "crash")
+                while True:
+                    event = json.loads(await ws.recv())
+                    if event["type"] == "message":
+                        seen_by_reader.append(event["offset"])
+
+        tasks = [asyncio.create_task(sender(index)) for index in range(4)] + [asyncio.create_task(reader())]
+        await asyncio.sleep(1.5)
+        node.process.send_signal(signal.SIGKILL)
+        done, _ = await asyncio.wait(tasks, timeout=10)
+        assert len(done) == len(tasks), "every client should see the connection drop"
+
+    asyncio.run(traffic())
+    assert node.process.wait(timeout=10) == -signal.SIGKILL
+    assert len(acked) > 100, "the test needs traffic before the crash"
+
+    again = start_parley(db=db, port=port)
+    stored = history(again.ws_url, "crash")
+    offsets = [message["offset"] for message in stored]
+    assert offsets == list(range(1, len(stored) + 1)), "offsets have a gap or a repeat"
+    ids = [message["id"] for message in stored]
+    assert len(ids) == len(set(ids)), "a message was stored twice"
+    by_id = {message["id"]: message["offset"] for message in stored}
+    assert all(by_id.get(message_id) == offset for message_id, offset in acked.items()), "an acknowledged message is missing"
+
+    last_seen = seen_by_reader[-1]
+    assert seen_by_reader == list(range(1, last_seen + 1))
+    resumed = history(again.ws_url, "crash", since=last_seen)
+    assert [message["offset"] for message in resumed] == list(range(last_seen + 1, len(stored) + 1))
+
+
+def test_sigterm_during_traffic_acknowledges_what_it_accepted_closes_with_1001_and_exits_0(start_parley):
+    node = start_parley("--rate-limit", "0")
+    acked: dict[str, int] = {}
+    close_codes = []
+
+    async def traffic():
+        async with websockets.connect(node.ws_url, subprotocols=["parley.v1"]) as ws:
+            await hello_and_join(ws, "sender", "drain")
+
+            async def send_all():
+                try:
+                    for number in range(100_000):
+                        await ws.send(json.dumps({"type": "send", "room": "drain", "text": str(number), "id": str(number)}))
+                        await asyncio.sleep(0.0005)
+                except websockets.ConnectionClosed:
+                    pass
+
+            async def receive():
+                try:
+                    while True:
+                        event = json.loads(await ws.recv())
+                        if event["type"] == "ack":
+                            acked[event["id"]] = event["offset"]
+                except websockets.ConnectionClosed as closed:
+                    close_codes.append(closed.rcvd.code if closed.rcvd else None)
+
+            async def stop_soon():
+                await asyncio.sleep(1)
+                node.process.send_signal(signal.SIGTERM)
+
+            await asyncio.gather(send_all(), receive(), stop_soon())
+
+    asyncio.run(traffic())
+    assert node.process.wait(timeout=30) == 0
+    assert close_codes == [1001]
+    assert len(acked) > 50
+    again = start_parley(db=node.db)
+    stored = {message["id"]: message["offset"] for message in history(again.ws_url, "drain")}
+    assert all(stored.get(message_id) == offset for message_id, offset in acked.items())
+    assert sorted(stored.values()) == list(range(1, len(stored) + 1))
