@@ -21,6 +21,8 @@ struct ChatEndpoint: Sendable {
     let store: any MessageStore
     let limits: Limits
     let originPolicy: OriginPolicy
+    let heartbeat: Heartbeat
+    let addressLimiter: AddressLimiter
 
     /// Accepts every upgrade, selecting parley.v1 when the client offers it; the origin is checked once upgraded,
     /// so a refused browser learns why from the close code instead of a bare 400.
@@ -46,13 +48,20 @@ struct ChatEndpoint: Sendable {
             try await outbound.close(.policyViolation, reason: "origin not allowed")
             return
         }
+        let channel = context.requestContext.channel
+        let address = channel.remoteAddress?.ipAddress ?? "unknown"
+        guard addressLimiter.acquire(address) else {
+            context.logger.warning("refused WebSocket over the per-address limit", metadata: ["address": "\(address)"])
+            try await outbound.close(.policyViolation, reason: "too many connections from your address")
+            return
+        }
+        defer { addressLimiter.release(address) }
         let mode: Connection.Mode = Self.offersParley(request.headers) ? .parley : .plain
         guard let connection = hub.connect(mode: mode) else {
             try await outbound.close(.goingAway, reason: "server shutting down")
             return
         }
         let session = Session(connection: connection, hub: hub, store: store, limits: limits)
-        let channel = context.requestContext.channel
         let closeSent = CloseSent()
         let readError: (any Error)? = await withTaskGroup(of: Void.self) { group in
             group.addTask { await session.run() }
@@ -62,7 +71,15 @@ struct ChatEndpoint: Sendable {
             group.addTask {
                 await Self.dropIfCloseStalls(connection.outbox, closeSent: closeSent, channel: channel, metrics: hub.metrics)
             }
-            defer { session.end() }
+            group.addTask {
+                await heartbeat.run(on: channel) { payload in
+                    try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .ping, data: payload)))
+                }
+            }
+            defer {
+                session.end()
+                group.cancelAll()
+            }
             do {
                 for try await message in inbound.messages(maxSize: limits.maxFrameBytes) {
                     switch message {

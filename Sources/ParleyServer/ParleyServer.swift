@@ -78,7 +78,9 @@ public struct ParleyServer: Sendable {
     private func makeApplication(onListening: @escaping @Sendable (String) async -> Void) -> some ApplicationProtocol {
         let endpoint = ChatEndpoint(
             hub: hub, store: store, limits: configuration.limits,
-            originPolicy: OriginPolicy(allowedOrigins: configuration.allowedOrigins)
+            originPolicy: OriginPolicy(allowedOrigins: configuration.allowedOrigins),
+            heartbeat: Heartbeat(interval: configuration.pingInterval, timeout: configuration.pongTimeout),
+            addressLimiter: AddressLimiter(limit: configuration.maxConnectionsPerAddress)
         )
         // Hummingbird logs the first bytes of every frame at trace level; tokens must never reach a log line.
         var frameworkLogger = logger
@@ -97,7 +99,7 @@ public struct ParleyServer: Sendable {
                 configuration: .init(
                     ws: .init(
                         maxFrameSize: configuration.limits.maxFrameBytes,
-                        autoPing: .enabled(timePeriod: configuration.pingInterval),
+                        autoPing: .disabled,
                         closeTimeout: ChatEndpoint.closeFlushTimeout,
                         validateUTF8: true
                     )

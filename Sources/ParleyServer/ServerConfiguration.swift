@@ -18,6 +18,11 @@ public struct ServerConfiguration: Sendable {
     public var allowedOrigins: [String]
     /// How often each WebSocket is pinged.
     public var pingInterval: Duration
+    /// How long a pong may take before the connection counts as dead and is dropped.
+    public var pongTimeout: Duration
+    /// Open WebSocket connections allowed per client IP address; 0 for no limit. Behind a reverse proxy every client
+    /// has the proxy's address: raise it or set 0 there.
+    public var maxConnectionsPerAddress: Int
     /// How long a shutdown waits for clients to close before it goes on.
     public var drainTimeout: Duration
     /// A folder of static files served at `/` instead of the embedded web client (for working on the client).
@@ -33,7 +38,9 @@ public struct ServerConfiguration: Sendable {
         limits: Limits = Limits(),
         plainMode: PlainModeSettings = PlainModeSettings(),
         allowedOrigins: [String] = [],
-        pingInterval: Duration = .seconds(30),
+        pingInterval: Duration = .seconds(25),
+        pongTimeout: Duration = .seconds(10),
+        maxConnectionsPerAddress: Int = 256,
         drainTimeout: Duration = .seconds(10),
         webRoot: String? = nil,
         logLevel: Logger.Level = .info
@@ -45,6 +52,8 @@ public struct ServerConfiguration: Sendable {
         self.plainMode = plainMode
         self.allowedOrigins = allowedOrigins
         self.pingInterval = pingInterval
+        self.pongTimeout = pongTimeout
+        self.maxConnectionsPerAddress = maxConnectionsPerAddress
         self.drainTimeout = drainTimeout
         self.webRoot = webRoot
         self.logLevel = logLevel

@@ -43,8 +43,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "An origin allowed to open WebSockets besides the server's own host name, e.g. https://chat.example.com; repeatable. (PARLEY_ALLOWED_ORIGINS, comma-separated)")
     var allowedOrigin: [String] = []
 
-    @Option(help: "Seconds between WebSocket pings. (PARLEY_PING_INTERVAL; default 30)")
+    @Option(help: "Seconds between WebSocket pings. (PARLEY_PING_INTERVAL; default 25)")
     var pingInterval: Int?
+
+    @Option(help: "Seconds a pong may take before the connection is dropped as dead. (PARLEY_PONG_TIMEOUT; default 10)")
+    var pongTimeout: Int?
+
+    @Option(help: "Open WebSocket connections allowed per client IP address, 0 for no limit; behind a proxy every client has the proxy's address. (PARLEY_MAX_CONNECTIONS_PER_IP; default 256)")
+    var maxConnectionsPerIp: Int?
 
     @Option(help: "Seconds a shutdown waits for clients to close. (PARLEY_DRAIN_TIMEOUT; default 10)")
     var drainTimeout: Int?
@@ -119,6 +125,12 @@ struct Serve: AsyncParsableCommand {
         if let seconds = try settings.integer(pingInterval, "--ping-interval", "PARLEY_PING_INTERVAL", in: 1...3600) {
             configuration.pingInterval = .seconds(seconds)
         }
+        if let seconds = try settings.integer(pongTimeout, "--pong-timeout", "PARLEY_PONG_TIMEOUT", in: 1...3600) {
+            configuration.pongTimeout = .seconds(seconds)
+        }
+        configuration.maxConnectionsPerAddress = try settings.integer(
+            maxConnectionsPerIp, "--max-connections-per-ip", "PARLEY_MAX_CONNECTIONS_PER_IP", in: 0...10_000_000
+        ) ?? configuration.maxConnectionsPerAddress
         if let seconds = try settings.integer(drainTimeout, "--drain-timeout", "PARLEY_DRAIN_TIMEOUT", in: 0...3600) {
             configuration.drainTimeout = .seconds(seconds)
         }

@@ -210,3 +210,54 @@ def test_sigterm_during_traffic_acknowledges_what_it_accepted_closes_with_1001_a
     stored = {message["id"]: message["offset"] for message in history(again.ws_url, "drain")}
     assert all(stored.get(message_id) == offset for message_id, offset in acked.items())
     assert sorted(stored.values()) == list(range(1, len(stored) + 1))
+
+
+def test_a_client_that_vanishes_leaves_presence_within_ping_interval_plus_pong_timeout(start_parley):
+    node = start_parley("--ping-interval", "1", "--pong-timeout", "1")
+    ghost = RawClient(node.port)  # completes the handshake, then never answers a ping
+    ghost.send_text(json.dumps({"type": "hello", "name": "ghost"}))
+    ghost.send_text(json.dumps({"type": "join", "room": "haunted"}))
+
+    async def scenario():
+        async with websockets.connect(node.ws_url, subprotocols=["parley.v1"]) as watcher:
+            await watcher.send(json.dumps({"type": "hello", "name": "watcher"}))
+            await watcher.send(json.dumps({"type": "join", "room": "haunted"}))
+            joined = None
+            while joined is None:
+                event = json.loads(await watcher.recv())
+                if event["type"] == "joined":
+                    joined = event
+            assert joined["members"] == ["ghost", "watcher"]
+            started = time.monotonic()
+            event = json.loads(await asyncio.wait_for(watcher.recv(), 10))
+            assert event == {"type": "presence", "room": "haunted", "event": "leave", "user": "ghost"}
+            assert time.monotonic() - started < 1 + 1 + 1
+            # The watcher's own library answers pings: it is still connected several intervals later.
+            await asyncio.sleep(3.5)
+            await watcher.send(json.dumps({"type": "ping", "ref": "alive"}))
+            assert json.loads(await asyncio.wait_for(watcher.recv(), 5)) == {"type": "pong", "ref": "alive"}
+
+    asyncio.run(scenario())
+    assert ghost.close_code() is None
+
+
+def test_connections_per_address_are_capped_and_a_freed_slot_can_be_reused(start_parley):
+    node = start_parley("--max-connections-per-ip", "3")
+
+    async def scenario():
+        clients = [await websockets.connect(node.ws_url, subprotocols=["parley.v1"]) for _ in range(3)]
+        async with websockets.connect(node.ws_url, subprotocols=["parley.v1"]) as extra:
+            try:
+                await asyncio.wait_for(extra.recv(), 5)
+                raise AssertionError("the fourth connection should be closed")
+            except websockets.ConnectionClosed as closed:
+                assert closed.rcvd.code == 1008 and "too many connections" in closed.rcvd.reason
+        await clients[0].close()
+        await asyncio.sleep(0.2)
+        async with websockets.connect(node.ws_url, subprotocols=["parley.v1"]) as replacement:
+            await replacement.send(json.dumps({"type": "ping", "ref": "in"}))
+            assert json.loads(await asyncio.wait_for(replacement.recv(), 5))["code"] == "hello_required"
+        for client in clients[1:]:
+            await client.close()
+
+    asyncio.run(scenario())
