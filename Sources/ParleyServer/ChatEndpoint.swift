@@ -62,6 +62,7 @@ struct ChatEndpoint: Sendable {
             return
         }
         let session = Session(connection: connection, hub: hub, store: store, limits: limits)
+        let inspector = try? await FrameInspector.install(on: channel, metrics: hub.metrics)
         let closeSent = CloseSent()
         let readError: (any Error)? = await withTaskGroup(of: Void.self) { group in
             group.addTask { await session.run() }
@@ -71,9 +72,11 @@ struct ChatEndpoint: Sendable {
             group.addTask {
                 await Self.dropIfCloseStalls(connection.outbox, closeSent: closeSent, channel: channel, metrics: hub.metrics)
             }
-            group.addTask {
-                await heartbeat.run(on: channel) { payload in
-                    try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .ping, data: payload)))
+            if let inspector {
+                group.addTask {
+                    await heartbeat.run(on: channel, inspector: inspector) { payload in
+                        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .ping, data: payload)))
+                    }
                 }
             }
             defer {

@@ -82,7 +82,7 @@ class RawClient:
         return first & 0x0F, self._read(length)
 
     def close_code(self) -> int | None:
-        """Reads until a close frame (its code) or the end of the connection (None)."""
+        """Reads until a close frame (its code) or the end of the connection (None); fails after the timeout."""
         try:
             while True:
                 opcode, payload = self.next_frame()
@@ -90,6 +90,8 @@ class RawClient:
                     return struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
         except (EOFError, ConnectionResetError):
             return None
+        except TimeoutError:
+            raise AssertionError("the server neither closed nor answered within the timeout")
 
     def close(self) -> None:
         self.sock.close()
