@@ -138,7 +138,7 @@ public final class Session: Sendable {
         do {
             frame = try ClientFrame.decode(text)
         } catch let rejection {
-            if name == nil && rejection.code == .unknownType {
+            if name == nil, let type = rejection.type, type != "hello" {
                 await reply(.error(ref: rejection.ref, code: .helloRequired, message: "send hello first"))
             } else {
                 await reply(.error(ref: rejection.ref, code: rejection.code, message: rejection.message))

@@ -57,12 +57,15 @@ public struct CommandRejection: Error, Sendable, Equatable {
     public var message: String
     /// The rejected command's `ref`, when it could be read.
     public var ref: String?
+    /// The rejected command's `type`, when it could be read.
+    public var type: String?
 
     /// Creates a rejection.
-    public init(_ code: ErrorCode, _ message: String, ref: String? = nil) {
+    public init(_ code: ErrorCode, _ message: String, ref: String? = nil, type: String? = nil) {
         self.code = code
         self.message = message
         self.ref = ref
+        self.type = type
     }
 }
 
@@ -88,9 +91,9 @@ extension ClientFrame: Decodable {
         guard let fields = try? decoder.container(keyedBy: FieldKey.self) else {
             throw CommandRejection(.badRequest, "a command must be one JSON object")
         }
-        let reader = FieldReader(fields: fields, ref: nil)
-        let ref = try reader.optionalString("ref")
-        let command = try FieldReader(fields: fields, ref: ref).command()
+        let ref = try FieldReader(fields: fields, ref: nil, type: nil).optionalString("ref")
+        let type = try FieldReader(fields: fields, ref: ref, type: nil).requiredString("type")
+        let command = try FieldReader(fields: fields, ref: ref, type: type).command()
         self.init(ref: ref, command: command)
     }
 }
@@ -108,10 +111,11 @@ struct FieldKey: CodingKey {
 private struct FieldReader {
     let fields: KeyedDecodingContainer<FieldKey>
     let ref: String?
+    /// The command's type, once read; carried by every rejection so a session can tell hello from the rest.
+    let type: String?
 
     func command() throws -> ClientCommand {
-        let type = try requiredString("type")
-        switch type {
+        switch type ?? "" {
         case "hello":
             return .hello(name: try requiredString("name"), token: try optionalString("token"))
         case "join":
@@ -126,14 +130,14 @@ private struct FieldReader {
             return .leave(room: try requiredString("room"))
         case "ping":
             return .ping
-        default:
-            throw CommandRejection(.unknownType, "unknown command type \"\(type.prefix(64))\"", ref: ref)
+        case let other:
+            throw CommandRejection(.unknownType, "unknown command type \"\(other.prefix(64))\"", ref: ref, type: type)
         }
     }
 
     func requiredString(_ name: String) throws -> String {
         guard let value = try optionalString(name) else {
-            throw CommandRejection(.badRequest, "field \"\(name)\" is required", ref: ref)
+            throw CommandRejection(.badRequest, "field \"\(name)\" is required", ref: ref, type: type)
         }
         return value
     }
@@ -142,7 +146,7 @@ private struct FieldReader {
         let key = FieldKey(name)
         guard fields.contains(key), (try? fields.decodeNil(forKey: key)) != true else { return nil }
         guard let value = try? fields.decode(String.self, forKey: key) else {
-            throw CommandRejection(.badRequest, "field \"\(name)\" must be a string", ref: ref)
+            throw CommandRejection(.badRequest, "field \"\(name)\" must be a string", ref: ref, type: type)
         }
         return value
     }
@@ -151,7 +155,7 @@ private struct FieldReader {
         let key = FieldKey(name)
         guard fields.contains(key), (try? fields.decodeNil(forKey: key)) != true else { return nil }
         guard let value = try? fields.decode(Int64.self, forKey: key), value >= 0 else {
-            throw CommandRejection(.badRequest, "field \"\(name)\" must be an offset (an integer ≥ 0)", ref: ref)
+            throw CommandRejection(.badRequest, "field \"\(name)\" must be an offset (an integer ≥ 0)", ref: ref, type: type)
         }
         return value
     }
@@ -160,7 +164,7 @@ private struct FieldReader {
         let key = FieldKey("limit")
         guard fields.contains(key), (try? fields.decodeNil(forKey: key)) != true else { return nil }
         guard let value = try? fields.decode(Int.self, forKey: key), value >= 1 else {
-            throw CommandRejection(.badRequest, "field \"limit\" must be an integer ≥ 1", ref: ref)
+            throw CommandRejection(.badRequest, "field \"limit\" must be an integer ≥ 1", ref: ref, type: type)
         }
         return value
     }
@@ -168,7 +172,7 @@ private struct FieldReader {
     func clientID() throws -> String {
         let id = try requiredString("id")
         guard (1...128).contains(id.utf8.count) else {
-            throw CommandRejection(.badRequest, "field \"id\" must be 1–128 bytes", ref: ref)
+            throw CommandRejection(.badRequest, "field \"id\" must be 1–128 bytes", ref: ref, type: type)
         }
         return id
     }

@@ -261,3 +261,33 @@ def test_connections_per_address_are_capped_and_a_freed_slot_can_be_reused(start
             await client.close()
 
     asyncio.run(scenario())
+
+
+def test_a_client_flooding_bad_commands_is_rate_limited_and_others_are_served(parley):
+    async def scenario():
+        async with websockets.connect(parley.ws_url, subprotocols=["parley.v1"]) as flooder, \
+                websockets.connect(parley.ws_url, subprotocols=["parley.v1"]) as calm:
+            await hello_and_join(calm, "calm", "quiet")
+            errors: dict[str, int] = {}
+
+            async def flood():
+                for _ in range(2000):
+                    await flooder.send('{"type": "join", "room": 42}')
+
+            async def count_errors():
+                while sum(errors.values()) < 2000:
+                    event = json.loads(await asyncio.wait_for(flooder.recv(), 10))
+                    errors[event.get("code", event["type"])] = errors.get(event.get("code", event["type"]), 0) + 1
+
+            async def calm_sends():
+                for number in range(20):
+                    await calm.send(json.dumps({"type": "send", "room": "quiet", "text": "hi", "id": str(number)}))
+                    while json.loads(await asyncio.wait_for(calm.recv(), 10))["type"] != "ack":
+                        pass
+
+            await asyncio.gather(flood(), count_errors(), calm_sends())
+            assert errors["hello_required"] >= 100
+            assert errors["rate_limited"] >= 1800
+
+    asyncio.run(scenario())
+    assert metrics(parley)["parley_rate_limited_commands_total"] >= 1800
