@@ -128,9 +128,13 @@ public final class Session: Sendable {
         sends.push(PendingSend(ref: nil, draft: draft, acknowledges: false))
     }
 
+    /// The answer to every command over the rate limit, encoded once: a flood must cost the server little.
+    private static let rateLimitedFrame = Frame.encode(.error(ref: nil, code: .rateLimited, message: "too many commands; slow down"))
+
     private func receiveCommand(_ text: String) async {
         guard allowedByRateLimit() else {
-            await reply(.error(ref: nil, code: .rateLimited, message: "too many commands; slow down"))
+            hub.metrics.countError(.rateLimited)
+            await connection.outbox.pushWaitingForSpace(Self.rateLimitedFrame)
             return
         }
         let name = state.withLock { $0.name }

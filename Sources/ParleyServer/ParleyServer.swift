@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -23,6 +24,7 @@ public struct ParleyServer: Sendable {
     let logger: Logger
     /// Where this node's metrics are collected, served at `/metrics`.
     let metricsRegistry: PrometheusCollectorRegistry
+    let connections = ConnectionTracker()
 
     /// Opens the store and prepares the node; nothing listens until ``run(gracefulShutdownSignals:onListening:)``.
     /// - Throws: When the database cannot be opened, with a message naming it.
@@ -59,20 +61,25 @@ public struct ParleyServer: Sendable {
         try await makeServiceGroup(gracefulShutdownSignals: gracefulShutdownSignals, onListening: onListening).run()
     }
 
+    /// How long the HTTP server and the store get to stop once clients are drained.
+    static let shutdownGrace: Duration = .seconds(5)
+
     /// The services of a node, in start order; a graceful shutdown stops them in reverse: drain, server, store.
     public func makeServiceGroup(
         gracefulShutdownSignals: [UnixSignal] = [],
         onListening: @escaping @Sendable (String) async -> Void
     ) -> ServiceGroup {
         let application = makeApplication(onListening: onListening)
-        let drain = DrainService(hub: hub, timeout: configuration.drainTimeout, logger: logger)
-        return ServiceGroup(
-            configuration: .init(
-                services: [store, application, drain],
-                gracefulShutdownSignals: gracefulShutdownSignals,
-                logger: logger
-            )
+        let drain = DrainService(hub: hub, connections: connections, timeout: configuration.drainTimeout, logger: logger)
+        var group = ServiceGroupConfiguration(
+            services: [store, application, drain],
+            gracefulShutdownSignals: gracefulShutdownSignals,
+            logger: logger
         )
+        // The HTTP server waits for every connection to close; a browser's idle or half-open one must not hold
+        // the shutdown forever. Past the bound the services are cancelled; the store still flushes on cancellation.
+        group.maximumGracefulShutdownDuration = configuration.drainTimeout + Self.shutdownGrace
+        return ServiceGroup(configuration: group)
     }
 
     private func makeApplication(onListening: @escaping @Sendable (String) async -> Void) -> some ApplicationProtocol {
@@ -91,20 +98,27 @@ public struct ParleyServer: Sendable {
         } onUpgrade: { inbound, outbound, context in
             try await endpoint.handle(inbound, outbound, context)
         }
+        let webSocketResponder = webSocketRouter.buildResponder()
+        let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
+            ws: .init(
+                maxFrameSize: configuration.limits.maxFrameBytes,
+                autoPing: .disabled,
+                closeTimeout: ChatEndpoint.closeFlushTimeout,
+                validateUTF8: true
+            )
+        )
+        let connections = self.connections
         let host = configuration.host
         return Application(
             router: makeRouter(),
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: webSocketRouter,
-                configuration: .init(
-                    ws: .init(
-                        maxFrameSize: configuration.limits.maxFrameBytes,
-                        autoPing: .disabled,
-                        closeTimeout: ChatEndpoint.closeFlushTimeout,
-                        validateUTF8: true
-                    )
+            server: HTTPServerBuilder { responder in
+                TrackedChildChannel(
+                    base: HTTP1WebSocketUpgradeChannel(
+                        responder: responder, webSocketResponder: webSocketResponder, configuration: channelConfiguration
+                    ),
+                    tracker: connections
                 )
-            ),
+            },
             configuration: .init(address: .hostname(host, port: configuration.port), serverName: "Parley"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0

@@ -291,3 +291,13 @@ def test_a_client_flooding_bad_commands_is_rate_limited_and_others_are_served(pa
 
     asyncio.run(scenario())
     assert metrics(parley)["parley_rate_limited_commands_total"] >= 1800
+
+
+def test_shutdown_is_not_held_by_a_connection_that_never_sent_a_request(parley):
+    """Browsers open sockets ahead of their next request; the HTTP server alone would wait on them forever."""
+    idle = socket.create_connection(("127.0.0.1", parley.port))
+    time.sleep(0.2)
+    started = time.monotonic()
+    assert parley.stop(timeout=20) == 0
+    assert time.monotonic() - started < 10
+    idle.close()
