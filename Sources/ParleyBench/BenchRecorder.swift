@@ -1,0 +1,75 @@
+import Histogram
+import Synchronization
+
+/// Everything the clients observe, gathered in one place.
+final class BenchRecorder: Sendable {
+    struct State {
+        var latency = Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
+        var connect = Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
+        var deliveries: UInt64 = 0
+        var sent = 0
+        var lost = 0
+        var duplicated = 0
+        var outOfOrder = 0
+        var errors = 0
+        var disconnects = 0
+        var joined = 0
+        var heads: [String: Int64] = [:]
+    }
+
+    let state = Mutex(State())
+
+    func joined(connectMicroseconds: UInt64) {
+        state.withLock { state in
+            state.joined += 1
+            _ = state.connect.record(connectMicroseconds)
+        }
+    }
+
+    func delivered(latencyMicroseconds: UInt64?) {
+        state.withLock { state in
+            guard let latencyMicroseconds else { return }
+            state.deliveries += 1
+            _ = state.latency.record(latencyMicroseconds)
+        }
+    }
+
+    func acknowledged(room: String, offset: Int64, inWindow: Bool) {
+        state.withLock { state in
+            state.heads[room] = max(state.heads[room] ?? 0, offset)
+            if inWindow { state.sent += 1 }
+        }
+    }
+
+    func count(_ update: (inout State) -> Void) {
+        state.withLock { update(&$0) }
+    }
+
+    var joinedCount: Int { state.withLock { $0.joined } }
+}
+
+/// One client's view of its room's offsets: detects gaps, repeats and reordering.
+struct OffsetTracker {
+    private(set) var last: Int64 = 0
+    private(set) var missing: Set<Int64> = []
+    private(set) var duplicated = 0
+    private(set) var outOfOrder = 0
+
+    mutating func receive(_ offset: Int64) {
+        if offset == last + 1 {
+            last = offset
+        } else if offset > last + 1 {
+            for gap in (last + 1)..<offset { missing.insert(gap) }
+            last = offset
+        } else if missing.remove(offset) != nil {
+            outOfOrder += 1
+        } else {
+            duplicated += 1
+        }
+    }
+
+    /// Offsets never received, given the room's final head.
+    func lost(head: Int64) -> Int {
+        missing.count + Int(max(0, head - last))
+    }
+}

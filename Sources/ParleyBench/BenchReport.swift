@@ -1,0 +1,70 @@
+import Foundation
+
+/// What a bench run measured.
+public struct BenchReport: Codable, Sendable {
+    public struct Latency: Codable, Sendable {
+        public var p50: Double
+        public var p90: Double
+        public var p99: Double
+        public var p999: Double
+        public var max: Double
+        public var count: UInt64
+    }
+
+    public var clients: Int
+    public var rooms: Int
+    public var senders: Int
+    public var targetRate: Double
+    public var messageBytes: Int
+    public var measuredSeconds: Double
+    /// Messages acknowledged during the measured window.
+    public var messagesSent: Int
+    /// Message frames received by all clients during the measured window.
+    public var deliveries: UInt64
+    public var deliveriesPerSecond: Double
+    /// Latency from the scheduled send time to receipt, in milliseconds (open loop: a stalled server cannot hide it).
+    public var latencyMilliseconds: Latency
+    /// Offsets a client never received (gaps, and messages missing at the end of the run).
+    public var lost: Int
+    /// Offsets a client received more than once.
+    public var duplicated: Int
+    /// Offsets that arrived lower than one already received.
+    public var outOfOrder: Int
+    /// `error` frames received (rate_limited and others).
+    public var errors: Int
+    /// Connections that closed before the end.
+    public var disconnects: Int
+    /// Time from opening a connection to its `joined`, in milliseconds.
+    public var connectMilliseconds: Latency
+
+    /// The report as the table `parley bench` prints.
+    public var table: String {
+        func ms(_ value: Double) -> String { String(format: "%.2f ms", value) }
+        let rows: [(String, String)] = [
+            ("clients / rooms / senders", "\(clients) / \(rooms) / \(senders)"),
+            ("target rate", targetRate > 0 ? String(format: "%.0f msg/s", targetRate) : "closed loop"),
+            ("message size", "\(messageBytes) bytes"),
+            ("measured", String(format: "%.1f s", measuredSeconds)),
+            ("messages sent (acked)", "\(messagesSent)"),
+            ("deliveries", "\(deliveries)"),
+            ("deliveries/s", String(format: "%.0f", deliveriesPerSecond)),
+            ("latency p50", ms(latencyMilliseconds.p50)),
+            ("latency p90", ms(latencyMilliseconds.p90)),
+            ("latency p99", ms(latencyMilliseconds.p99)),
+            ("latency p99.9", ms(latencyMilliseconds.p999)),
+            ("latency max", ms(latencyMilliseconds.max)),
+            ("lost / duplicated / out of order", "\(lost) / \(duplicated) / \(outOfOrder)"),
+            ("errors / disconnects", "\(errors) / \(disconnects)"),
+            ("connect p50 / p99 / max", "\(ms(connectMilliseconds.p50)) / \(ms(connectMilliseconds.p99)) / \(ms(connectMilliseconds.max))"),
+        ]
+        let width = rows.map(\.0.count).max() ?? 0
+        return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
+    }
+
+    /// The report as JSON.
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}

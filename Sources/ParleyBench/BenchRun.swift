@@ -1,0 +1,238 @@
+import Foundation
+import HTTPTypes
+import Histogram
+import Logging
+import NIOCore
+import NIOWebSocket
+import ParleyProtocol
+import Synchronization
+import WSClient
+
+/// Runs a load against a Parley server and measures deliveries and latency.
+///
+/// Every client connects and joins first; then the senders start. Each message carries the time it was *scheduled*
+/// to be sent (open loop), so a server that stalls shows the stall as latency instead of sending less.
+public struct BenchRun: Sendable {
+    let configuration: BenchConfiguration
+    let progress: @Sendable (String) -> Void
+
+    /// Creates a run; `progress` receives a line about once a second.
+    public init(configuration: BenchConfiguration, progress: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.configuration = configuration
+        self.progress = progress
+    }
+
+    /// Runs the load and returns what it measured.
+    public func run() async throws -> BenchReport {
+        let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        var adjusted = self.configuration
+        adjusted.senders = min(adjusted.senders, adjusted.clients)
+        let configuration = adjusted
+        let recorder = BenchRecorder()
+        let start = Gate()
+        let finish = Gate()
+        let clock = ContinuousClock()
+        let epoch = clock.now
+        let window = WindowBox()
+        let padding = String(repeating: "x", count: max(0, configuration.messageBytes - 40))
+
+        let clients = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for index in 0..<configuration.clients {
+                    if index >= configuration.connectConcurrency {
+                        // Let connections open in waves.
+                        while recorder.joinedCount + configuration.connectConcurrency <= index, !finish.isOpen {
+                            try? await Task.sleep(for: .milliseconds(5))
+                        }
+                    }
+                    group.addTask {
+                        await runClient(
+                            index: index, runID: runID, configuration: configuration, recorder: recorder, start: start,
+                            finish: finish, epoch: epoch, window: window, padding: padding
+                        )
+                    }
+                }
+            }
+        }
+
+        let connectDeadline = clock.now + .seconds(120)
+        while recorder.joinedCount < configuration.clients, clock.now < connectDeadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let measureStart = clock.now + configuration.warmup
+        let measureEnd = measureStart + configuration.duration
+        window.set(start: measureStart - epoch, end: measureEnd - epoch)
+        start.open()
+
+        var lastDeliveries: UInt64 = 0
+        var lastTick = clock.now
+        while clock.now < measureEnd {
+            try await Task.sleep(for: .seconds(1))
+            let (deliveries, p99) = recorder.state.withLock { ($0.deliveries, $0.latency.valueAtPercentile(99)) }
+            let now = clock.now
+            let rate = Double(deliveries - lastDeliveries) / (now - lastTick).seconds
+            progress(String(format: "%5.1f s  %10.0f deliveries/s  p99 %.2f ms", (now - epoch).seconds, rate, Double(p99) / 1000))
+            lastDeliveries = deliveries
+            lastTick = now
+        }
+        // Let the last messages arrive.
+        try await Task.sleep(for: .seconds(2))
+        finish.open()
+        await clients.value
+
+        return recorder.state.withLock { state in
+            func latency(_ histogram: Histogram<UInt64>) -> BenchReport.Latency {
+                BenchReport.Latency(
+                    p50: Double(histogram.valueAtPercentile(50)) / 1000,
+                    p90: Double(histogram.valueAtPercentile(90)) / 1000,
+                    p99: Double(histogram.valueAtPercentile(99)) / 1000,
+                    p999: Double(histogram.valueAtPercentile(99.9)) / 1000,
+                    max: Double(histogram.max) / 1000,
+                    count: histogram.totalCount
+                )
+            }
+            let seconds = configuration.duration.seconds
+            return BenchReport(
+                clients: configuration.clients, rooms: configuration.rooms, senders: configuration.senders,
+                targetRate: configuration.rate, messageBytes: configuration.messageBytes, measuredSeconds: seconds,
+                messagesSent: state.sent, deliveries: state.deliveries,
+                deliveriesPerSecond: Double(state.deliveries) / seconds, latencyMilliseconds: latency(state.latency),
+                lost: state.lost, duplicated: state.duplicated, outOfOrder: state.outOfOrder, errors: state.errors,
+                disconnects: state.disconnects, connectMilliseconds: latency(state.connect)
+            )
+        }
+    }
+}
+
+/// The measured window, as offsets from the run's epoch; set once before the senders start.
+final class WindowBox: Sendable {
+    private let bounds = Mutex<(start: Duration, end: Duration)>((.zero, .zero))
+
+    func set(start: Duration, end: Duration) { bounds.withLock { $0 = (start, end) } }
+
+    func contains(_ time: Duration) -> Bool {
+        bounds.withLock { time >= $0.start && time <= $0.end }
+    }
+
+    var end: Duration { bounds.withLock { $0.end } }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    var microseconds: UInt64 { UInt64(max(0, seconds * 1_000_000)) }
+}
+
+private func runClient(
+    index: Int, runID: String, configuration: BenchConfiguration, recorder: BenchRecorder, start: Gate, finish: Gate,
+    epoch: ContinuousClock.Instant, window: WindowBox, padding: String
+) async {
+    let room = "bench-\(runID)-\(index % configuration.rooms)"
+    let isSender = index < configuration.senders
+    let clock = ContinuousClock()
+    let connectStarted = clock.now
+    var headers = HTTPFields()
+    headers[.secWebSocketProtocol] = "parley.v1"
+    let clientConfiguration = WebSocketClientConfiguration(maxFrameSize: 1 << 20, additionalHeaders: headers)
+    let acks = AsyncStream<Void>.makeStream()
+    do {
+        _ = try await WebSocketClient.connect(url: configuration.url, configuration: clientConfiguration, logger: Logger(label: "bench")) {
+            inbound, outbound, _ in
+            try await outbound.write(.text(ClientFrame(command: .hello(name: "bench-\(index)", token: nil)).jsonText()))
+            try await outbound.write(.text(ClientFrame(command: .join(room: room, since: nil)).jsonText()))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    await start.wait()
+                    if isSender {
+                        try await send(
+                            to: outbound, room: room, index: index, configuration: configuration, epoch: epoch,
+                            window: window, padding: padding, acks: acks.stream, finish: finish
+                        )
+                    }
+                    await finish.wait()
+                    try await outbound.close(.normalClosure, reason: nil)
+                }
+                var tracker = OffsetTracker()
+                for try await message in inbound.messages(maxSize: 1 << 24) {
+                    guard case .text(let text) = message else { continue }
+                    let receivedAt = clock.now - epoch
+                    guard let event = try? ServerEvent.decode(text) else { continue }
+                    switch event {
+                    case .joined:
+                        recorder.joined(connectMicroseconds: (clock.now - connectStarted).microseconds)
+                    case .message(let chat):
+                        tracker.receive(chat.offset)
+                        let sentAt = BenchMessage.scheduledTime(in: chat.text)
+                        recorder.delivered(latencyMicroseconds: sentAt.flatMap { window.contains($0) ? (receivedAt - $0).microseconds : nil })
+                    case .ack(_, let ackRoom, let id, let offset, _):
+                        let sentAt = BenchMessage.scheduledTime(in: id)
+                        recorder.acknowledged(room: ackRoom, offset: offset, inWindow: sentAt.map(window.contains) ?? false)
+                        acks.continuation.yield()
+                    case .error:
+                        recorder.count { $0.errors += 1 }
+                    default:
+                        continue
+                    }
+                }
+                acks.continuation.finish()
+                let finalTracker = tracker
+                let head = recorder.state.withLock { $0.heads[room] ?? 0 }
+                recorder.count { state in
+                    state.lost += finalTracker.lost(head: head)
+                    state.duplicated += finalTracker.duplicated
+                    state.outOfOrder += finalTracker.outOfOrder
+                }
+                if !finish.isOpen { recorder.count { $0.disconnects += 1 } }
+                group.cancelAll()
+            }
+        }
+    } catch {
+        recorder.count { $0.disconnects += 1 }
+    }
+}
+
+private func send(
+    to outbound: WebSocketOutboundWriter, room: String, index: Int, configuration: BenchConfiguration,
+    epoch: ContinuousClock.Instant, window: WindowBox, padding: String, acks: AsyncStream<Void>, finish: Gate
+) async throws {
+    let clock = ContinuousClock()
+    var sequence = 0
+    if configuration.rate > 0 {
+        let interval = Duration.seconds(Double(configuration.senders) / configuration.rate)
+        var next = clock.now + interval * (Double(index) / Double(configuration.senders))
+        while next - epoch <= window.end, !finish.isOpen {
+            try await clock.sleep(until: next)
+            try await outbound.write(.text(BenchMessage.command(room: room, sender: index, sequence: sequence, scheduledAt: next - epoch, padding: padding)))
+            sequence += 1
+            next += interval
+        }
+    } else {
+        var pendingAcks = acks.makeAsyncIterator()
+        while clock.now - epoch <= window.end, !finish.isOpen {
+            try await outbound.write(
+                .text(BenchMessage.command(room: room, sender: index, sequence: sequence, scheduledAt: clock.now - epoch, padding: padding))
+            )
+            sequence += 1
+            guard await pendingAcks.next() != nil else { return }
+        }
+    }
+}
+
+/// How bench messages carry their scheduled send time: in the id and in the text.
+enum BenchMessage {
+    static func command(room: String, sender: Int, sequence: Int, scheduledAt: Duration, padding: String) -> String {
+        let nanos = scheduledAt.components.seconds * 1_000_000_000 + scheduledAt.components.attoseconds / 1_000_000_000
+        let id = "\(sender)-\(sequence)-\(nanos)"
+        return ClientFrame(command: .send(room: room, text: "bench|\(nanos)|\(padding)", id: id)).jsonText()
+    }
+
+    /// The scheduled time in a message text (`bench|NANOS|…`) or id (`SENDER-SEQ-NANOS`).
+    static func scheduledTime(in field: String) -> Duration? {
+        let nanos: Int64?
+        if field.hasPrefix("bench|") {
+            nanos = field.split(separator: "|", maxSplits: 2).dropFirst().first.flatMap { Int64($0) }
+        } else {
+            nanos = field.split(separator: "-").last.flatMap { Int64($0) }
+        }
+        return nanos.map { .nanoseconds($0) }
+    }
+}

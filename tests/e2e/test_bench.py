@@ -1,0 +1,30 @@
+"""parley-bench runs a small case against the real server and reports no loss (a check that it works, not a speed)."""
+
+import json
+import subprocess
+
+from conftest import BINARY
+
+BENCH = BINARY.with_name("parley-bench")
+
+
+def test_parley_bench_runs_a_small_case_with_zero_loss(start_parley):
+    node = start_parley("--rate-limit", "0")
+    result = subprocess.run(
+        [str(BENCH), "--url", node.ws_url, "--clients", "12", "--rooms", "2", "--senders", "4", "--rate", "100",
+         "--size", "200", "--duration", "2", "--warmup", "0.5", "--json", "-"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["lost"], report["duplicated"], report["outOfOrder"]) == (0, 0, 0)
+    assert (report["errors"], report["disconnects"]) == (0, 0)
+    assert report["messagesSent"] > 100
+    assert report["deliveries"] == report["messagesSent"] * 6
+    assert report["latencyMilliseconds"]["count"] == report["deliveries"]
+    assert "deliveries/s" in result.stderr
+
+
+def test_parley_bench_refuses_a_bad_setting():
+    result = subprocess.run([str(BENCH), "--clients", "0"], capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0 and "--clients" in result.stderr
