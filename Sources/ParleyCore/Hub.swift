@@ -109,7 +109,7 @@ public final class Hub: Sendable {
     public func beginJoin(_ room: String, connection: Connection, name: String) -> [String] {
         state.withLock { state in
             guard state.connections[connection.id] != nil else { return [] }
-            var roomState = state.rooms[room, default: Room()]
+            var roomState = state.rooms.removeValue(forKey: room) ?? Room()
             if roomState.members[connection.id] == nil {
                 roomState.members[connection.id] = Member(connection: connection, name: name)
                 roomState.nameCounts[name, default: 0] += 1
@@ -178,7 +178,7 @@ public final class Hub: Sendable {
     public func typing(in room: String, name: String) {
         let frame = Frame.encode(.typing(room: room, from: name))
         state.withLock { state in
-            guard var roomState = state.rooms[room] else { return }
+            guard var roomState = state.rooms.removeValue(forKey: room) else { return }
             send(frame, toOthersThan: name, in: &roomState, bufferWhileReplaying: false)
             state.rooms[room] = roomState
         }
@@ -190,7 +190,8 @@ public final class Hub: Sendable {
             let frame = Frame.encode(.message(message.chatMessage))
             let plainFrame = message.room == plainMode.room ? ByteBuffer(string: plainMode.messagePrefix + message.text) : nil
             let delivered = state.withLock { state -> Int in
-                guard var room = state.rooms[message.room] else { return 0 }
+                // Taken out of the dictionary, not copied: mutating a copy would copy every member (copy-on-write).
+                guard var room = state.rooms.removeValue(forKey: message.room) else { return 0 }
                 var delivered = 0
                 for index in room.members.values.indices {
                     let member = room.members.values[index]
@@ -230,7 +231,9 @@ public final class Hub: Sendable {
     }
 
     private func removeMember(_ connection: Connection, from room: String, in state: inout State) {
-        guard var roomState = state.rooms[room], let member = roomState.members.removeValue(forKey: connection.id) else {
+        guard var roomState = state.rooms.removeValue(forKey: room) else { return }
+        guard let member = roomState.members.removeValue(forKey: connection.id) else {
+            state.rooms[room] = roomState
             return
         }
         metrics.roomMemberships.decrement()
