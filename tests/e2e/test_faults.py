@@ -33,6 +33,8 @@ def test_slow_and_stalled_readers_are_closed_alone_and_memory_stays_bounded(star
     stalled = RawClient(node.port, receive_buffer=4096)
     stalled.send_text(json.dumps({"type": "hello", "name": "stalled"}))
     stalled.send_text(json.dumps({"type": "join", "room": "flood"}))
+    while json.loads(stalled.next_frame()[1])["type"] != "joined":
+        pass
     total, size = 16000, 1000
     text = "x" * size
 
@@ -217,6 +219,10 @@ def test_a_client_that_vanishes_leaves_presence_within_ping_interval_plus_pong_t
     ghost = RawClient(node.port)  # completes the handshake, then never answers a ping
     ghost.send_text(json.dumps({"type": "hello", "name": "ghost"}))
     ghost.send_text(json.dumps({"type": "join", "room": "haunted"}))
+    while True:
+        opcode, payload = ghost.next_frame()
+        if opcode == 0x1 and json.loads(payload)["type"] == "joined":
+            break
 
     async def scenario():
         async with websockets.connect(node.ws_url, subprotocols=["parley.v1"]) as watcher:
