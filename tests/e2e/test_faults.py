@@ -69,6 +69,10 @@ def test_slow_and_stalled_readers_are_closed_alone_and_memory_stays_bounded(star
                             await asyncio.sleep(0.005)
                 except websockets.ConnectionClosed as closed:
                     return closed.rcvd.code if closed.rcvd else None
+                except (OSError, AttributeError):
+                    # The websockets library occasionally fails inside its transport when the server drops the
+                    # connection outright; for this test that is the same outcome as a close without a frame.
+                    return None
 
             async def bystander_offsets():
                 offsets = []
