@@ -155,6 +155,12 @@ private func runClient(
                 for try await message in inbound.messages(maxSize: 1 << 24) {
                     guard case .text(let text) = message else { continue }
                     let receivedAt = clock.now - epoch
+                    if let fast = BenchMessage.parseDelivery(text) {
+                        tracker.receive(fast.offset)
+                        let sentAt = Duration.nanoseconds(fast.scheduledNanos)
+                        recorder.delivered(latencyMicroseconds: window.contains(sentAt) ? (receivedAt - sentAt).microseconds : nil)
+                        continue
+                    }
                     guard let event = try? ServerEvent.decode(text) else { continue }
                     switch event {
                     case .joined:
@@ -225,6 +231,40 @@ enum BenchMessage {
         return ClientFrame(command: .send(room: room, text: "bench|\(nanos)|\(padding)", id: id)).jsonText()
     }
 
+    /// Reads a bench `message` frame without a JSON decoder: the bench must not be the slower side. Relies on
+    /// the server writing keys in sorted order (`…"offset":N,"room":…,"text":"bench|NANOS|…`); any other frame gives
+    /// `nil` and is decoded in full.
+    static func parseDelivery(_ frame: String) -> (offset: Int64, scheduledNanos: Int64)? {
+        var utf8 = Substring(frame).utf8
+        guard utf8.last == UInt8(ascii: "}"), frame.hasSuffix(#""type":"message"}"#) else { return nil }
+        guard let offset = integer(after: #""offset":"#, in: &utf8), let nanos = integer(after: #""text":"bench|"#, in: &utf8)
+        else { return nil }
+        return (offset, nanos)
+    }
+
+    /// The integer right after `marker`, searching forward from the start of `utf8`, which is advanced past it.
+    private static func integer(after marker: String, in utf8: inout Substring.UTF8View) -> Int64? {
+        let pattern = Array(marker.utf8)
+        var index = utf8.startIndex
+        while index != utf8.endIndex {
+            if utf8[index...].starts(with: pattern) {
+                var cursor = utf8.index(index, offsetBy: pattern.count)
+                var value: Int64 = 0
+                var digits = 0
+                while cursor != utf8.endIndex, let digit = utf8[cursor].asciiDigit, digits < 19 {
+                    value = value * 10 + Int64(digit)
+                    digits += 1
+                    cursor = utf8.index(after: cursor)
+                }
+                guard digits > 0 else { return nil }
+                utf8 = utf8[cursor...]
+                return value
+            }
+            index = utf8.index(after: index)
+        }
+        return nil
+    }
+
     /// The scheduled time in a message text (`bench|NANOS|…`) or id (`SENDER-SEQ-NANOS`).
     static func scheduledTime(in field: String) -> Duration? {
         let nanos: Int64?
@@ -234,5 +274,11 @@ enum BenchMessage {
             nanos = field.split(separator: "-").last.flatMap { Int64($0) }
         }
         return nanos.map { .nanoseconds($0) }
+    }
+}
+
+extension UInt8 {
+    fileprivate var asciiDigit: UInt8? {
+        self >= UInt8(ascii: "0") && self <= UInt8(ascii: "9") ? self - UInt8(ascii: "0") : nil
     }
 }

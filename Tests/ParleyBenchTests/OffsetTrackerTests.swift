@@ -19,6 +19,17 @@ import Testing
         #expect(tracker.lost(head: 6) == 1)
     }
 
+    @Test func deliveriesAreReadWithoutAJSONDecoderExactlyAsTheServerWritesThem() throws {
+        let message = ChatMessage(room: "bench-x-0", offset: 42, id: "3-7-1500000000", from: "bench-3",
+                                  text: "bench|1500000000|xxxx", ts: "2026-11-26T00:00:00.000Z")
+        let frame = String(decoding: ServerEvent.message(message).jsonBytes(), as: UTF8.self)
+        #expect(BenchMessage.parseDelivery(frame)?.offset == 42)
+        #expect(BenchMessage.parseDelivery(frame)?.scheduledNanos == 1_500_000_000)
+        let other = ChatMessage(room: "r", offset: 1, id: "x", from: "y", text: "hello", ts: "z")
+        #expect(BenchMessage.parseDelivery(String(decoding: ServerEvent.message(other).jsonBytes(), as: UTF8.self)) == nil)
+        #expect(BenchMessage.parseDelivery(#"{"id":"a","offset":1,"room":"r","ts":"z","type":"ack"}"#) == nil)
+    }
+
     @Test func benchMessagesCarryTheirScheduledTimeInTextAndId() throws {
         let command = BenchMessage.command(room: "r", sender: 3, sequence: 7, scheduledAt: .milliseconds(1500), padding: "xx")
         guard case .send(_, let text, let id) = try ClientFrame.decode(command).command else {
