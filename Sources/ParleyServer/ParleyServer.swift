@@ -76,8 +76,8 @@ public struct ParleyServer: Sendable {
             gracefulShutdownSignals: gracefulShutdownSignals,
             logger: logger
         )
-        // The HTTP server waits for every connection to close; a browser's idle or half-open one must not hold
-        // the shutdown forever. Past the bound the services are cancelled; the store still flushes on cancellation.
+        // A last bound on the whole shutdown (connections the HTTP server would wait on are closed by the drain):
+        // past it the services are cancelled, and the store still flushes on cancellation.
         group.maximumGracefulShutdownDuration = configuration.drainTimeout + Self.shutdownGrace
         return ServiceGroup(configuration: group)
     }
