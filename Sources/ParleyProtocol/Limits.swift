@@ -37,7 +37,4 @@ public struct Limits: Codable, Sendable, Equatable {
         self.maxHistoryPage = maxHistoryPage
         self.joinReplayCount = joinReplayCount
     }
-
-    /// Whether commands are rate limited at all.
-    public var isRateLimited: Bool { commandsPerSecond > 0 }
 }

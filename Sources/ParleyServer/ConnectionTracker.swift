@@ -21,9 +21,6 @@ final class ConnectionTracker: Sendable {
         let channels = open.withLock { Array($0.values) }
         for channel in channels { channel.close(promise: nil) }
     }
-
-    /// How many connections are open.
-    var count: Int { open.withLock { $0.count } }
 }
 
 /// A server child channel that registers each accepted connection with a ``ConnectionTracker``.

@@ -71,14 +71,16 @@ struct Serve: AsyncParsableCommand {
     var logFormat: String?
 
     func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
         let configuration: ServerConfiguration
+        let json: Bool
         do {
-            configuration = try makeConfiguration(environment: ProcessInfo.processInfo.environment)
+            configuration = try makeConfiguration(environment: environment)
+            json = try Settings(environment: environment).logFormatIsJSON(logFormat)
         } catch let error as ConfigurationError {
             throw ValidationError(error.message)
         }
         let level = configuration.logLevel
-        let json = try Settings(environment: ProcessInfo.processInfo.environment).logFormatIsJSON(logFormat)
         LoggingSystem.bootstrap { label in
             var handler: any LogHandler = json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -188,7 +190,7 @@ struct Settings {
         switch try string(option, "--log-format", "PARLEY_LOG_FORMAT")?.lowercased() {
         case nil, "text": return false
         case "json": return true
-        case let other?: throw ValidationError("--log-format: \"\(other)\" is not text or json")
+        case let other?: throw ConfigurationError("--log-format: \"\(other)\" is not text or json")
         }
     }
 

@@ -40,6 +40,11 @@ def test_help_explains_every_flag_and_its_environment_variable():
         ("--max-frame-bytes", "PARLEY_MAX_FRAME_BYTES"),
         ("--rate-limit", "PARLEY_RATE_LIMIT"),
         ("--allowed-origin", "PARLEY_ALLOWED_ORIGINS"),
+        ("--ping-interval", "PARLEY_PING_INTERVAL"),
+        ("--pong-timeout", "PARLEY_PONG_TIMEOUT"),
+        ("--max-connections-per-ip", "PARLEY_MAX_CONNECTIONS_PER_IP"),
+        ("--log-format", "PARLEY_LOG_FORMAT"),
+        ("--outbox-bytes", "PARLEY_OUTBOX_BYTES"),
     ]:
         assert flag in result.stdout and variable in result.stdout, flag
 
@@ -51,6 +56,8 @@ def test_help_explains_every_flag_and_its_environment_variable():
         (["--rate-limit", "fast"], {}, "--rate-limit"),
         (["--max-text-bytes", "0"], {}, "--max-text-bytes"),
         (["--log-level", "loud"], {}, "--log-level"),
+        (["--log-format", "xml"], {}, "--log-format"),
+        ([], {"PARLEY_PONG_TIMEOUT": "0"}, "PARLEY_PONG_TIMEOUT"),
         ([], {"PARLEY_PORT": "eighty"}, "PARLEY_PORT"),
         ([], {"PARLEY_RATE_LIMIT": "1:"}, "--rate-limit"),
         (["--db", "postgres://user@localhost:5432/parley"], {}, "--db"),

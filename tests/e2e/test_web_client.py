@@ -19,6 +19,18 @@ def assert_each_offset_once(messages):
     assert offsets == list(range(offsets[0], offsets[0] + len(offsets))), f"gap: {offsets}"
 
 
+def ana_and_bruno_in(parley, open_browser, room: str):
+    """Ana and Bruno signed in, both in `lobby` and `room`; Ana looks at `lobby`, Bruno at `room`."""
+    ana = open_browser(parley.http_url)
+    bruno = open_browser(parley.http_url)
+    ana.sign_in("Ana")
+    bruno.sign_in("Bruno")
+    ana.open_room(room)
+    bruno.open_room(room)
+    ana.switch_to("lobby")
+    return ana, bruno
+
+
 def test_two_people_chat_both_ways_and_see_each_others_names(parley, open_browser):
     ana = open_browser(parley.http_url)
     bruno = open_browser(parley.http_url)
@@ -38,13 +50,7 @@ def test_two_people_chat_both_ways_and_see_each_others_names(parley, open_browse
 
 def test_the_readme_screenshot(parley, open_browser):
     """Makes the screenshot in docs/ (written there when PARLEY_UPDATE_SCREENSHOT is set)."""
-    ana = open_browser(parley.http_url)
-    bruno = open_browser(parley.http_url)
-    ana.sign_in("Ana")
-    bruno.sign_in("Bruno")
-    ana.open_room("design")
-    bruno.open_room("design")
-    ana.switch_to("lobby")
+    ana, bruno = ana_and_bruno_in(parley, open_browser, "design")
     bruno.switch_to("lobby")
     bruno.say("Bom dia! Is the release still on for today?")
     ana.wait_for_text("Bom dia! Is the release still on for today?")
@@ -162,13 +168,7 @@ def test_english_follows_an_english_browser(parley, open_browser):
 
 
 def test_rooms_switching_and_unread_counts(parley, open_browser):
-    ana = open_browser(parley.http_url)
-    bruno = open_browser(parley.http_url)
-    ana.sign_in("Ana")
-    bruno.sign_in("Bruno")
-    ana.open_room("dev")
-    bruno.open_room("dev")
-    ana.switch_to("lobby")
+    ana, bruno = ana_and_bruno_in(parley, open_browser, "dev")
     bruno.say("build is green")
     bruno.say("shipping now")
     ana.wait(lambda: ana.unread("dev") == 2)
