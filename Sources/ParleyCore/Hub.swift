@@ -8,7 +8,19 @@ import Synchronization
 /// Fan-out never waits: each message is encoded once (once per mode) and queued on every member's bounded
 /// outbox. A member that is still replaying history after `join` gets live frames buffered instead, and
 /// ``finishJoin(_:connection:deliveredThrough:)`` releases them, dropping offsets it already replayed.
+///
+/// In a cluster the hub also knows who is present on the other nodes (``applyRemotePresence(node:room:name:present:)``)
+/// and announces its own presence changes and typing to them (``Announcement``), so `members` and `presence` events
+/// span every node.
 public final class Hub: Sendable {
+    /// What this node tells the other nodes of a cluster.
+    public enum Announcement: Sendable, Equatable {
+        /// A display name became present in (or absent from) a room on this node.
+        case presence(room: String, name: String, present: Bool)
+        /// Someone on this node is typing in a room.
+        case typing(room: String, name: String)
+    }
+
     /// How a join ends.
     public enum JoinCompletion: Sendable, Equatable {
         /// The member is live; nothing was missed.
@@ -36,9 +48,8 @@ public final class Hub: Sendable {
 
     private struct Room {
         var members: [UInt64: Member] = [:]
+        /// Connections per display name on this node.
         var nameCounts: [String: Int] = [:]
-
-        var memberNames: [String] { nameCounts.keys.sorted() }
     }
 
     private struct State {
@@ -47,6 +58,20 @@ public final class Hub: Sendable {
         var roomsOfConnection: [UInt64: Set<String>] = [:]
         var nextConnectionID: UInt64 = 1
         var draining = false
+        /// The newest plain-mode room offset known here: where a new plain client starts.
+        var plainRoomHead: Int64 = 0
+        /// The nodes on which each display name is present, per room (cluster only).
+        var remotePresence: [String: [String: Set<String>]] = [:]
+
+        func isPresentElsewhere(_ name: String, in room: String) -> Bool {
+            !(remotePresence[room]?[name]?.isEmpty ?? true)
+        }
+
+        func memberNames(of room: String) -> [String] {
+            var names = Set(rooms[room].map { Array($0.nameCounts.keys) } ?? [])
+            for (name, nodes) in remotePresence[room] ?? [:] where !nodes.isEmpty { names.insert(name) }
+            return names.sorted()
+        }
     }
 
     private let state = Mutex(State())
@@ -55,12 +80,21 @@ public final class Hub: Sendable {
     public let plainMode: PlainModeSettings
     /// What the node counts.
     public let metrics: ParleyMetrics
+    private let announcements: AsyncStream<Announcement>.Continuation?
 
     /// Creates an empty hub.
-    public init(limits: Limits, plainMode: PlainModeSettings = PlainModeSettings(), metrics: ParleyMetrics = .disabled) {
+    /// - Parameter announcements: Where presence changes and typing on this node go for the other nodes of a
+    ///   cluster; `nil` on a single node.
+    public init(
+        limits: Limits,
+        plainMode: PlainModeSettings = PlainModeSettings(),
+        metrics: ParleyMetrics = .disabled,
+        announcements: AsyncStream<Announcement>.Continuation? = nil
+    ) {
         self.limits = limits
         self.plainMode = plainMode
         self.metrics = metrics
+        self.announcements = announcements
     }
 
     /// Registers a new connection; a plain one is joined live to the plain-mode room at once.
@@ -77,7 +111,11 @@ public final class Hub: Sendable {
             state.connections[connection.id] = connection
             metrics.connectionsOpen.increment()
             if mode == .plain {
-                state.rooms[plainMode.room, default: Room()].members[connection.id] = Member(connection: connection, name: nil)
+                var lobby = state.rooms.removeValue(forKey: plainMode.room) ?? Room()
+                var member = Member(connection: connection, name: nil)
+                member.deliveredThrough = state.plainRoomHead
+                lobby.members[connection.id] = member
+                state.rooms[plainMode.room] = lobby
                 state.roomsOfConnection[connection.id, default: []].insert(plainMode.room)
                 metrics.roomMemberships.increment()
             }
@@ -116,15 +154,17 @@ public final class Hub: Sendable {
                 state.roomsOfConnection[connection.id, default: []].insert(room)
                 metrics.roomMemberships.increment()
                 if roomState.nameCounts[name] == 1 {
-                    let event = Frame.encode(.presence(room: room, event: .join, user: name))
-                    send(event, toOthersThan: name, in: &roomState)
+                    announcements?.yield(.presence(room: room, name: name, present: true))
+                    if !state.isPresentElsewhere(name, in: room) {
+                        let event = Frame.encode(.presence(room: room, event: .join, user: name))
+                        send(event, toOthersThan: name, in: &roomState)
+                    }
                 }
             }
             roomState.members[connection.id]?.replayBuffer = []
             roomState.members[connection.id]?.replayOverflowed = false
-            let names = roomState.memberNames
             state.rooms[room] = roomState
-            return names
+            return state.memberNames(of: room)
         }
     }
 
@@ -174,8 +214,14 @@ public final class Hub: Sendable {
         state.withLock { $0.rooms[room]?.members[connection.id] != nil }
     }
 
-    /// Tells the others in `room` (everyone but the sender's name) that `name` is typing.
+    /// Tells the others in `room` (everyone but the sender's name), on every node, that `name` is typing.
     public func typing(in room: String, name: String) {
+        announcements?.yield(.typing(room: room, name: name))
+        remoteTyping(in: room, name: name)
+    }
+
+    /// Tells the members on this node, but `name`'s own connections, that `name` (on another node) is typing.
+    public func remoteTyping(in room: String, name: String) {
         let frame = Frame.encode(.typing(room: room, from: name))
         state.withLock { state in
             guard var roomState = state.rooms.removeValue(forKey: room) else { return }
@@ -191,6 +237,7 @@ public final class Hub: Sendable {
             let plainFrame = message.room == plainMode.room ? ByteBuffer(string: plainMode.messagePrefix + message.text) : nil
             let delivered = state.withLock { state -> Int in
                 // Taken out of the dictionary, not copied: mutating a copy would copy every member (copy-on-write).
+                if plainFrame != nil { state.plainRoomHead = max(state.plainRoomHead, message.offset) }
                 guard var room = state.rooms.removeValue(forKey: message.room) else { return 0 }
                 var delivered = 0
                 for index in room.members.values.indices {
@@ -214,14 +261,120 @@ public final class Hub: Sendable {
         }
     }
 
+    // MARK: Cluster
+
+    /// Records that `name` became present in (or absent from) `room` on another node, telling this node's members
+    /// when that changes who is in the room.
+    public func applyRemotePresence(node: String, room: String, name: String, present: Bool) {
+        state.withLock { state in
+            let wasPresent = isPresentAnywhere(name, in: room, state)
+            var nodes = state.remotePresence[room]?[name] ?? []
+            if present { nodes.insert(node) } else { nodes.remove(node) }
+            state.remotePresence[room, default: [:]][name] = nodes.isEmpty ? nil : nodes
+            if state.remotePresence[room]?.isEmpty == true { state.remotePresence[room] = nil }
+            announceChange(of: name, in: room, wasPresent: wasPresent, state: &state)
+        }
+    }
+
+    /// Replaces everything known about the other nodes with `snapshot` (after connecting to the cluster, or after
+    /// missing its events), telling members of the differences.
+    /// - Parameter snapshot: Per room, per display name, the other nodes where it is present.
+    public func replaceRemotePresence(_ snapshot: [String: [String: Set<String>]]) {
+        state.withLock { state in
+            var affected: [(room: String, name: String, wasPresent: Bool)] = []
+            for (room, names) in state.remotePresence.merging(snapshot, uniquingKeysWith: { old, new in old.merging(new) { $1 } }) {
+                for name in names.keys {
+                    affected.append((room, name, isPresentAnywhere(name, in: room, state)))
+                }
+            }
+            state.remotePresence = snapshot.filter { !$0.value.isEmpty }
+            for change in affected {
+                announceChange(of: change.name, in: change.room, wasPresent: change.wasPresent, state: &state)
+            }
+        }
+    }
+
+    /// Forgets every presence on `node` (it stopped or crashed), telling members who left.
+    public func removeRemoteNode(_ node: String) {
+        state.withLock { state in
+            var affected: [(room: String, name: String)] = []
+            for (room, names) in state.remotePresence {
+                for (name, nodes) in names where nodes.contains(node) { affected.append((room, name)) }
+            }
+            for (room, name) in affected {
+                let wasPresent = isPresentAnywhere(name, in: room, state)
+                state.remotePresence[room]?[name]?.remove(node)
+                if state.remotePresence[room]?[name]?.isEmpty == true { state.remotePresence[room]?[name] = nil }
+                if state.remotePresence[room]?.isEmpty == true { state.remotePresence[room] = nil }
+                announceChange(of: name, in: room, wasPresent: wasPresent, state: &state)
+            }
+        }
+    }
+
+    /// The display names present in each room on this node (what the other nodes must know).
+    public func localPresence() -> [(room: String, name: String)] {
+        state.withLock { state in
+            state.rooms.flatMap { room, roomState in roomState.nameCounts.keys.map { (room, $0) } }
+        }
+    }
+
+    /// Records the plain-mode room's head as read from the store, so plain clients connecting from now on start there.
+    public func advancePlainRoomHead(to offset: Int64) {
+        state.withLock { $0.plainRoomHead = max($0.plainRoomHead, offset) }
+    }
+
+    /// Whether any connection on this node is in `room`.
+    public func hasMembers(_ room: String) -> Bool {
+        state.withLock { $0.rooms[room] != nil }
+    }
+
+    /// Prepares for catching up after fan-out between nodes was interrupted: members still replaying history will
+    /// replay again from the store when they finish, and the result says, per room, the offset after which the
+    /// live members may have missed messages.
+    public func prepareCatchUp() -> [String: Int64] {
+        state.withLock { state in
+            var points: [String: Int64] = [:]
+            for room in Array(state.rooms.keys) {
+                guard var roomState = state.rooms.removeValue(forKey: room) else { continue }
+                var point: Int64?
+                for index in roomState.members.values.indices {
+                    let member = roomState.members.values[index]
+                    if member.replayBuffer != nil {
+                        roomState.members.values[index].replayBuffer = []
+                        roomState.members.values[index].replayOverflowed = true
+                    } else {
+                        point = min(point ?? .max, member.deliveredThrough)
+                    }
+                }
+                if let point { points[room] = point }
+                state.rooms[room] = roomState
+            }
+            return points
+        }
+    }
+
+    private func isPresentAnywhere(_ name: String, in room: String, _ state: State) -> Bool {
+        (state.rooms[room]?.nameCounts[name] ?? 0) > 0 || state.isPresentElsewhere(name, in: room)
+    }
+
+    private func announceChange(of name: String, in room: String, wasPresent: Bool, state: inout State) {
+        let isPresent = isPresentAnywhere(name, in: room, state)
+        guard isPresent != wasPresent, var roomState = state.rooms.removeValue(forKey: room) else { return }
+        let event = Frame.encode(.presence(room: room, event: isPresent ? .join : .leave, user: name))
+        send(event, toOthersThan: name, in: &roomState)
+        state.rooms[room] = roomState
+    }
+
     /// Starts draining for shutdown: refuses new connections and asks every connection to close with 1001.
     public func drain() {
-        let connections = state.withLock { state in
-            state.draining = true
-            return Array(state.connections.values)
-        }
-        for connection in connections {
-            connection.outbox.close(.goingAway, reason: "server shutting down")
+        state.withLock { $0.draining = true }
+        closeAll(.goingAway, reason: "server shutting down")
+    }
+
+    /// Asks every connection open now to close with `code` (they reconnect and resume, elsewhere if need be).
+    public func closeAll(_ code: CloseCode, reason: String) {
+        for connection in state.withLock({ Array($0.connections.values) }) {
+            connection.outbox.close(code, reason: reason)
         }
     }
 
@@ -241,8 +394,11 @@ public final class Hub: Sendable {
             let remaining = (roomState.nameCounts[name] ?? 1) - 1
             roomState.nameCounts[name] = remaining > 0 ? remaining : nil
             if remaining == 0 {
-                let event = Frame.encode(.presence(room: room, event: .leave, user: name))
-                send(event, toOthersThan: name, in: &roomState)
+                announcements?.yield(.presence(room: room, name: name, present: false))
+                if !state.isPresentElsewhere(name, in: room) {
+                    let event = Frame.encode(.presence(room: room, event: .leave, user: name))
+                    send(event, toOthersThan: name, in: &roomState)
+                }
             }
         }
         state.rooms[room] = roomState.members.isEmpty ? nil : roomState

@@ -28,6 +28,10 @@ public struct ParleyMetrics: Sendable {
     public let commitDuration: Timer
     /// How many messages each store commit carried.
     public let commitBatchSize: Recorder
+    /// Times the connection carrying fan-out between nodes was lost (cluster only).
+    public let clusterLinkLosses: Counter
+    /// Messages read back from the store because their notification was missed or travelled by reference.
+    public let clusterCatchUpMessages: Counter
     private let errorCounters: [ErrorCode: Counter]
 
     /// Creates the metrics on `factory`.
@@ -43,6 +47,8 @@ public struct ParleyMetrics: Sendable {
         protocolViolations = Counter(label: "parley_protocol_violations_total", factory: factory)
         commitDuration = Timer(label: "parley_store_commit_duration_seconds", factory: factory)
         commitBatchSize = Recorder(label: "parley_store_commit_batch_size", factory: factory)
+        clusterLinkLosses = Counter(label: "parley_cluster_link_losses_total", factory: factory)
+        clusterCatchUpMessages = Counter(label: "parley_cluster_catch_up_messages_total", factory: factory)
         errorCounters = Dictionary(
             uniqueKeysWithValues: ErrorCode.allCases.map {
                 ($0, Counter(label: "parley_errors_total", dimensions: [("code", $0.rawValue)], factory: factory))

@@ -119,7 +119,7 @@ public final class Session: Sendable {
     }
 
     private func receivePlain(_ text: String) {
-        guard allowedByRateLimit(), !text.isEmpty, text.utf8.count <= limits.maxTextBytes else { return }
+        guard allowedByRateLimit(), !text.isEmpty, text.utf8.count <= limits.maxTextBytes, !text.utf8.contains(0) else { return }
         hub.metrics.messagesReceived.increment()
         let draft = MessageDraft(
             room: hub.plainMode.room, sender: hub.plainMode.senderName, clientID: "plain-" + Self.randomHex(bytes: 16),
@@ -188,6 +188,7 @@ public final class Session: Sendable {
             try validate(room: room)
             try requireJoined(room)
             guard !text.isEmpty else { throw CommandRejection(.badRequest, "field \"text\" must not be empty") }
+            guard !text.utf8.contains(0) else { throw CommandRejection(.badRequest, "field \"text\" must not contain U+0000") }
             guard text.utf8.count <= limits.maxTextBytes else {
                 throw CommandRejection(.tooLarge, "text is over \(limits.maxTextBytes) bytes")
             }

@@ -171,8 +171,8 @@ private struct FieldReader {
 
     func clientID() throws -> String {
         let id = try requiredString("id")
-        guard (1...128).contains(id.utf8.count) else {
-            throw CommandRejection(.badRequest, "field \"id\" must be 1–128 bytes", ref: ref, type: type)
+        guard (1...128).contains(id.utf8.count), !id.utf8.contains(0) else {
+            throw CommandRejection(.badRequest, "field \"id\" must be 1–128 bytes without U+0000", ref: ref, type: type)
         }
         return id
     }

@@ -1,6 +1,7 @@
 import Hummingbird
 import NIOCore
 import ParleyCore
+import ParleyPostgres
 import Prometheus
 
 extension ParleyServer {
@@ -8,10 +9,14 @@ extension ParleyServer {
     func makeRouter() -> Router<ParleyRequestContext> {
         let router = Router(context: ParleyRequestContext.self)
         let store = self.store
+        let clusterLink = self.clusterLink
         router.get("/healthz") { _, _ in
             Self.json(.ok, #"{"status":"ok"}"#)
         }
         router.get("/readyz") { _, _ in
+            if let clusterLink, !clusterLink.isConnected {
+                return Self.json(.serviceUnavailable, #"{"status":"unavailable","error":"the link to the other nodes (LISTEN) is down"}"#)
+            }
             if await Self.isReachable(store, within: .seconds(2)) {
                 return Self.json(.ok, #"{"status":"ready"}"#)
             }

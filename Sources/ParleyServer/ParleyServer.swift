@@ -6,6 +6,7 @@ import NIOCore
 import UnixSignals
 import ParleyCore
 import ParleyProtocol
+import ParleyPostgres
 import ParleySQLite
 import Prometheus
 import ServiceLifecycle
@@ -13,7 +14,7 @@ import ServiceLifecycle
 /// A Parley node: the store, the hub and the HTTP/WebSocket server, run as one `ServiceGroup`.
 ///
 /// ```swift
-/// let server = try ParleyServer(configuration: ServerConfiguration(port: 0), logger: logger)
+/// let server = try await ParleyServer(configuration: ServerConfiguration(port: 0), logger: logger)
 /// try await server.run { address in print("listening on \(address)") }
 /// ```
 public struct ParleyServer: Sendable {
@@ -21,22 +22,37 @@ public struct ParleyServer: Sendable {
     public let configuration: ServerConfiguration
     let hub: Hub
     let store: any MessageStore
+    /// The link to the other nodes when the store is PostgreSQL.
+    let clusterLink: PostgresClusterLink?
     let logger: Logger
     /// Where this node's metrics are collected, served at `/metrics`.
     let metricsRegistry: PrometheusCollectorRegistry
     let connections = ConnectionTracker()
 
-    /// Opens the store and prepares the node; nothing listens until ``run(gracefulShutdownSignals:onListening:)``.
-    /// - Throws: When the database cannot be opened, with a message naming it.
-    public init(configuration: ServerConfiguration, logger: Logger) throws {
+    /// Opens (and migrates) the store and prepares the node; nothing listens until
+    /// ``run(gracefulShutdownSignals:onListening:)``.
+    /// - Throws: When the database cannot be opened or reached, with a message naming it.
+    public init(configuration: ServerConfiguration, logger: Logger) async throws {
         let registry = PrometheusCollectorRegistry()
         let metrics = ParleyMetrics(factory: Self.metricsFactory(registry))
-        let hub = Hub(limits: configuration.limits, plainMode: configuration.plainMode, metrics: metrics)
         self.configuration = configuration
-        self.hub = hub
-        self.store = try SQLiteMessageStore(path: configuration.databasePath, metrics: metrics, onCommit: { hub.deliver($0) })
         self.logger = logger
         self.metricsRegistry = registry
+        if let location = configuration.postgres {
+            let (announcements, announcementQueue) = AsyncStream.makeStream(of: Hub.Announcement.self)
+            let hub = Hub(limits: configuration.limits, plainMode: configuration.plainMode, metrics: metrics, announcements: announcementQueue)
+            let store = try await PostgresMessageStore(location: location, metrics: metrics, logger: logger)
+            self.hub = hub
+            self.store = store
+            self.clusterLink = PostgresClusterLink(
+                store: store, hub: hub, announcements: announcements, nodeTimeout: configuration.nodeTimeout, logger: logger
+            )
+        } else {
+            let hub = Hub(limits: configuration.limits, plainMode: configuration.plainMode, metrics: metrics)
+            self.hub = hub
+            self.store = try SQLiteMessageStore(path: configuration.databasePath, metrics: metrics, onCommit: { hub.deliver($0) })
+            self.clusterLink = nil
+        }
     }
 
     private static func metricsFactory(_ registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
@@ -64,15 +80,17 @@ public struct ParleyServer: Sendable {
     /// How long the HTTP server and the store get to stop once clients are drained.
     static let shutdownGrace: Duration = .seconds(5)
 
-    /// The services of a node, in start order; a graceful shutdown stops them in reverse: drain, server, store.
+    /// The services of a node, in start order; a graceful shutdown stops them in reverse: drain, server, cluster
+    /// link, store.
     public func makeServiceGroup(
         gracefulShutdownSignals: [UnixSignal] = [],
         onListening: @escaping @Sendable (String) async -> Void
     ) -> ServiceGroup {
         let application = makeApplication(onListening: onListening)
         let drain = DrainService(hub: hub, connections: connections, timeout: configuration.drainTimeout, logger: logger)
+        let services: [any Service] = [store] + (clusterLink.map { [$0] } ?? []) + [application, drain]
         var group = ServiceGroupConfiguration(
-            services: [store, application, drain],
+            services: services,
             gracefulShutdownSignals: gracefulShutdownSignals,
             logger: logger
         )

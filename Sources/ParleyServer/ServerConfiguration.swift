@@ -1,5 +1,6 @@
 import Logging
 import ParleyCore
+import ParleyPostgres
 import ParleyProtocol
 
 /// Everything `parley serve` can be told.
@@ -8,8 +9,12 @@ public struct ServerConfiguration: Sendable {
     public var host: String
     /// The port; 0 picks a free one.
     public var port: Int
-    /// The SQLite file holding history.
+    /// The SQLite file holding history (when ``postgres`` is `nil`).
     public var databasePath: String
+    /// The PostgreSQL database shared by the nodes of a cluster; `nil` for a single node on SQLite.
+    public var postgres: PostgresLocation?
+    /// In a cluster, how long a node may go without a heartbeat before the others count it as dead.
+    public var nodeTimeout: Duration
     /// The limits every connection gets.
     public var limits: Limits
     /// Plain mode's room and strings.
@@ -35,6 +40,8 @@ public struct ServerConfiguration: Sendable {
         host: String = "127.0.0.1",
         port: Int = 8000,
         databasePath: String = "parley.sqlite",
+        postgres: PostgresLocation? = nil,
+        nodeTimeout: Duration = .seconds(15),
         limits: Limits = Limits(),
         plainMode: PlainModeSettings = PlainModeSettings(),
         allowedOrigins: [String] = [],
@@ -48,6 +55,8 @@ public struct ServerConfiguration: Sendable {
         self.host = host
         self.port = port
         self.databasePath = databasePath
+        self.postgres = postgres
+        self.nodeTimeout = nodeTimeout
         self.limits = limits
         self.plainMode = plainMode
         self.allowedOrigins = allowedOrigins

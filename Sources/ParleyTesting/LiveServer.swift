@@ -42,7 +42,7 @@ public struct LiveServer: Sendable {
         }
         var logger = Logger(label: "parley-test")
         logger.logLevel = .warning
-        let server = try ParleyServer(configuration: configuration, logger: logger)
+        let server = try await ParleyServer(configuration: configuration, logger: logger)
         let listening = Signal()
         let port = Locked(0)
         let group = server.makeServiceGroup { address in

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ParleyCore
+import ParleyPostgres
 import ParleyProtocol
 import ParleyServer
 
@@ -22,8 +23,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The port to listen on; 0 picks a free one. (PARLEY_PORT; default 8000)")
     var port: Int?
 
-    @Option(help: "The SQLite file holding history, created if absent. (PARLEY_DB; default parley.sqlite)")
+    @Option(help: "The SQLite file holding history, created if absent, or a PostgreSQL database shared by several nodes: postgres://user:password@host:5432/name (password also from PGPASSWORD; ?sslmode=require for TLS). (PARLEY_DB; default parley.sqlite)")
     var db: String?
+
+    @Option(help: "With PostgreSQL: seconds a node may go without a heartbeat before the others count it as dead and its members as gone. (PARLEY_NODE_TIMEOUT; default 15)")
+    var nodeTimeout: Int?
 
     @Option(help: "The largest message text in UTF-8 bytes; larger sends get too_large. (PARLEY_MAX_TEXT_BYTES; default 16384)")
     var maxTextBytes: Int?
@@ -89,7 +93,7 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "parley")
         let server: ParleyServer
         do {
-            server = try ParleyServer(configuration: configuration, logger: logger)
+            server = try await ParleyServer(configuration: configuration, logger: logger)
         } catch {
             FileHandle.standardError.write(Data("parley: \(error)\n".utf8))
             throw ExitCode(1)
@@ -106,10 +110,18 @@ struct Serve: AsyncParsableCommand {
         configuration.host = try settings.string(host, "--host", "PARLEY_HOST") ?? configuration.host
         configuration.port = try settings.integer(port, "--port", "PARLEY_PORT", in: 0...65535) ?? configuration.port
         if let database = try settings.string(db, "--db", "PARLEY_DB") {
-            guard !database.hasPrefix("postgres://"), !database.hasPrefix("postgresql://") else {
-                throw ConfigurationError("--db: PostgreSQL is not supported by this build yet; give a SQLite file path")
+            if PostgresLocation.isPostgresURL(database) {
+                do {
+                    configuration.postgres = try PostgresLocation(url: database, environment: environment)
+                } catch let error as PostgresLocationError {
+                    throw ConfigurationError("--db: \(error)")
+                }
+            } else {
+                configuration.databasePath = database
             }
-            configuration.databasePath = database
+        }
+        if let seconds = try settings.integer(nodeTimeout, "--node-timeout", "PARLEY_NODE_TIMEOUT", in: 3...3600) {
+            configuration.nodeTimeout = .seconds(seconds)
         }
         var limits = configuration.limits
         limits.maxTextBytes = try settings.integer(maxTextBytes, "--max-text-bytes", "PARLEY_MAX_TEXT_BYTES", in: 1...(16 << 20)) ?? limits.maxTextBytes

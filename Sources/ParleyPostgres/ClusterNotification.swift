@@ -1,0 +1,143 @@
+import Foundation
+import ParleyCore
+
+/// What travels between nodes on the `parley` NOTIFY channel, as JSON.
+///
+/// Messages are packed several to a notification; one whose JSON alone would pass NOTIFY's 8,000-byte limit
+/// travels by reference (room and offset, no text) and the receiving node reads it from the table.
+enum ClusterNotification: Codable, Equatable {
+    /// Messages committed by one transaction, in offset order.
+    case messages([MessageNote])
+    /// A display name became present in (or absent from) a room on a node.
+    case presence(node: String, room: String, name: String, present: Bool)
+    /// Someone on a node is typing.
+    case typing(node: String, room: String, name: String)
+    /// A node stopped, or was found dead: its members have left.
+    case nodeGone(node: String)
+
+    /// The channel every node listens on.
+    static let channel = "parley"
+    /// The most bytes a payload may have (PostgreSQL refuses 8,000 and more).
+    static let maxPayloadBytes = 7_900
+
+    /// A message, whole or by reference.
+    struct MessageNote: Codable, Equatable {
+        var room: String
+        var offset: Int64
+        var sender: String?
+        var clientID: String?
+        var text: String?
+        var storedAt: Int64?
+
+        enum CodingKeys: String, CodingKey {
+            case room = "r", offset = "o", sender = "s", clientID = "c", text = "t", storedAt = "ts"
+        }
+
+        init(_ message: StoredMessage) {
+            room = message.room
+            offset = message.offset
+            sender = message.sender
+            clientID = message.clientID
+            text = message.text
+            storedAt = message.storedAt
+        }
+
+        init(referenceTo message: StoredMessage) {
+            room = message.room
+            offset = message.offset
+        }
+
+        /// The message, or `nil` when only a reference travelled.
+        var message: StoredMessage? {
+            guard let sender, let clientID, let text, let storedAt else { return nil }
+            return StoredMessage(room: room, offset: offset, clientID: clientID, sender: sender, text: text, storedAt: storedAt)
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case kind = "k", messages = "m", node = "n", room = "r", name = "u", present = "p"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        switch try container.decode(String.self, forKey: .kind) {
+        case "m":
+            self = .messages(try container.decode([MessageNote].self, forKey: .messages))
+        case "p":
+            self = .presence(
+                node: try container.decode(String.self, forKey: .node), room: try container.decode(String.self, forKey: .room),
+                name: try container.decode(String.self, forKey: .name), present: try container.decode(Bool.self, forKey: .present)
+            )
+        case "t":
+            self = .typing(
+                node: try container.decode(String.self, forKey: .node), room: try container.decode(String.self, forKey: .room),
+                name: try container.decode(String.self, forKey: .name)
+            )
+        case "g":
+            self = .nodeGone(node: try container.decode(String.self, forKey: .node))
+        case let other:
+            throw DecodingError.dataCorruptedError(forKey: .kind, in: container, debugDescription: "unknown kind \(other)")
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .messages(let notes):
+            try container.encode("m", forKey: .kind)
+            try container.encode(notes, forKey: .messages)
+        case .presence(let node, let room, let name, let present):
+            try container.encode("p", forKey: .kind)
+            try container.encode(node, forKey: .node)
+            try container.encode(room, forKey: .room)
+            try container.encode(name, forKey: .name)
+            try container.encode(present, forKey: .present)
+        case .typing(let node, let room, let name):
+            try container.encode("t", forKey: .kind)
+            try container.encode(node, forKey: .node)
+            try container.encode(room, forKey: .room)
+            try container.encode(name, forKey: .name)
+        case .nodeGone(let node):
+            try container.encode("g", forKey: .kind)
+            try container.encode(node, forKey: .node)
+        }
+    }
+
+    /// The JSON text of the notification.
+    var payload: String {
+        // Encoding these plain values cannot fail.
+        String(decoding: try! JSONEncoder().encode(self), as: UTF8.self)
+    }
+
+    /// Decodes a payload; `nil` when it is not one of ours.
+    init?(payload: String) {
+        guard let decoded = try? JSONDecoder().decode(Self.self, from: Data(payload.utf8)) else { return nil }
+        self = decoded
+    }
+
+    /// Packs committed messages into as few payloads as fit the limit, in offset order.
+    static func payloads(for messages: [StoredMessage]) -> [String] {
+        var payloads: [String] = []
+        var pending: [MessageNote] = []
+        var pendingBytes = 0
+        let envelopeBytes = ClusterNotification.messages([]).payload.utf8.count
+        func flush() {
+            if !pending.isEmpty { payloads.append(ClusterNotification.messages(pending).payload) }
+            pending = []
+            pendingBytes = 0
+        }
+        for message in messages {
+            var note = MessageNote(message)
+            var noteBytes = ClusterNotification.messages([note]).payload.utf8.count - envelopeBytes + 1
+            if envelopeBytes + noteBytes > maxPayloadBytes {
+                note = MessageNote(referenceTo: message)
+                noteBytes = ClusterNotification.messages([note]).payload.utf8.count - envelopeBytes + 1
+            }
+            if envelopeBytes + pendingBytes + noteBytes > maxPayloadBytes { flush() }
+            pending.append(note)
+            pendingBytes += noteBytes
+        }
+        flush()
+        return payloads
+    }
+}

@@ -1,0 +1,350 @@
+import CoreMetrics
+import Foundation
+import Logging
+import ParleyCore
+import ParleyProtocol
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// Joins a node to the others sharing its PostgreSQL database: fan-out through LISTEN/NOTIFY, presence and
+/// typing across nodes, and the node's heartbeat.
+///
+/// - Messages: every node (this one too) delivers what the `parley` channel carries. PostgreSQL delivers
+///   notifications in commit order, which for one room is offset order; a gap (a missed notification) is filled
+///   from the table before the next message, and one sent by reference is read from it.
+/// - A lost LISTEN connection: `/readyz` turns 503 at once, the link reconnects, then LISTENs again before it
+///   reads what the node's members may have missed, so nothing falls between the two. If the database stays
+///   unreachable past ``outageGrace``, clients are closed with 1001 so they resume on a node that has it.
+/// - Presence: each node keeps its members in `parley_presence` and announces changes; a node whose heartbeat in
+///   `parley_nodes` is older than the node timeout is deleted by any other node (its presence rows go with it)
+///   and everyone is told that its members left.
+public final class PostgresClusterLink: Service {
+    /// This node's id in `parley_nodes`.
+    public let nodeID: String
+    private let store: PostgresMessageStore
+    private let hub: Hub
+    private let announcements: AsyncStream<Hub.Announcement>
+    private let nodeTimeout: Duration
+    private let logger: Logger
+    private let connected = Atomic<Bool>(false)
+    private let lastDelivered = Mutex<[String: Int64]>([:])
+    private let presenceJobs: AsyncStream<PresenceJob>
+    private let presenceJobQueue: AsyncStream<PresenceJob>.Continuation
+
+    /// How long the database may stay unreachable before clients are sent elsewhere.
+    public static let outageGrace: Duration = .seconds(10)
+
+    private enum PresenceJob: Sendable {
+        case announce(Hub.Announcement)
+        /// Make this node's rows in `parley_presence` match the hub, announcing the differences.
+        case resynchronize
+    }
+
+    /// Creates the link for `hub`, whose announcements arrive on `announcements`.
+    /// - Parameter nodeTimeout: How old a node's heartbeat may get before it counts as dead; this node beats
+    ///   three times per timeout.
+    public init(
+        store: PostgresMessageStore,
+        hub: Hub,
+        announcements: AsyncStream<Hub.Announcement>,
+        nodeTimeout: Duration = .seconds(15),
+        logger: Logger
+    ) {
+        self.nodeID = UUID().uuidString.lowercased()
+        self.store = store
+        self.hub = hub
+        self.announcements = announcements
+        self.nodeTimeout = nodeTimeout
+        self.logger = logger
+        (presenceJobs, presenceJobQueue) = AsyncStream.makeStream(of: PresenceJob.self)
+    }
+
+    /// Whether the LISTEN connection is up and caught up (for `/readyz`).
+    public var isConnected: Bool { connected.load(ordering: .relaxed) }
+
+    /// Registers the node, then listens, beats and publishes until graceful shutdown; then deletes the node, so
+    /// the others see its members leave at once.
+    public func run() async throws {
+        try await register()
+        logger.info("joined the cluster", metadata: ["node": "\(nodeID)", "database": "\(store.location)"])
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.listen() }
+            group.addTask { await self.beat() }
+            group.addTask { await self.publishPresence() }
+            group.addTask {
+                for await announcement in self.announcements { self.presenceJobQueue.yield(.announce(announcement)) }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+        presenceJobQueue.finish()
+        do {
+            try await store.client.query(
+                """
+                WITH gone AS (DELETE FROM parley_nodes WHERE node_id = \(nodeID) RETURNING node_id)
+                SELECT pg_notify(\(ClusterNotification.channel), \(ClusterNotification.nodeGone(node: nodeID).payload)) FROM gone
+                """
+            ).drain()
+        } catch {
+            logger.warning("could not remove this node from the cluster; the others will time it out", metadata: ["error": "\(PostgresStoreError.describe(error))"])
+        }
+    }
+
+    private func register() async throws {
+        do {
+            try await store.client.query(
+                "INSERT INTO parley_nodes (node_id) VALUES (\(nodeID)) ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = now()"
+            ).drain()
+        } catch {
+            throw PostgresStoreError.cannotOpen(location: store.location.description, reason: PostgresStoreError.describe(error))
+        }
+    }
+
+    // MARK: Listening
+
+    private func listen() async {
+        var outageStarted: ContinuousClock.Instant?
+        var clientsSentAway = false
+        while !Task.isCancelled {
+            do {
+                try await store.client.withConnection { connection in
+                    // Named, so that operators (and the tests) can tell it from the pool's other connections.
+                    try await connection.query("SET application_name = 'parley listen'", logger: self.logger).drain()
+                    try await connection.listen(on: ClusterNotification.channel) { notifications in
+                        try await self.catchUp()
+                        self.connected.store(true, ordering: .relaxed)
+                        outageStarted = nil
+                        clientsSentAway = false
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            group.addTask { try await self.watch(connection) }
+                            group.addTask {
+                                for try await notification in notifications { try await self.handle(notification.payload) }
+                                throw ClusterLinkError.listenEnded
+                            }
+                            try await group.next()
+                            group.cancelAll()
+                        }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { break }
+                if connected.exchange(false, ordering: .relaxed) {
+                    hub.metrics.clusterLinkLosses.increment()
+                    logger.warning("lost the cluster's LISTEN connection; reconnecting", metadata: ["error": "\(PostgresStoreError.describe(error))"])
+                }
+            }
+            connected.store(false, ordering: .relaxed)
+            let started = outageStarted ?? .now
+            outageStarted = started
+            if !clientsSentAway, ContinuousClock.now - started > Self.outageGrace {
+                clientsSentAway = true
+                logger.error("the database is unreachable; closing clients so they resume on another node", metadata: ["database": "\(store.location)"])
+                hub.closeAll(.goingAway, reason: "this node lost its database; reconnect")
+            }
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+        connected.store(false, ordering: .relaxed)
+    }
+
+    /// Checks the LISTEN connection every few seconds, so that a silently dead one is noticed.
+    private func watch(_ connection: PostgresConnection) async throws {
+        while true {
+            try await Task.sleep(for: nodeTimeout / 3)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await connection.query("SELECT 1", logger: self.logger).drain() }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(5))
+                    throw ClusterLinkError.unresponsive
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// After (re)connecting: takes the other nodes' presence, restates this node's, and reads what members may have
+    /// missed while nothing was listening.
+    private func catchUp() async throws {
+        var snapshot: [String: [String: Set<String>]] = [:]
+        let rows = try await store.client.query(
+            "SELECT node_id, room, name FROM parley_presence WHERE node_id <> \(nodeID)"
+        )
+        for try await (node, room, name) in rows.decode((String, String, String).self) {
+            snapshot[room, default: [:]][name, default: []].insert(node)
+        }
+        hub.replaceRemotePresence(snapshot)
+        presenceJobQueue.yield(.resynchronize)
+        hub.advancePlainRoomHead(to: try await store.head(of: hub.plainMode.room))
+        for (room, point) in hub.prepareCatchUp() {
+            var cursor = max(point, 0)
+            while true {
+                let page = try await store.messages(in: room, after: cursor, limit: 500)
+                guard let last = page.last else { break }
+                hub.metrics.clusterCatchUpMessages.increment(by: page.count)
+                hub.deliver(page)
+                cursor = last.offset
+                lastDelivered.withLock { $0[room] = max($0[room] ?? 0, last.offset) }
+            }
+        }
+    }
+
+    private func handle(_ payload: String) async throws {
+        guard let notification = ClusterNotification(payload: payload) else {
+            logger.warning("ignored a notification that is not Parley's", metadata: ["channel": "\(ClusterNotification.channel)"])
+            return
+        }
+        switch notification {
+        case .messages(let notes):
+            for note in notes { try await deliverInOrder(note) }
+        case .presence(let node, let room, let name, let present) where node != nodeID:
+            hub.applyRemotePresence(node: node, room: room, name: name, present: present)
+        case .typing(let node, let room, let name) where node != nodeID:
+            hub.remoteTyping(in: room, name: name)
+        case .nodeGone(let node) where node == nodeID:
+            logger.warning("the cluster timed this node out; joining again")
+            try await register()
+            presenceJobQueue.yield(.resynchronize)
+        case .nodeGone(let node):
+            hub.removeRemoteNode(node)
+        case .presence, .typing:
+            break
+        }
+    }
+
+    /// Delivers one room's messages in offset order: older offsets are dropped, a gap is read from the table first.
+    private func deliverInOrder(_ note: ClusterNotification.MessageNote) async throws {
+        let last = lastDelivered.withLock { $0[note.room] }
+        if let last, note.offset <= last { return }
+        if hub.hasMembers(note.room) {
+            var cursor = last ?? note.offset - 1
+            while cursor < note.offset - 1 {
+                let missed = try await store.messages(in: note.room, after: cursor, limit: Int(min(note.offset - 1 - cursor, 500)))
+                guard let newest = missed.last else { break }
+                hub.metrics.clusterCatchUpMessages.increment(by: missed.count)
+                hub.deliver(missed)
+                cursor = newest.offset
+            }
+            if let message = note.message {
+                hub.deliver([message])
+            } else {
+                let fetched = try await store.messages(in: note.room, after: note.offset - 1, limit: 1)
+                hub.metrics.clusterCatchUpMessages.increment(by: fetched.count)
+                hub.deliver(fetched)
+            }
+        }
+        lastDelivered.withLock { $0[note.room] = note.offset }
+    }
+
+    // MARK: Heartbeat and presence
+
+    /// Beats three times per node timeout, and deletes nodes that stopped beating, telling everyone.
+    private func beat() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: nodeTimeout / 3)
+            do {
+                var beating = false
+                for try await _ in try await store.client.query(
+                    "UPDATE parley_nodes SET heartbeat_at = now() WHERE node_id = \(nodeID) RETURNING node_id"
+                ) {
+                    beating = true
+                }
+                if !beating {
+                    logger.warning("this node was timed out of the cluster; joining again")
+                    try await register()
+                    presenceJobQueue.yield(.resynchronize)
+                }
+                let seconds = Double(nodeTimeout.components.seconds) + Double(nodeTimeout.components.attoseconds) / 1e18
+                for try await node in try await store.client.query(
+                    """
+                    WITH gone AS (
+                        DELETE FROM parley_nodes WHERE heartbeat_at < now() - make_interval(secs => \(seconds)) RETURNING node_id
+                    )
+                    SELECT node_id, pg_notify(\(ClusterNotification.channel), json_build_object('k', 'g', 'n', node_id)::text) FROM gone
+                    """
+                ).decode((String, String).self) {
+                    logger.warning("a node stopped beating; its members left", metadata: ["node": "\(node.0)"])
+                }
+            } catch {
+                logger.debug("heartbeat failed", metadata: ["error": "\(PostgresStoreError.describe(error))"])
+            }
+        }
+    }
+
+    /// Writes this node's presence changes to `parley_presence` and announces them, one at a time, in order.
+    private func publishPresence() async {
+        for await job in presenceJobs {
+            do {
+                switch job {
+                case .announce(.typing(let room, let name)):
+                    try await notify(.typing(node: nodeID, room: room, name: name))
+                case .announce(.presence(let room, let name, let present)):
+                    try await setPresence(room: room, name: name, present: present)
+                case .resynchronize:
+                    try await resynchronizePresence()
+                }
+            } catch {
+                if case .announce(.typing) = job { continue }
+                logger.debug("publishing presence failed; will restate it", metadata: ["error": "\(PostgresStoreError.describe(error))"])
+                try? await Task.sleep(for: .seconds(1))
+                presenceJobQueue.yield(.resynchronize)
+            }
+        }
+    }
+
+    private func resynchronizePresence() async throws {
+        try await register()
+        var stored: Set<PresenceKey> = []
+        for try await (room, name) in try await store.client.query(
+            "SELECT room, name FROM parley_presence WHERE node_id = \(nodeID)"
+        ).decode((String, String).self) {
+            stored.insert(PresenceKey(room: room, name: name))
+        }
+        let local = Set(hub.localPresence().map { PresenceKey(room: $0.room, name: $0.name) })
+        for key in local.subtracting(stored) { try await setPresence(room: key.room, name: key.name, present: true) }
+        for key in stored.subtracting(local) { try await setPresence(room: key.room, name: key.name, present: false) }
+    }
+
+    private func setPresence(room: String, name: String, present: Bool) async throws {
+        let note = ClusterNotification.presence(node: nodeID, room: room, name: name, present: present).payload
+        if present {
+            try await store.client.query(
+                """
+                WITH added AS (
+                    INSERT INTO parley_presence (node_id, room, name) VALUES (\(nodeID), \(room), \(name)) ON CONFLICT DO NOTHING
+                )
+                SELECT pg_notify(\(ClusterNotification.channel), \(note))
+                """
+            ).drain()
+        } else {
+            try await store.client.query(
+                """
+                WITH removed AS (DELETE FROM parley_presence WHERE node_id = \(nodeID) AND room = \(room) AND name = \(name))
+                SELECT pg_notify(\(ClusterNotification.channel), \(note))
+                """
+            ).drain()
+        }
+    }
+
+    private func notify(_ notification: ClusterNotification) async throws {
+        try await store.client.query("SELECT pg_notify(\(ClusterNotification.channel), \(notification.payload))").drain()
+    }
+
+    private struct PresenceKey: Hashable {
+        var room: String
+        var name: String
+    }
+}
+
+/// Why the LISTEN connection was given up.
+enum ClusterLinkError: Error, CustomStringConvertible {
+    case listenEnded
+    case unresponsive
+
+    var description: String {
+        switch self {
+        case .listenEnded: "the notification stream ended"
+        case .unresponsive: "the LISTEN connection did not answer within 5 s"
+        }
+    }
+}

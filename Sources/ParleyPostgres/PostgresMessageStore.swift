@@ -1,0 +1,319 @@
+import CoreMetrics
+import Logging
+import NIOSSL
+import ParleyCore
+import PostgresNIO
+import ServiceLifecycle
+
+/// The cluster `MessageStore`: history in PostgreSQL, shared by every node, written with group commit.
+///
+/// Each node's writer takes every queued append and stores it in one transaction that locks the rooms' head rows
+/// (in name order, so writers on different nodes never deadlock), skips ids already stored under the lock,
+/// numbers the new messages from the heads, and sends them to every node with `pg_notify` — delivered only if the
+/// transaction commits, and in commit order, which for one room is offset order. Senders are answered after the
+/// commit. Messages reach this node's hub through ``PostgresClusterLink``, like everyone else's.
+public final class PostgresMessageStore: MessageStore {
+    private struct PendingWrite: Sendable {
+        var drafts: [MessageDraft]
+        var continuation: CheckedContinuation<[AppendOutcome], any Error>
+    }
+
+    /// The database, for messages and logs (no password).
+    public let location: PostgresLocation
+    let client: PostgresClient
+    private let clientTask: Task<Void, Never>
+    private let writes = WorkQueue<PendingWrite>()
+    private let metrics: ParleyMetrics
+    private let logger: Logger
+    private let now: @Sendable () -> Int64
+
+    /// Connects to the database and brings its schema up to date.
+    /// - Parameters:
+    ///   - location: The database.
+    ///   - metrics: Where commits are counted and timed.
+    ///   - logger: Where problems are logged.
+    ///   - now: The clock for timestamps, in milliseconds since the Unix epoch.
+    /// - Throws: `PostgresStoreError.cannotOpen` naming the database when it cannot be reached or migrated.
+    public init(
+        location: PostgresLocation,
+        metrics: ParleyMetrics = .disabled,
+        logger: Logger,
+        now: @escaping @Sendable () -> Int64 = SystemTime.millisecondsSinceEpoch
+    ) async throws {
+        self.location = location
+        self.metrics = metrics
+        self.logger = logger
+        self.now = now
+        try await Self.checkConnection(to: location, logger: logger)
+        // The pool warns when it is used a moment before its task starts; that race is harmless here.
+        var poolLogger = logger
+        poolLogger.logLevel = max(logger.logLevel, .error)
+        let client = PostgresClient(configuration: location.clientConfiguration, backgroundLogger: poolLogger)
+        self.client = client
+        // Not a child of the service group: the writer must still reach the database while it flushes at shutdown,
+        // after the group's graceful shutdown began. `run()` cancels it last.
+        self.clientTask = Task.detached { await client.run() }
+        do {
+            try await PostgresSchema.migrate(client, logger: logger)
+        } catch {
+            clientTask.cancel()
+            throw PostgresStoreError.cannotOpen(location: location.description, reason: PostgresStoreError.describe(error))
+        }
+    }
+
+    /// One direct connection first: its error says what is wrong (refused, password, no such database), where the
+    /// pool would only retry.
+    private static func checkConnection(to location: PostgresLocation, logger: Logger) async throws {
+        do {
+            let configuration = PostgresConnection.Configuration(
+                host: location.host, port: location.port, username: location.username, password: location.password,
+                database: location.database,
+                tls: location.requiresTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable
+            )
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            try await connection.close()
+        } catch {
+            throw PostgresStoreError.cannotOpen(location: location.description, reason: PostgresStoreError.describe(error))
+        }
+    }
+
+    /// Runs the writer until graceful shutdown (or cancellation), stores what is still queued, then closes the
+    /// connections.
+    public func run() async throws {
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                while let batch = await writes.next() {
+                    await commit(batch)
+                }
+            } onGracefulShutdown: {
+                self.writes.finish()
+            }
+        } onCancel: {
+            self.writes.finish()
+        }
+        clientTask.cancel()
+        await clientTask.value
+    }
+
+    public func append(_ drafts: [MessageDraft]) async throws -> [AppendOutcome] {
+        guard !drafts.isEmpty else { return [] }
+        return try await withCheckedThrowingContinuation { continuation in
+            if !writes.push(PendingWrite(drafts: drafts, continuation: continuation)) {
+                continuation.resume(throwing: PostgresStoreError.closed(location: location.description))
+            }
+        }
+    }
+
+    private func commit(_ batch: [PendingWrite]) async {
+        let drafts = batch.flatMap(\.drafts)
+        let storedAt = now()
+        let started = ContinuousClock.now
+        do {
+            let logger = self.logger
+            let outcomes = try await client.withTransaction(logger: logger) { connection in
+                try await Self.insert(drafts, storedAt: storedAt, on: connection, logger: logger)
+            }
+            metrics.commitDuration.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+            metrics.commitBatchSize.record(drafts.count)
+            metrics.messagesStored.increment(by: outcomes.filter(\.isNew).count)
+            var remaining = outcomes[...]
+            for write in batch {
+                write.continuation.resume(returning: Array(remaining.prefix(write.drafts.count)))
+                remaining = remaining.dropFirst(write.drafts.count)
+            }
+        } catch {
+            logger.error("storing messages failed", metadata: ["database": "\(location)", "error": "\(PostgresStoreError.describe(error))"])
+            let failure = PostgresStoreError.unavailable(location: location.description, reason: PostgresStoreError.describe(error))
+            for write in batch { write.continuation.resume(throwing: failure) }
+        }
+    }
+
+    private static func insert(
+        _ drafts: [MessageDraft], storedAt: Int64, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [AppendOutcome] {
+        let rooms = Array(Set(drafts.map(\.room))).sorted()
+        try await connection.query(
+            "INSERT INTO parley_rooms (room) SELECT unnest(\(rooms)::text[]) ORDER BY 1 ON CONFLICT DO NOTHING", logger: logger
+        ).drain()
+        var heads: [String: Int64] = [:]
+        let locked = try await connection.query(
+            "SELECT room, head FROM parley_rooms WHERE room = ANY(\(rooms)::text[]) ORDER BY room FOR UPDATE", logger: logger
+        )
+        for try await (room, head) in locked.decode((String, Int64).self) { heads[room] = head }
+
+        // Under the room locks, anything another node stored under the same ids has committed and is visible.
+        var stored: [DuplicateKey: StoredMessage] = [:]
+        let existing = try await connection.query(
+            """
+            SELECT \(unescaped: columns) FROM parley_messages
+            JOIN unnest(\(drafts.map(\.room))::text[], \(drafts.map(\.sender))::text[], \(drafts.map(\.clientID))::text[])
+                AS wanted (room, sender, client_id) USING (room, sender, client_id)
+            """,
+            logger: logger
+        )
+        for try await row in existing.decode(MessageRow.self) {
+            let message = message(from: row)
+            stored[DuplicateKey(message)] = message
+        }
+
+        var outcomes: [AppendOutcome] = []
+        var new: [StoredMessage] = []
+        for draft in drafts {
+            let key = DuplicateKey(room: draft.room, sender: draft.sender, clientID: draft.clientID)
+            if let message = stored[key] {
+                outcomes.append(AppendOutcome(message: message, isNew: false))
+                continue
+            }
+            let offset = (heads[draft.room] ?? 0) + 1
+            heads[draft.room] = offset
+            let message = StoredMessage(
+                room: draft.room, offset: offset, clientID: draft.clientID, sender: draft.sender, text: draft.text, storedAt: storedAt
+            )
+            stored[key] = message
+            new.append(message)
+            outcomes.append(AppendOutcome(message: message, isNew: true))
+        }
+        guard !new.isEmpty else { return outcomes }
+
+        try await connection.query(
+            """
+            INSERT INTO parley_messages (room, room_offset, sender, client_id, text, stored_at)
+            SELECT * FROM unnest(\(new.map(\.room))::text[], \(new.map(\.offset))::int8[], \(new.map(\.sender))::text[],
+                \(new.map(\.clientID))::text[], \(new.map(\.text))::text[], \(new.map(\.storedAt))::int8[])
+            """,
+            logger: logger
+        ).drain()
+        let changedRooms = Array(Set(new.map(\.room))).sorted()
+        try await connection.query(
+            """
+            UPDATE parley_rooms SET head = changed.head
+            FROM unnest(\(changedRooms)::text[], \(changedRooms.map { heads[$0]! })::int8[]) AS changed (room, head)
+            WHERE parley_rooms.room = changed.room
+            """,
+            logger: logger
+        ).drain()
+        try await connection.query(
+            """
+            SELECT pg_notify(\(ClusterNotification.channel), payload)
+            FROM unnest(\(ClusterNotification.payloads(for: new))::text[]) WITH ORDINALITY AS notes (payload, position)
+            ORDER BY position
+            """,
+            logger: logger
+        ).drain()
+        return outcomes
+    }
+
+    public func messages(in room: String, after offset: Int64, limit: Int) async throws -> [StoredMessage] {
+        try await fetch(
+            """
+            SELECT \(unescaped: Self.columns) FROM parley_messages WHERE room = \(room) AND room_offset > \(offset)
+            ORDER BY room_offset LIMIT \(limit)
+            """
+        )
+    }
+
+    public func messages(in room: String, before offset: Int64?, limit: Int) async throws -> [StoredMessage] {
+        try await fetch(
+            """
+            SELECT \(unescaped: Self.columns) FROM parley_messages WHERE room = \(room) AND room_offset < \(offset ?? .max)
+            ORDER BY room_offset DESC LIMIT \(limit)
+            """
+        ).reversed()
+    }
+
+    public func head(of room: String) async throws -> Int64 {
+        do {
+            for try await head in try await client.query("SELECT head FROM parley_rooms WHERE room = \(room)").decode(Int64.self) {
+                return head
+            }
+            return 0
+        } catch {
+            throw PostgresStoreError.unavailable(location: location.description, reason: PostgresStoreError.describe(error))
+        }
+    }
+
+    public func checkReachable() async throws {
+        do {
+            try await client.query("SELECT 1").drain()
+        } catch {
+            throw PostgresStoreError.unavailable(location: location.description, reason: PostgresStoreError.describe(error))
+        }
+    }
+
+    private func fetch(_ query: PostgresQuery) async throws -> [StoredMessage] {
+        do {
+            var messages: [StoredMessage] = []
+            for try await row in try await client.query(query).decode(MessageRow.self) {
+                messages.append(Self.message(from: row))
+            }
+            return messages
+        } catch {
+            throw PostgresStoreError.unavailable(location: location.description, reason: PostgresStoreError.describe(error))
+        }
+    }
+
+    private typealias MessageRow = (String, Int64, String, String, String, Int64)
+    private static let columns = "room, room_offset, sender, client_id, text, stored_at"
+
+    private static func message(from row: MessageRow) -> StoredMessage {
+        StoredMessage(room: row.0, offset: row.1, clientID: row.3, sender: row.2, text: row.4, storedAt: row.5)
+    }
+
+    private struct DuplicateKey: Hashable {
+        var room: String
+        var sender: String
+        var clientID: String
+
+        init(room: String, sender: String, clientID: String) {
+            self.room = room
+            self.sender = sender
+            self.clientID = clientID
+        }
+
+        init(_ message: StoredMessage) {
+            self.init(room: message.room, sender: message.sender, clientID: message.clientID)
+        }
+    }
+}
+
+extension PostgresRowSequence {
+    /// Reads every row, so that errors surface.
+    func drain() async throws {
+        for try await _ in self {}
+    }
+}
+
+/// Why the PostgreSQL store failed.
+public enum PostgresStoreError: Error, CustomStringConvertible {
+    /// The database could not be reached or migrated at start.
+    case cannotOpen(location: String, reason: String)
+    /// The database could not be reached (or refused a statement) while running.
+    case unavailable(location: String, reason: String)
+    /// The store has shut down.
+    case closed(location: String)
+
+    public var description: String {
+        switch self {
+        case .cannotOpen(let location, let reason): "cannot open the PostgreSQL database \(location): \(reason)"
+        case .unavailable(let location, let reason): "the PostgreSQL database \(location) is unavailable: \(reason)"
+        case .closed(let location): "the PostgreSQL store for \(location) is closed"
+        }
+    }
+
+    /// What went wrong, in words: PostgresNIO's own description hides the server's message.
+    static func describe(_ error: any Error) -> String {
+        if let transaction = error as? PostgresTransactionError {
+            if let inner = transaction.closureError ?? transaction.commitError ?? transaction.beginError {
+                return describe(inner)
+            }
+        }
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] {
+                return message + (error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? "")
+            }
+            if let underlying = error.underlying { return "\(error.code): \(underlying)" }
+            return "\(error.code)"
+        }
+        return "\(error)"
+    }
+}

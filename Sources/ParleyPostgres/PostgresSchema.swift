@@ -1,0 +1,101 @@
+import Logging
+import PostgresNIO
+
+/// The PostgreSQL schema, one migration per version, applied at start by whichever node gets there first.
+enum PostgresSchema {
+    struct Migration {
+        var version: Int
+        var name: String
+        var statements: [String]
+    }
+
+    static let migrations = [
+        Migration(
+            version: 1,
+            name: "messages, rooms, nodes, presence",
+            statements: [
+                """
+                CREATE TABLE parley_rooms (
+                    room text PRIMARY KEY,
+                    head bigint NOT NULL DEFAULT 0 CHECK (head >= 0)
+                )
+                """,
+                """
+                CREATE TABLE parley_messages (
+                    room text NOT NULL,
+                    room_offset bigint NOT NULL CHECK (room_offset >= 1),
+                    sender text NOT NULL,
+                    client_id text NOT NULL,
+                    text text NOT NULL,
+                    stored_at bigint NOT NULL,
+                    PRIMARY KEY (room, room_offset),
+                    UNIQUE (room, sender, client_id)
+                )
+                """,
+                """
+                CREATE TABLE parley_nodes (
+                    node_id text PRIMARY KEY,
+                    started_at timestamptz NOT NULL DEFAULT now(),
+                    heartbeat_at timestamptz NOT NULL DEFAULT now()
+                )
+                """,
+                """
+                CREATE TABLE parley_presence (
+                    node_id text NOT NULL REFERENCES parley_nodes ON DELETE CASCADE,
+                    room text NOT NULL,
+                    name text NOT NULL,
+                    PRIMARY KEY (node_id, room, name)
+                )
+                """,
+            ]
+        )
+    ]
+
+    /// Applies the migrations the database lacks, in one transaction under an advisory lock (nodes starting
+    /// together wait for each other). Refuses a database migrated by a newer Parley.
+    static func migrate(_ client: PostgresClient, logger: Logger) async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger).drain()
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS parley_migrations (
+                    version integer PRIMARY KEY,
+                    name text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """,
+                logger: logger
+            ).drain()
+            var applied: Set<Int> = []
+            for try await version in try await connection.query("SELECT version FROM parley_migrations", logger: logger).decode(Int.self) {
+                applied.insert(version)
+            }
+            if let newest = applied.max(), newest > migrations.last!.version {
+                throw SchemaError.newerThanThisBuild(version: newest)
+            }
+            for migration in migrations where !applied.contains(migration.version) {
+                for statement in migration.statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).drain()
+                }
+                try await connection.query(
+                    "INSERT INTO parley_migrations (version, name) VALUES (\(migration.version), \(migration.name))", logger: logger
+                ).drain()
+                logger.info("migrated the database", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+            }
+        }
+    }
+
+    /// The advisory lock that serialises migrations ("parley" in ASCII).
+    static let lockKey: Int64 = 0x70_61_72_6C_65_79
+
+    enum SchemaError: Error, CustomStringConvertible {
+        case newerThanThisBuild(version: Int)
+
+        var description: String {
+            switch self {
+            case .newerThanThisBuild(let version):
+                "the database schema is at version \(version), newer than this build knows; run a newer parley"
+            }
+        }
+    }
+}
