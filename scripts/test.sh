@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs Parley's whole test suite: the web client's unit tests, Swift unit and live-server tests, then end-to-end
-# tests of the real binary (with the web client in headless Chromium).
-# Installs what it needs first (Debian packages, a Python venv), so it works on a fresh machine.
+# tests of the real binary (with the web client in headless Chromium, and clusters of nodes on PostgreSQL behind
+# nginx).
+# Installs what it needs first (Debian packages, a Python venv) and starts PostgreSQL, so it works on a fresh
+# machine (as root, as CI runs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,7 +11,8 @@ missing=()
 [ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 # The web client's toolchain and the browser its tests drive, all from Debian (there is no npm registry here).
-for package in node-react node-react-dom esbuild node-typescript chromium chromium-driver fonts-liberation; do
+# PostgreSQL and nginx for the cluster tests.
+for package in node-react node-react-dom esbuild node-typescript chromium chromium-driver fonts-liberation postgresql nginx; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -17,6 +20,17 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
+
+echo "==> PostgreSQL for the cluster tests (a role that may create the tests' databases)"
+pg_version=$(ls /usr/lib/postgresql | sort -V | tail -1)
+pg_ctlcluster "$pg_version" main status >/dev/null 2>&1 || pg_ctlcluster "$pg_version" main start
+for _ in $(seq 1 30); do runuser -u postgres -- pg_isready -q && break; sleep 1; done
+runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -c "DO \$\$ BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'parley_test') THEN
+        CREATE ROLE parley_test LOGIN CREATEDB PASSWORD 'parley_test';
+    END IF;
+END \$\$;"
+export PARLEY_TEST_POSTGRES=postgres://parley_test:parley_test@127.0.0.1:5432/postgres
 
 echo "==> Python environment for the end-to-end tests"
 [ -x .venv/bin/python ] || python3 -m venv .venv

@@ -27,7 +27,7 @@ public final class PostgresClusterLink: Service {
     private let announcements: AsyncStream<Hub.Announcement>
     private let nodeTimeout: Duration
     private let logger: Logger
-    private let connected = Atomic<Bool>(false)
+    private let link = Mutex(LinkState(connected: false, disconnectedSince: .now))
     private let lastDelivered = Mutex<[String: Int64]>([:])
     private let presenceJobs: AsyncStream<PresenceJob>
     private let presenceJobQueue: AsyncStream<PresenceJob>.Continuation
@@ -61,7 +61,14 @@ public final class PostgresClusterLink: Service {
     }
 
     /// Whether the LISTEN connection is up and caught up (for `/readyz`).
-    public var isConnected: Bool { connected.load(ordering: .relaxed) }
+    public var isConnected: Bool { link.withLock { $0.connected } }
+
+    private struct LinkState {
+        var connected: Bool
+        /// Since when the node has had no LISTEN connection.
+        var disconnectedSince: ContinuousClock.Instant?
+        var clientsSentAway = false
+    }
 
     /// Registers the node, then listens, beats and publishes until graceful shutdown; then deletes the node, so
     /// the others see its members leave at once.
@@ -70,6 +77,7 @@ public final class PostgresClusterLink: Service {
         logger.info("joined the cluster", metadata: ["node": "\(nodeID)", "database": "\(store.location)"])
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.listen() }
+            group.addTask { await self.superviseOutages() }
             group.addTask { await self.beat() }
             group.addTask { await self.publishPresence() }
             group.addTask {
@@ -79,23 +87,29 @@ public final class PostgresClusterLink: Service {
             group.cancelAll()
         }
         presenceJobQueue.finish()
+        let (client, nodeID) = (store.client, nodeID)
         do {
-            try await store.client.query(
-                """
-                WITH gone AS (DELETE FROM parley_nodes WHERE node_id = \(nodeID) RETURNING node_id)
-                SELECT pg_notify(\(ClusterNotification.channel), \(ClusterNotification.nodeGone(node: nodeID).payload)) FROM gone
-                """
-            ).drain()
+            try await withDeadline(.seconds(2)) {
+                try await client.query(
+                    """
+                    WITH gone AS (DELETE FROM parley_nodes WHERE node_id = \(nodeID) RETURNING node_id)
+                    SELECT pg_notify(\(ClusterNotification.channel), \(ClusterNotification.nodeGone(node: nodeID).payload)) FROM gone
+                    """
+                ).drain()
+            }
         } catch {
             logger.warning("could not remove this node from the cluster; the others will time it out", metadata: ["error": "\(PostgresStoreError.describe(error))"])
         }
     }
 
     private func register() async throws {
+        let (client, nodeID) = (store.client, nodeID)
         do {
-            try await store.client.query(
-                "INSERT INTO parley_nodes (node_id) VALUES (\(nodeID)) ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = now()"
-            ).drain()
+            try await withDeadline(.seconds(10)) {
+                try await client.query(
+                    "INSERT INTO parley_nodes (node_id) VALUES (\(nodeID)) ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = now()"
+                ).drain()
+            }
         } catch {
             throw PostgresStoreError.cannotOpen(location: store.location.description, reason: PostgresStoreError.describe(error))
         }
@@ -104,18 +118,14 @@ public final class PostgresClusterLink: Service {
     // MARK: Listening
 
     private func listen() async {
-        var outageStarted: ContinuousClock.Instant?
-        var clientsSentAway = false
         while !Task.isCancelled {
             do {
                 try await store.client.withConnection { connection in
                     // Named, so that operators (and the tests) can tell it from the pool's other connections.
                     try await connection.query("SET application_name = 'parley listen'", logger: self.logger).drain()
                     try await connection.listen(on: ClusterNotification.channel) { notifications in
-                        try await self.catchUp()
-                        self.connected.store(true, ordering: .relaxed)
-                        outageStarted = nil
-                        clientsSentAway = false
+                        try await withDeadline(.seconds(30)) { try await self.catchUp() }
+                        self.link.withLock { $0 = LinkState(connected: true) }
                         try await withThrowingTaskGroup(of: Void.self) { group in
                             group.addTask { try await self.watch(connection) }
                             group.addTask {
@@ -129,22 +139,35 @@ public final class PostgresClusterLink: Service {
                 }
             } catch {
                 if Task.isCancelled { break }
-                if connected.exchange(false, ordering: .relaxed) {
+                let wasConnected = link.withLock { link in
+                    defer { if link.connected { link = LinkState(connected: false, disconnectedSince: .now) } }
+                    return link.connected
+                }
+                if wasConnected {
                     hub.metrics.clusterLinkLosses.increment()
                     logger.warning("lost the cluster's LISTEN connection; reconnecting", metadata: ["error": "\(PostgresStoreError.describe(error))"])
                 }
             }
-            connected.store(false, ordering: .relaxed)
-            let started = outageStarted ?? .now
-            outageStarted = started
-            if !clientsSentAway, ContinuousClock.now - started > Self.outageGrace {
-                clientsSentAway = true
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+    }
+
+    /// Closes this node's clients once the LISTEN connection has been down for longer than ``outageGrace``.
+    private func superviseOutages() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            let sendAway = link.withLock { link in
+                guard !link.connected, !link.clientsSentAway, let since = link.disconnectedSince,
+                    ContinuousClock.now - since > Self.outageGrace
+                else { return false }
+                link.clientsSentAway = true
+                return true
+            }
+            if sendAway {
                 logger.error("the database is unreachable; closing clients so they resume on another node", metadata: ["database": "\(store.location)"])
                 hub.closeAll(.goingAway, reason: "this node lost its database; reconnect")
             }
-            try? await Task.sleep(for: .milliseconds(500))
         }
-        connected.store(false, ordering: .relaxed)
     }
 
     /// Checks the LISTEN connection every few seconds, so that a silently dead one is noticed.
@@ -243,31 +266,36 @@ public final class PostgresClusterLink: Service {
         while !Task.isCancelled {
             try? await Task.sleep(for: nodeTimeout / 3)
             do {
-                var beating = false
-                for try await _ in try await store.client.query(
-                    "UPDATE parley_nodes SET heartbeat_at = now() WHERE node_id = \(nodeID) RETURNING node_id"
-                ) {
-                    beating = true
-                }
-                if !beating {
-                    logger.warning("this node was timed out of the cluster; joining again")
-                    try await register()
-                    presenceJobQueue.yield(.resynchronize)
-                }
-                let seconds = Double(nodeTimeout.components.seconds) + Double(nodeTimeout.components.attoseconds) / 1e18
-                for try await node in try await store.client.query(
-                    """
-                    WITH gone AS (
-                        DELETE FROM parley_nodes WHERE heartbeat_at < now() - make_interval(secs => \(seconds)) RETURNING node_id
-                    )
-                    SELECT node_id, pg_notify(\(ClusterNotification.channel), json_build_object('k', 'g', 'n', node_id)::text) FROM gone
-                    """
-                ).decode((String, String).self) {
-                    logger.warning("a node stopped beating; its members left", metadata: ["node": "\(node.0)"])
-                }
+                try await withDeadline(nodeTimeout / 3) { try await self.beatOnce() }
             } catch {
                 logger.debug("heartbeat failed", metadata: ["error": "\(PostgresStoreError.describe(error))"])
             }
+        }
+    }
+
+    /// Renews this node's heartbeat (joining again if the others timed it out) and deletes nodes that stopped.
+    private func beatOnce() async throws {
+        var beating = false
+        for try await _ in try await store.client.query(
+            "UPDATE parley_nodes SET heartbeat_at = now() WHERE node_id = \(nodeID) RETURNING node_id"
+        ) {
+            beating = true
+        }
+        if !beating {
+            logger.warning("this node was timed out of the cluster; joining again")
+            try await register()
+            presenceJobQueue.yield(.resynchronize)
+        }
+        let seconds = Double(nodeTimeout.components.seconds) + Double(nodeTimeout.components.attoseconds) / 1e18
+        for try await node in try await store.client.query(
+            """
+            WITH gone AS (
+                DELETE FROM parley_nodes WHERE heartbeat_at < now() - make_interval(secs => \(seconds)) RETURNING node_id
+            )
+            SELECT node_id, pg_notify(\(ClusterNotification.channel), json_build_object('k', 'g', 'n', node_id)::text) FROM gone
+            """
+        ).decode((String, String).self) {
+            logger.warning("a node stopped beating; its members left", metadata: ["node": "\(node.0)"])
         }
     }
 
@@ -275,13 +303,15 @@ public final class PostgresClusterLink: Service {
     private func publishPresence() async {
         for await job in presenceJobs {
             do {
-                switch job {
-                case .announce(.typing(let room, let name)):
-                    try await notify(.typing(node: nodeID, room: room, name: name))
-                case .announce(.presence(let room, let name, let present)):
-                    try await setPresence(room: room, name: name, present: present)
-                case .resynchronize:
-                    try await resynchronizePresence()
+                try await withDeadline(.seconds(5)) {
+                    switch job {
+                    case .announce(.typing(let room, let name)):
+                        try await self.notify(.typing(node: self.nodeID, room: room, name: name))
+                    case .announce(.presence(let room, let name, let present)):
+                        try await self.setPresence(room: room, name: name, present: present)
+                    case .resynchronize:
+                        try await self.resynchronizePresence()
+                    }
                 }
             } catch {
                 if case .announce(.typing) = job { continue }

@@ -109,9 +109,13 @@ public final class PostgresMessageStore: MessageStore {
         let storedAt = now()
         let started = ContinuousClock.now
         do {
-            let logger = self.logger
-            let outcomes = try await client.withTransaction(logger: logger) { connection in
-                try await Self.insert(drafts, storedAt: storedAt, on: connection, logger: logger)
+            let (logger, client) = (self.logger, self.client)
+            // A commit whose outcome is unknown (deadline passed after COMMIT was sent) is safe to report as
+            // failed: the client resends the same id and gets the original ack.
+            let outcomes = try await withDeadline(Self.operationDeadline) {
+                try await client.withTransaction(logger: logger) { connection in
+                    try await Self.insert(drafts, storedAt: storedAt, on: connection, logger: logger)
+                }
             }
             metrics.commitDuration.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
             metrics.commitBatchSize.record(drafts.count)
@@ -222,35 +226,46 @@ public final class PostgresMessageStore: MessageStore {
     }
 
     public func head(of room: String) async throws -> Int64 {
+        let client = self.client
         do {
-            for try await head in try await client.query("SELECT head FROM parley_rooms WHERE room = \(room)").decode(Int64.self) {
+            return try await withDeadline(Self.operationDeadline) {
+                var head: Int64 = 0
+                for try await value in try await client.query("SELECT head FROM parley_rooms WHERE room = \(room)").decode(Int64.self) {
+                    head = value
+                }
                 return head
             }
-            return 0
         } catch {
             throw PostgresStoreError.unavailable(location: location.description, reason: PostgresStoreError.describe(error))
         }
     }
 
     public func checkReachable() async throws {
+        let client = self.client
         do {
-            try await client.query("SELECT 1").drain()
+            try await withDeadline(Self.operationDeadline) { try await client.query("SELECT 1").drain() }
         } catch {
             throw PostgresStoreError.unavailable(location: location.description, reason: PostgresStoreError.describe(error))
         }
     }
 
     private func fetch(_ query: PostgresQuery) async throws -> [StoredMessage] {
+        let client = self.client
         do {
-            var messages: [StoredMessage] = []
-            for try await row in try await client.query(query).decode(MessageRow.self) {
-                messages.append(Self.message(from: row))
+            return try await withDeadline(Self.operationDeadline) {
+                var messages: [StoredMessage] = []
+                for try await row in try await client.query(query).decode(MessageRow.self) {
+                    messages.append(Self.message(from: row))
+                }
+                return messages
             }
-            return messages
         } catch {
             throw PostgresStoreError.unavailable(location: location.description, reason: PostgresStoreError.describe(error))
         }
     }
+
+    /// How long one database operation may take before the client gets an error instead of waiting on.
+    static let operationDeadline: Duration = .seconds(10)
 
     private typealias MessageRow = (String, Int64, String, String, String, Int64)
     private static let columns = "room, room_offset, sender, client_id, text, stored_at"

@@ -1,4 +1,5 @@
-"""Fixtures that run the real `parley` binary on a free port with its own database file."""
+"""Fixtures that run the real `parley` binary on a free port with its own database (a SQLite file, or a fresh
+PostgreSQL database on the server that scripts/test.sh starts)."""
 
 import os
 import re
@@ -6,6 +7,7 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -17,14 +19,14 @@ BINARY = Path(os.environ.get("PARLEY_BIN", ROOT / ".build" / "debug" / "parley")
 class Parley:
     """One `parley serve` process."""
 
-    def __init__(self, db: Path, *args: str, env: dict | None = None, port: int = 0):
+    def __init__(self, db: Path | str, *args: str, env: dict | None = None, port: int = 0, log: Path | None = None):
         self.db = db
         self.requested_port = port
         self.args = args
         self.env = env or {}
         self.process: subprocess.Popen | None = None
         self.port: int | None = None
-        self.stderr_path = db.with_suffix(".stderr.log")
+        self.stderr_path = log or Path(db).with_suffix(".stderr.log")
 
     def start(self) -> "Parley":
         self.process = subprocess.Popen(
@@ -73,8 +75,9 @@ def start_parley(tmp_path):
     """Starts `parley serve` processes; each is stopped with SIGTERM at the end and must exit 0."""
     started: list[Parley] = []
 
-    def start(*args: str, db: Path | None = None, env: dict | None = None, port: int = 0) -> Parley:
-        node = Parley(db or tmp_path / f"parley-{len(started)}.sqlite", *args, env=env, port=port).start()
+    def start(*args: str, db: Path | str | None = None, env: dict | None = None, port: int = 0) -> Parley:
+        log = tmp_path / f"parley-{len(started)}.stderr.log"
+        node = Parley(db or tmp_path / f"parley-{len(started)}.sqlite", *args, env=env, port=port, log=log).start()
         started.append(node)
         return node
 
@@ -87,6 +90,27 @@ def start_parley(tmp_path):
 @pytest.fixture
 def parley(start_parley) -> Parley:
     return start_parley()
+
+
+POSTGRES_ADMIN_URL = os.environ.get("PARLEY_TEST_POSTGRES")
+
+
+def psql(url: str, sql: str) -> str:
+    """Runs SQL with psql and returns its unaligned output."""
+    result = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-Atqc", sql], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    if not POSTGRES_ADMIN_URL:
+        pytest.fail("PARLEY_TEST_POSTGRES is not set: run the suite with scripts/test.sh, which starts PostgreSQL")
+    name = f"parley_test_{uuid.uuid4().hex[:12]}"
+    psql(POSTGRES_ADMIN_URL, f"CREATE DATABASE {name}")
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    psql(POSTGRES_ADMIN_URL, f"DROP DATABASE {name} WITH (FORCE)")
 
 
 def free_port() -> int:

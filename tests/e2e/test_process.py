@@ -45,6 +45,7 @@ def test_help_explains_every_flag_and_its_environment_variable():
         ("--max-connections-per-ip", "PARLEY_MAX_CONNECTIONS_PER_IP"),
         ("--log-format", "PARLEY_LOG_FORMAT"),
         ("--outbox-bytes", "PARLEY_OUTBOX_BYTES"),
+        ("--node-timeout", "PARLEY_NODE_TIMEOUT"),
     ]:
         assert flag in result.stdout and variable in result.stdout, flag
 
@@ -60,7 +61,10 @@ def test_help_explains_every_flag_and_its_environment_variable():
         ([], {"PARLEY_PONG_TIMEOUT": "0"}, "PARLEY_PONG_TIMEOUT"),
         ([], {"PARLEY_PORT": "eighty"}, "PARLEY_PORT"),
         ([], {"PARLEY_RATE_LIMIT": "1:"}, "--rate-limit"),
-        (["--db", "postgres://user@localhost:5432/parley"], {}, "--db"),
+        (["--db", "postgres://localhost:5432/parley"], {}, "--db"),
+        (["--db", "postgres://user@localhost:5432/parley?sslmode=maybe"], {}, "--db"),
+        (["--db", "postgresql://user@localhost:5432/"], {}, "--db"),
+        (["--node-timeout", "1"], {}, "--node-timeout"),
         (["--port"], {}, "--port"),
     ],
 )
