@@ -1,0 +1,121 @@
+import NIOCore
+import ParleyCore
+import ParleyProtocol
+import Testing
+
+/// The hub's side of a cluster: presence that spans nodes, announcements to the others, catching up.
+@Suite(.timeLimit(.minutes(1))) struct HubClusterTests {
+    private func events(_ outbox: Outbox) async -> [ServerEvent] {
+        guard case .frames(let frames) = await outbox.next() else { return [] }
+        return frames.compactMap { try? ServerEvent.decode(String(buffer: $0)) }
+    }
+
+    /// Events whose order does not matter (a snapshot's changes come in dictionary order).
+    private func unordered(_ events: [ServerEvent]) -> [String] {
+        events.map { "\($0)" }.sorted()
+    }
+
+    private func liveMember(_ hub: Hub, _ name: String, in room: String = "r") -> Connection {
+        let connection = hub.connect(mode: .parley)!
+        _ = hub.beginJoin(room, connection: connection, name: name)
+        _ = hub.finishJoin(room, connection: connection, deliveredThrough: 0)
+        return connection
+    }
+
+    @Test func membersIncludeNamesPresentOnOtherNodes() {
+        let hub = Hub(limits: Limits())
+        hub.applyRemotePresence(node: "n2", room: "r", name: "Bea", present: true)
+        let ana = hub.connect(mode: .parley)!
+        #expect(hub.beginJoin("r", connection: ana, name: "Ana") == ["Ana", "Bea"])
+    }
+
+    @Test func presenceEventsFollowTheWholeCluster() async {
+        let hub = Hub(limits: Limits())
+        let watcher = liveMember(hub, "watcher")
+        hub.applyRemotePresence(node: "n2", room: "r", name: "Bea", present: true)
+        #expect(await events(watcher.outbox) == [.presence(room: "r", event: .join, user: "Bea")])
+        // Bea also on a third node, then on this one: still one person, no new join.
+        hub.applyRemotePresence(node: "n3", room: "r", name: "Bea", present: true)
+        let local = liveMember(hub, "Bea")
+        hub.applyRemotePresence(node: "n2", room: "r", name: "Bea", present: false)
+        hub.removeRemoteNode("n3")
+        hub.disconnect(local)
+        #expect(await events(watcher.outbox) == [.presence(room: "r", event: .leave, user: "Bea")])
+    }
+
+    @Test func aNodeThatGoesAwayTakesItsMembersWithIt() async {
+        let hub = Hub(limits: Limits())
+        let watcher = liveMember(hub, "watcher")
+        hub.replaceRemotePresence(["r": ["Bea": ["n2"], "Cid": ["n2", "n3"]], "other": ["Dan": ["n2"]]])
+        #expect(unordered(await events(watcher.outbox)) == unordered([
+            .presence(room: "r", event: .join, user: "Bea"), .presence(room: "r", event: .join, user: "Cid"),
+        ]))
+        hub.removeRemoteNode("n2")
+        #expect(await events(watcher.outbox) == [.presence(room: "r", event: .leave, user: "Bea")])
+        let late = hub.connect(mode: .parley)!
+        #expect(hub.beginJoin("r", connection: late, name: "Eva") == ["Cid", "Eva", "watcher"])
+    }
+
+    @Test func aSnapshotTellsMembersOnlyWhatChanged() async {
+        let hub = Hub(limits: Limits())
+        hub.applyRemotePresence(node: "n2", room: "r", name: "Bea", present: true)
+        hub.applyRemotePresence(node: "n2", room: "r", name: "Cid", present: true)
+        let watcher = liveMember(hub, "watcher")
+        hub.replaceRemotePresence(["r": ["Bea": ["n2"], "Dan": ["n3"]]])
+        #expect(unordered(await events(watcher.outbox)) == unordered([
+            .presence(room: "r", event: .leave, user: "Cid"), .presence(room: "r", event: .join, user: "Dan"),
+        ]))
+    }
+
+    @Test func localPresenceChangesAndTypingAreAnnouncedToTheOtherNodes() async {
+        let (announcements, queue) = AsyncStream.makeStream(of: Hub.Announcement.self)
+        let hub = Hub(limits: Limits(), announcements: queue)
+        let laptop = liveMember(hub, "Ana")
+        let phone = liveMember(hub, "Ana")
+        hub.typing(in: "r", name: "Ana")
+        hub.disconnect(laptop)
+        hub.disconnect(phone)
+        queue.finish()
+        var seen: [Hub.Announcement] = []
+        for await announcement in announcements { seen.append(announcement) }
+        #expect(seen == [
+            .presence(room: "r", name: "Ana", present: true), .typing(room: "r", name: "Ana"),
+            .presence(room: "r", name: "Ana", present: false),
+        ])
+    }
+
+    @Test func typingFromAnotherNodeReachesEveryoneButThatName() async {
+        let hub = Hub(limits: Limits())
+        let watcher = liveMember(hub, "watcher")
+        let bea = liveMember(hub, "Bea")
+        hub.remoteTyping(in: "r", name: "Bea")
+        #expect(await events(watcher.outbox).contains(.typing(room: "r", from: "Bea")))
+        #expect(bea.outbox.push(ByteBuffer(string: #"{"type":"pong"}"#)))
+        #expect(await events(bea.outbox) == [.pong(ref: nil)])
+    }
+
+    @Test func catchUpStartsAtTheLeastDeliveredLiveMemberAndReplaysJoinsInProgress() {
+        let hub = Hub(limits: Limits())
+        let ahead = liveMember(hub, "ahead")
+        let behind = liveMember(hub, "behind")
+        hub.deliver([StoredMessage(room: "r", offset: 1, clientID: "1", sender: "x", text: "t", storedAt: 0)])
+        _ = hub.leave("r", connection: behind)
+        _ = hub.beginJoin("r", connection: behind, name: "behind")
+        _ = hub.finishJoin("r", connection: behind, deliveredThrough: 0)
+        let joining = hub.connect(mode: .parley)!
+        _ = hub.beginJoin("r", connection: joining, name: "joining")
+        #expect(hub.prepareCatchUp() == ["r": 0])
+        #expect(hub.finishJoin("r", connection: joining, deliveredThrough: 7) == .catchUp(after: 7))
+        _ = ahead
+    }
+
+    @Test func plainClientsStartAtTheKnownHeadOfTheirRoom() async {
+        let hub = Hub(limits: Limits())
+        hub.advancePlainRoomHead(to: 9)
+        let plain = hub.connect(mode: .plain)!
+        hub.deliver([StoredMessage(room: "lobby", offset: 9, clientID: "9", sender: "x", text: "old", storedAt: 0)])
+        hub.deliver([StoredMessage(room: "lobby", offset: 10, clientID: "10", sender: "x", text: "new", storedAt: 0)])
+        guard case .frames(let frames) = await plain.outbox.next() else { Issue.record("no frames"); return }
+        #expect(frames.map { String(buffer: $0) } == ["Mensagem recebida: new"])
+    }
+}
