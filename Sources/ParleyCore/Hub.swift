@@ -19,6 +19,8 @@ public final class Hub: Sendable {
         case presence(room: String, name: String, present: Bool)
         /// Someone on this node is typing in a room.
         case typing(room: String, name: String)
+        /// A plain-mode client on this node disconnected (the other nodes' plain clients get the notice too).
+        case plainClientLeft
     }
 
     /// How a join ends.
@@ -131,14 +133,25 @@ public final class Hub: Sendable {
             for room in state.roomsOfConnection.removeValue(forKey: connection.id) ?? [] {
                 removeMember(connection, from: room, in: &state)
             }
-            if connection.mode == .plain, let lobby = state.rooms[plainMode.room] {
-                let notice = ByteBuffer(string: plainMode.disconnectNotice)
-                for member in lobby.members.values where member.connection.mode == .plain {
-                    member.connection.outbox.push(notice)
-                }
+            if connection.mode == .plain {
+                announcements?.yield(.plainClientLeft)
+                sendPlainDisconnectNotice(in: state)
             }
         }
         connection.outbox.finish()
+    }
+
+    /// Tells this node's plain clients that a plain client on another node disconnected.
+    public func remotePlainClientLeft() {
+        state.withLock { sendPlainDisconnectNotice(in: $0) }
+    }
+
+    private func sendPlainDisconnectNotice(in state: State) {
+        guard let lobby = state.rooms[plainMode.room] else { return }
+        let notice = ByteBuffer(string: plainMode.disconnectNotice)
+        for member in lobby.members.values where member.connection.mode == .plain {
+            member.connection.outbox.push(notice)
+        }
     }
 
     /// Starts joining `room`: from now on live frames for it are held for the connection until

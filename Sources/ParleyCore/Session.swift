@@ -134,7 +134,7 @@ public final class Session: Sendable {
     private func receiveCommand(_ text: String) async {
         guard allowedByRateLimit() else {
             hub.metrics.countError(.rateLimited)
-            await connection.outbox.pushWaitingForSpace(Self.rateLimitedFrame)
+            _ = await connection.outbox.pushWaitingForSpace(Self.rateLimitedFrame)
             return
         }
         let name = state.withLock { $0.name }

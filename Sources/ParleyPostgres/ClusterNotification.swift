@@ -12,6 +12,8 @@ enum ClusterNotification: Codable, Equatable {
     case presence(node: String, room: String, name: String, present: Bool)
     /// Someone on a node is typing.
     case typing(node: String, room: String, name: String)
+    /// A plain-mode client on a node disconnected.
+    case plainClientLeft(node: String)
     /// A node stopped, or was found dead: its members have left.
     case nodeGone(node: String)
 
@@ -75,6 +77,8 @@ enum ClusterNotification: Codable, Equatable {
             )
         case "g":
             self = .nodeGone(node: try container.decode(String.self, forKey: .node))
+        case "l":
+            self = .plainClientLeft(node: try container.decode(String.self, forKey: .node))
         case let other:
             throw DecodingError.dataCorruptedError(forKey: .kind, in: container, debugDescription: "unknown kind \(other)")
         }
@@ -99,6 +103,9 @@ enum ClusterNotification: Codable, Equatable {
             try container.encode(name, forKey: .name)
         case .nodeGone(let node):
             try container.encode("g", forKey: .kind)
+            try container.encode(node, forKey: .node)
+        case .plainClientLeft(let node):
+            try container.encode("l", forKey: .kind)
             try container.encode(node, forKey: .node)
         }
     }

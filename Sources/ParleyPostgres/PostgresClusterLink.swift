@@ -224,13 +224,15 @@ public final class PostgresClusterLink: Service {
             hub.applyRemotePresence(node: node, room: room, name: name, present: present)
         case .typing(let node, let room, let name) where node != nodeID:
             hub.remoteTyping(in: room, name: name)
+        case .plainClientLeft(let node) where node != nodeID:
+            hub.remotePlainClientLeft()
         case .nodeGone(let node) where node == nodeID:
             logger.warning("the cluster timed this node out; joining again")
             try await register()
             presenceJobQueue.yield(.resynchronize)
         case .nodeGone(let node):
             hub.removeRemoteNode(node)
-        case .presence, .typing:
+        case .presence, .typing, .plainClientLeft:
             break
         }
     }
@@ -307,6 +309,8 @@ public final class PostgresClusterLink: Service {
                     switch job {
                     case .announce(.typing(let room, let name)):
                         try await self.notify(.typing(node: self.nodeID, room: room, name: name))
+                    case .announce(.plainClientLeft):
+                        try await self.notify(.plainClientLeft(node: self.nodeID))
                     case .announce(.presence(let room, let name, let present)):
                         try await self.setPresence(room: room, name: name, present: present)
                     case .resynchronize:
@@ -314,7 +318,7 @@ public final class PostgresClusterLink: Service {
                     }
                 }
             } catch {
-                if case .announce(.typing) = job { continue }
+                if case .announce(let announcement) = job, announcement.isFleeting { continue }
                 logger.debug("publishing presence failed; will restate it", metadata: ["error": "\(PostgresStoreError.describe(error))"])
                 try? await Task.sleep(for: .seconds(1))
                 presenceJobQueue.yield(.resynchronize)
@@ -375,6 +379,16 @@ enum ClusterLinkError: Error, CustomStringConvertible {
         switch self {
         case .listenEnded: "the notification stream ended"
         case .unresponsive: "the LISTEN connection did not answer within 5 s"
+        }
+    }
+}
+
+extension Hub.Announcement {
+    /// Whether it is worth nothing once late (typing, a disconnect notice): such announcements are not retried.
+    var isFleeting: Bool {
+        switch self {
+        case .presence: false
+        case .typing, .plainClientLeft: true
         }
     }
 }

@@ -49,6 +49,7 @@ import Testing
             .presence(node: "n1", room: "r", name: "Ana", present: false),
             .typing(node: "n2", room: "r", name: "Bea"),
             .nodeGone(node: "n3"),
+            .plainClientLeft(node: "n4"),
         ] {
             #expect(ClusterNotification(payload: notification.payload) == notification)
         }

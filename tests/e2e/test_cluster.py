@@ -222,6 +222,10 @@ def test_plain_clients_on_different_nodes_chat_as_in_the_tutorial(start_node):
             await one.send("Teste")
             assert await asyncio.wait_for(two.recv(), 10) == "Mensagem recebida: Teste"
             assert await asyncio.wait_for(one.recv(), 10) == "Mensagem recebida: Teste"
+            async with websockets.connect(b.ws_url) as three:
+                await asyncio.sleep(0.2)
+            assert await asyncio.wait_for(one.recv(), 10) == "Um cliente desconectou."
+            assert await asyncio.wait_for(two.recv(), 10) == "Um cliente desconectou."
 
     asyncio.run(scenario())
 
@@ -460,3 +464,11 @@ def test_a_chat_through_nginx_in_front_of_two_nodes(start_node, nginx):
             assert closed.value.rcvd.code == 1008
 
     asyncio.run(scenario())
+
+
+def test_the_deployment_guide_shows_the_shipped_configurations_verbatim():
+    from conftest import ROOT
+
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    for path in ("deploy/nginx/parley.conf", "deploy/haproxy/parley.cfg", "deploy/systemd/parley.service"):
+        assert (ROOT / path).read_text().rstrip() in guide, f"docs/deploy.md does not show {path} as shipped"

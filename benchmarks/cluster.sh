@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Parley on PostgreSQL, measured on this machine: NOTIFY commits/s (pgbench), then two release nodes on a fresh
+# database: commit latency and messages carried between nodes (benchmarks/cluster.py).
+#   bash benchmarks/cluster.sh [SENDERS] [WINDOW] [SECONDS]
+# Needs the PostgreSQL that scripts/test.sh starts (or PARLEY_BENCH_POSTGRES=postgres://… with CREATEDB).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+admin=${PARLEY_BENCH_POSTGRES:-postgres://parley_test:parley_test@127.0.0.1:5432/postgres}
+database=parley_bench_$$
+url="${admin%/*}/$database"
+pgbench=$(ls /usr/lib/postgresql/*/bin/pgbench | sort -V | tail -1)
+workdir=$(mktemp -d)
+nodes=()
+
+cleanup() {
+    for pid in "${nodes[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    psql "$admin" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null
+    rm -rf "$workdir"
+}
+trap cleanup EXIT
+
+swift build -c release --product parley >/dev/null
+psql "$admin" -qc "CREATE DATABASE $database"
+
+echo "== NOTIFY on this PostgreSQL: one pg_notify per transaction, 8 clients, 10 s (pgbench)"
+echo "SELECT pg_notify('parley_bench', 'a payload of about the size of one chat message, 100 bytes or so......');" > "$workdir/notify.sql"
+"$pgbench" -n -f "$workdir/notify.sql" -c 8 -j 2 -T 10 "$url" | grep -E "^(tps|latency average)"
+
+start_node() {
+    local log="$workdir/node$1.log"
+    .build/release/parley serve --port 0 --db "$url" --rate-limit 0 --max-connections-per-ip 0 >"$log" 2>&1 &
+    nodes+=($!)
+    for _ in $(seq 1 100); do
+        if grep -q "listening on" "$log"; then
+            grep -o "http://[^ ]*" "$log" | head -1 | sed 's|http://|ws://|; s|$|/ws|'
+            return
+        fi
+        sleep 0.1
+    done
+    echo "node $1 did not start: $(cat "$log")" >&2
+    exit 1
+}
+node_a=$(start_node a)
+node_b=$(start_node b)
+sleep 1
+
+echo "== two nodes ($node_a, $node_b), release build, everything on this machine's $(nproc) cores"
+.venv/bin/python benchmarks/cluster.py "$node_a" "$node_b" "${1:-50}" "${2:-8}" "${3:-10}"
