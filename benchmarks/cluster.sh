@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Parley on PostgreSQL, measured on this machine: NOTIFY commits/s (pgbench), then two release nodes on a fresh
 # database: commit latency and messages carried between nodes (benchmarks/cluster.py).
-#   bash benchmarks/cluster.sh [SENDERS] [WINDOW] [SECONDS]
+#   bash benchmarks/cluster.sh [SENDERS] [WINDOW] [SECONDS] [RATE]   (defaults 4 32 10 500)
 # Needs the PostgreSQL that scripts/test.sh starts (or PARLEY_BENCH_POSTGRES=postgres://… with CREATEDB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,4 +46,4 @@ node_b=$(start_node b)
 sleep 1
 
 echo "== two nodes ($node_a, $node_b), release build, everything on this machine's $(nproc) cores"
-.venv/bin/python benchmarks/cluster.py "$node_a" "$node_b" "${1:-50}" "${2:-8}" "${3:-10}"
+.venv/bin/python benchmarks/cluster.py "$node_a" "$node_b" "${1:-4}" "${2:-32}" "${3:-10}" "${4:-500}"

@@ -19,7 +19,7 @@ import Synchronization
 /// - Presence: each node keeps its members in `parley_presence` and announces changes; a node whose heartbeat in
 ///   `parley_nodes` is older than the node timeout is deleted by any other node (its presence rows go with it)
 ///   and everyone is told that its members left.
-public final class PostgresClusterLink: Service {
+public final class PostgresClusterLink: Broker {
     /// This node's id in `parley_nodes`.
     public let nodeID: String
     private let store: PostgresMessageStore

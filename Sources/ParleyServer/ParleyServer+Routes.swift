@@ -1,7 +1,6 @@
 import Hummingbird
 import NIOCore
 import ParleyCore
-import ParleyPostgres
 import Prometheus
 
 extension ParleyServer {
@@ -9,12 +8,12 @@ extension ParleyServer {
     func makeRouter() -> Router<ParleyRequestContext> {
         let router = Router(context: ParleyRequestContext.self)
         let store = self.store
-        let clusterLink = self.clusterLink
+        let broker = self.broker
         router.get("/healthz") { _, _ in
             Self.json(.ok, #"{"status":"ok"}"#)
         }
         router.get("/readyz") { _, _ in
-            if let clusterLink, !clusterLink.isConnected {
+            if let broker, !broker.isConnected {
                 return Self.json(.serviceUnavailable, #"{"status":"unavailable","error":"the link to the other nodes (LISTEN) is down"}"#)
             }
             if await Self.isReachable(store, within: .seconds(2)) {

@@ -22,8 +22,8 @@ public struct ParleyServer: Sendable {
     public let configuration: ServerConfiguration
     let hub: Hub
     let store: any MessageStore
-    /// The link to the other nodes when the store is PostgreSQL.
-    let clusterLink: PostgresClusterLink?
+    /// What carries messages and presence to the other nodes; `nil` on a single node.
+    let broker: (any Broker)?
     let logger: Logger
     /// Where this node's metrics are collected, served at `/metrics`.
     let metricsRegistry: PrometheusCollectorRegistry
@@ -44,14 +44,14 @@ public struct ParleyServer: Sendable {
             let store = try await PostgresMessageStore(location: location, metrics: metrics, logger: logger)
             self.hub = hub
             self.store = store
-            self.clusterLink = PostgresClusterLink(
+            self.broker = PostgresClusterLink(
                 store: store, hub: hub, announcements: announcements, nodeTimeout: configuration.nodeTimeout, logger: logger
             )
         } else {
             let hub = Hub(limits: configuration.limits, plainMode: configuration.plainMode, metrics: metrics)
             self.hub = hub
             self.store = try SQLiteMessageStore(path: configuration.databasePath, metrics: metrics, onCommit: { hub.deliver($0) })
-            self.clusterLink = nil
+            self.broker = nil
         }
     }
 
@@ -80,15 +80,15 @@ public struct ParleyServer: Sendable {
     /// How long the HTTP server and the store get to stop once clients are drained.
     static let shutdownGrace: Duration = .seconds(5)
 
-    /// The services of a node, in start order; a graceful shutdown stops them in reverse: drain, server, cluster
-    /// link, store.
+    /// The services of a node, in start order; a graceful shutdown stops them in reverse: drain, server, broker,
+    /// store.
     public func makeServiceGroup(
         gracefulShutdownSignals: [UnixSignal] = [],
         onListening: @escaping @Sendable (String) async -> Void
     ) -> ServiceGroup {
         let application = makeApplication(onListening: onListening)
         let drain = DrainService(hub: hub, connections: connections, timeout: configuration.drainTimeout, logger: logger)
-        let services: [any Service] = [store] + (clusterLink.map { [$0] } ?? []) + [application, drain]
+        let services: [any Service] = [store] + (broker.map { [$0] } ?? []) + [application, drain]
         var group = ServiceGroupConfiguration(
             services: services,
             gracefulShutdownSignals: gracefulShutdownSignals,
