@@ -1,5 +1,20 @@
 /// What `parley bench` runs: N WebSocket clients in R rooms, S of them sending.
 public struct BenchConfiguration: Sendable {
+    /// How the clients talk to the server.
+    public enum Dialect: Sendable, Equatable {
+        /// parley.v1: `hello`, `join`, `send` with ids; acks; offsets checked per room.
+        case parley
+        /// Plain text to a broadcast server (Parley's plain mode, the tutorial's server, Node `ws`, the
+        /// libwebsockets mirror): every client gets every text; loss is checked against each sender's sequence
+        /// numbers; a closed-loop sender waits for its own text to come back. `subprotocol` is offered if set.
+        case plain(subprotocol: String?)
+    }
+
+    /// How the clients talk to the server.
+    public var dialect: Dialect
+    /// The server's process id on this machine, to report its CPU time per delivery over the measured window
+    /// (Linux: read from `/proc/PID/stat`).
+    public var serverProcessID: Int32?
     /// The server's WebSocket endpoint.
     public var url: String
     /// Connections to open.
@@ -29,8 +44,12 @@ public struct BenchConfiguration: Sendable {
         messageBytes: Int = 100,
         duration: Duration = .seconds(10),
         warmup: Duration = .seconds(2),
-        connectConcurrency: Int = 50
+        connectConcurrency: Int = 50,
+        dialect: Dialect = .parley,
+        serverProcessID: Int32? = nil
     ) {
+        self.dialect = dialect
+        self.serverProcessID = serverProcessID
         self.url = url
         self.clients = clients
         self.rooms = rooms

@@ -15,6 +15,8 @@ final class BenchRecorder: Sendable {
         var disconnects = 0
         var joined = 0
         var heads: [String: Int64] = [:]
+        /// Plain dialect: texts sent by each sender, the "head" its receivers are checked against.
+        var sentBySender: [Int: Int64] = [:]
     }
 
     let state = Mutex(State())
@@ -37,6 +39,14 @@ final class BenchRecorder: Sendable {
     func acknowledged(room: String, offset: Int64, inWindow: Bool) {
         state.withLock { state in
             state.heads[room] = max(state.heads[room] ?? 0, offset)
+            if inWindow { state.sent += 1 }
+        }
+    }
+
+    /// A plain-dialect sender sent its `sequence`th text (from 0).
+    func sentPlain(sender: Int, sequence: Int, inWindow: Bool) {
+        state.withLock { state in
+            state.sentBySender[sender] = Int64(sequence + 1)
             if inWindow { state.sent += 1 }
         }
     }

@@ -36,6 +36,12 @@ public struct BenchReport: Codable, Sendable {
     public var disconnects: Int
     /// Time from opening a connection to its `joined`, in milliseconds.
     public var connectMilliseconds: Latency
+    /// The server's CPU time (user + system) during the measured window, when its process id was given.
+    public var serverCPUSeconds: Double?
+    /// That CPU time divided by the deliveries.
+    public var serverCPUMicrosecondsPerDelivery: Double?
+    /// The server's resident memory, highest of the samples taken each second of the measured window, in KiB.
+    public var serverPeakRSSKiB: Int?
 
     /// The report as the table `parley bench` prints.
     public var table: String {
@@ -56,7 +62,9 @@ public struct BenchReport: Codable, Sendable {
             ("lost / duplicated / out of order", "\(lost) / \(duplicated) / \(outOfOrder)"),
             ("errors / disconnects", "\(errors) / \(disconnects)"),
             ("connect p50 / p99 / max", "\(ms(connectMilliseconds.p50)) / \(ms(connectMilliseconds.p99)) / \(ms(connectMilliseconds.max))"),
-        ]
+        ] + (serverCPUSeconds.map { cpu in
+            [("server CPU, measured window", String(format: "%.2f s = %.2f µs per delivery", cpu, serverCPUMicrosecondsPerDelivery ?? 0))]
+        } ?? []) + (serverPeakRSSKiB.map { [("server memory (peak RSS)", "\($0) KiB")] } ?? [])
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
     }

@@ -46,10 +46,18 @@ public struct BenchRun: Sendable {
                         }
                     }
                     group.addTask {
-                        await runClient(
-                            index: index, runID: runID, configuration: configuration, recorder: recorder, start: start,
-                            finish: finish, epoch: epoch, window: window, padding: padding
-                        )
+                        switch configuration.dialect {
+                        case .parley:
+                            await runClient(
+                                index: index, runID: runID, configuration: configuration, recorder: recorder, start: start,
+                                finish: finish, epoch: epoch, window: window, padding: padding
+                            )
+                        case .plain(let subprotocol):
+                            await runPlainClient(
+                                index: index, subprotocol: subprotocol, configuration: configuration, recorder: recorder,
+                                start: start, finish: finish, epoch: epoch, window: window, padding: padding
+                            )
+                        }
                     }
                 }
             }
@@ -66,8 +74,14 @@ public struct BenchRun: Sendable {
 
         var lastDeliveries: UInt64 = 0
         var lastTick = clock.now
+        var cpuAtStart: Double?
+        var peakRSS: Int?
         while clock.now < measureEnd {
+            if cpuAtStart == nil, clock.now >= measureStart {
+                cpuAtStart = configuration.serverProcessID.flatMap(processCPUSeconds)
+            }
             try await Task.sleep(for: .seconds(1))
+            if let rss = configuration.serverProcessID.flatMap(processResidentKiB) { peakRSS = max(peakRSS ?? 0, rss) }
             let (deliveries, p99) = recorder.state.withLock { ($0.deliveries, $0.latency.valueAtPercentile(99)) }
             let now = clock.now
             let rate = Double(deliveries - lastDeliveries) / (now - lastTick).seconds
@@ -75,6 +89,7 @@ public struct BenchRun: Sendable {
             lastDeliveries = deliveries
             lastTick = now
         }
+        let serverCPU = cpuAtStart.flatMap { start in configuration.serverProcessID.flatMap(processCPUSeconds).map { $0 - start } }
         // Let the last messages arrive.
         try await Task.sleep(for: .seconds(2))
         finish.open()
@@ -98,10 +113,32 @@ public struct BenchRun: Sendable {
                 messagesSent: state.sent, deliveries: state.deliveries,
                 deliveriesPerSecond: Double(state.deliveries) / seconds, latencyMilliseconds: latency(state.latency),
                 lost: state.lost, duplicated: state.duplicated, outOfOrder: state.outOfOrder, errors: state.errors,
-                disconnects: state.disconnects, connectMilliseconds: latency(state.connect)
+                disconnects: state.disconnects, connectMilliseconds: latency(state.connect),
+                serverCPUSeconds: serverCPU,
+                serverCPUMicrosecondsPerDelivery: serverCPU.map { $0 * 1e6 / Double(max(state.deliveries, 1)) },
+                serverPeakRSSKiB: peakRSS
             )
         }
     }
+}
+
+/// User plus system CPU seconds a process has used, from `/proc/PID/stat` (`nil` where there is no such file).
+func processCPUSeconds(_ processID: Int32) -> Double? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(processID)/stat", encoding: .utf8),
+        let afterName = stat.lastIndex(of: ")")
+    else { return nil }
+    // Fields after the command name start at field 3 (state); utime and stime are fields 14 and 15.
+    let fields = stat[stat.index(after: afterName)...].split(separator: " ")
+    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+/// A process's resident memory in KiB, from `/proc/PID/status` (`nil` where there is no such file).
+func processResidentKiB(_ processID: Int32) -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/\(processID)/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+    else { return nil }
+    return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
 }
 
 /// The measured window, as offsets from the run's epoch; set once before the senders start.
@@ -144,9 +181,11 @@ private func runClient(
                     await start.wait()
                     if isSender {
                         try await send(
-                            to: outbound, room: room, index: index, configuration: configuration, epoch: epoch,
-                            window: window, padding: padding, acks: acks.stream, finish: finish
-                        )
+                            to: outbound, index: index, configuration: configuration, epoch: epoch, window: window,
+                            acks: acks.stream, finish: finish
+                        ) { sequence, scheduledAt in
+                            BenchMessage.command(room: room, sender: index, sequence: sequence, scheduledAt: scheduledAt, padding: padding)
+                        }
                     }
                     await finish.wait()
                     try await outbound.close(.normalClosure, reason: nil)
@@ -196,9 +235,70 @@ private func runClient(
     }
 }
 
+/// One plain-dialect client: connects, counts every bench text it receives, and (if a sender) sends its own.
+private func runPlainClient(
+    index: Int, subprotocol: String?, configuration: BenchConfiguration, recorder: BenchRecorder, start: Gate,
+    finish: Gate, epoch: ContinuousClock.Instant, window: WindowBox, padding: String
+) async {
+    let isSender = index < configuration.senders
+    let clock = ContinuousClock()
+    let connectStarted = clock.now
+    var headers = HTTPFields()
+    if let subprotocol { headers[.secWebSocketProtocol] = subprotocol }
+    let clientConfiguration = WebSocketClientConfiguration(maxFrameSize: 1 << 20, additionalHeaders: headers)
+    let ownTextsBack = AsyncStream<Void>.makeStream()
+    do {
+        _ = try await WebSocketClient.connect(url: configuration.url, configuration: clientConfiguration, logger: Logger(label: "bench")) {
+            inbound, outbound, _ in
+            recorder.joined(connectMicroseconds: (clock.now - connectStarted).microseconds)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    await start.wait()
+                    if isSender {
+                        try await send(
+                            to: outbound, index: index, configuration: configuration, epoch: epoch, window: window,
+                            acks: ownTextsBack.stream, finish: finish
+                        ) { sequence, scheduledAt in
+                            recorder.sentPlain(sender: index, sequence: sequence, inWindow: window.contains(scheduledAt))
+                            return BenchMessage.plainText(sender: index, sequence: sequence, scheduledAt: scheduledAt, padding: padding)
+                        }
+                    }
+                    await finish.wait()
+                    try await outbound.close(.normalClosure, reason: nil)
+                }
+                var trackers: [Int: OffsetTracker] = [:]
+                for try await message in inbound.messages(maxSize: 1 << 24) {
+                    guard case .text(let text) = message, let delivery = BenchMessage.parsePlain(text) else { continue }
+                    let receivedAt = clock.now - epoch
+                    trackers[delivery.sender, default: OffsetTracker()].receive(delivery.sequence + 1)
+                    let sentAt = Duration.nanoseconds(delivery.scheduledNanos)
+                    recorder.delivered(latencyMicroseconds: window.contains(sentAt) ? (receivedAt - sentAt).microseconds : nil)
+                    if delivery.sender == index { ownTextsBack.continuation.yield() }
+                }
+                ownTextsBack.continuation.finish()
+                let finalTrackers = trackers
+                recorder.count { state in
+                    for (sender, sent) in state.sentBySender {
+                        let tracker = finalTrackers[sender] ?? OffsetTracker()
+                        state.lost += tracker.lost(head: sent)
+                        state.duplicated += tracker.duplicated
+                        state.outOfOrder += tracker.outOfOrder
+                    }
+                }
+                if !finish.isOpen { recorder.count { $0.disconnects += 1 } }
+                group.cancelAll()
+            }
+        }
+    } catch {
+        recorder.count { $0.disconnects += 1 }
+    }
+}
+
+/// Sends until the measured window ends: at the configured rate (open loop, each text stamped with its scheduled
+/// time), or one at a time waiting for `acks` (closed loop).
 private func send(
-    to outbound: WebSocketOutboundWriter, room: String, index: Int, configuration: BenchConfiguration,
-    epoch: ContinuousClock.Instant, window: WindowBox, padding: String, acks: AsyncStream<Void>, finish: Gate
+    to outbound: WebSocketOutboundWriter, index: Int, configuration: BenchConfiguration, epoch: ContinuousClock.Instant,
+    window: WindowBox, acks: AsyncStream<Void>, finish: Gate, frame: (_ sequence: Int, _ scheduledAt: Duration) -> String
 ) async throws {
     let clock = ContinuousClock()
     var sequence = 0
@@ -207,16 +307,14 @@ private func send(
         var next = clock.now + interval * (Double(index) / Double(configuration.senders))
         while next - epoch <= window.end, !finish.isOpen {
             try await clock.sleep(until: next)
-            try await outbound.write(.text(BenchMessage.command(room: room, sender: index, sequence: sequence, scheduledAt: next - epoch, padding: padding)))
+            try await outbound.write(.text(frame(sequence, next - epoch)))
             sequence += 1
             next += interval
         }
     } else {
         var pendingAcks = acks.makeAsyncIterator()
         while clock.now - epoch <= window.end, !finish.isOpen {
-            try await outbound.write(
-                .text(BenchMessage.command(room: room, sender: index, sequence: sequence, scheduledAt: clock.now - epoch, padding: padding))
-            )
+            try await outbound.write(.text(frame(sequence, clock.now - epoch)))
             sequence += 1
             guard await pendingAcks.next() != nil else { return }
         }
@@ -229,6 +327,22 @@ enum BenchMessage {
         let nanos = scheduledAt.components.seconds * 1_000_000_000 + scheduledAt.components.attoseconds / 1_000_000_000
         let id = "\(sender)-\(sequence)-\(nanos)"
         return ClientFrame(command: .send(room: room, text: "bench|\(nanos)|\(padding)", id: id)).jsonText()
+    }
+
+    /// A plain-dialect text: `bench|NANOS|SENDER|SEQUENCE|padding`.
+    static func plainText(sender: Int, sequence: Int, scheduledAt: Duration, padding: String) -> String {
+        let nanos = scheduledAt.components.seconds * 1_000_000_000 + scheduledAt.components.attoseconds / 1_000_000_000
+        return "bench|\(nanos)|\(sender)|\(sequence)|\(padding)"
+    }
+
+    /// Reads a plain-dialect text as a broadcast server returns it (any prefix, e.g. `Mensagem recebida: `);
+    /// `nil` for other texts.
+    static func parsePlain(_ text: String) -> (scheduledNanos: Int64, sender: Int, sequence: Int64)? {
+        var utf8 = Substring(text).utf8
+        guard let nanos = integer(after: "bench|", in: &utf8), let sender = integer(after: "|", in: &utf8),
+            let sequence = integer(after: "|", in: &utf8)
+        else { return nil }
+        return (nanos, Int(sender), sequence)
     }
 
     /// Reads a bench `message` frame without a JSON decoder: the bench must not be the slower side. Relies on

@@ -40,6 +40,15 @@ struct ParleyBenchCommand: AsyncParsableCommand {
     @Option(help: "Seconds of load before measuring.")
     var warmup: Double = 2
 
+    @Flag(help: "Speak plain text to a broadcast server instead of parley.v1: Parley's plain mode, the tutorial's FastAPI server, or any server that sends every text to every client. One room; loss is checked per sender.")
+    var plain = false
+
+    @Option(help: "With --plain: the WebSocket subprotocol to offer (e.g. lws-mirror-protocol for the libwebsockets test server).")
+    var subprotocol: String?
+
+    @Option(help: "The server's process id, when it runs on this machine: reports its CPU time per delivery over the measured window.")
+    var serverPid: Int32?
+
     @Option(help: "Write the report as JSON to this file (- for standard output, instead of the table).")
     var json: String?
 
@@ -48,12 +57,15 @@ struct ParleyBenchCommand: AsyncParsableCommand {
         guard rate >= 0, rate.isFinite else { throw ValidationError("--rate must be 0 (closed loop) or a positive number") }
         guard size >= 1, size <= 1 << 20 else { throw ValidationError("--size must be 1 to 1048576 bytes") }
         guard duration > 0, warmup >= 0 else { throw ValidationError("--duration must be positive and --warmup not negative") }
+        guard !plain || rooms == 1 else { throw ValidationError("--plain broadcasts to every client: it has one room (leave --rooms at 1)") }
+        guard plain || subprotocol == nil else { throw ValidationError("--subprotocol goes with --plain") }
     }
 
     func run() async throws {
         let configuration = BenchConfiguration(
             url: url, clients: clients, rooms: rooms, senders: senders, rate: rate, messageBytes: size,
-            duration: .seconds(duration), warmup: .seconds(warmup)
+            duration: .seconds(duration), warmup: .seconds(warmup),
+            dialect: plain ? .plain(subprotocol: subprotocol) : .parley, serverProcessID: serverPid
         )
         let report = try await BenchRun(configuration: configuration) { line in
             FileHandle.standardError.write(Data((line + "\n").utf8))

@@ -40,4 +40,13 @@ import Testing
         #expect(BenchMessage.scheduledTime(in: id) == .milliseconds(1500))
         #expect(BenchMessage.scheduledTime(in: "plain text") == nil)
     }
+
+    @Test func plainTextsCarryTimeSenderAndSequenceThroughAnyPrefix() {
+        let text = BenchMessage.plainText(sender: 3, sequence: 41, scheduledAt: .nanoseconds(1_500_000_000), padding: "xx")
+        #expect(text == "bench|1500000000|3|41|xx")
+        let parsed = BenchMessage.parsePlain("Mensagem recebida: " + text)
+        #expect(parsed?.scheduledNanos == 1_500_000_000 && parsed?.sender == 3 && parsed?.sequence == 41)
+        #expect(BenchMessage.parsePlain("Um cliente desconectou.") == nil)
+        #expect(BenchMessage.parsePlain("bench|12|x") == nil)
+    }
 }

@@ -25,6 +25,23 @@ def test_parley_bench_runs_a_small_case_with_zero_loss(start_parley):
     assert "deliveries/s" in result.stderr
 
 
+def test_parley_bench_plain_mode_measures_a_broadcast_server_with_zero_loss(start_parley):
+    """--plain speaks the tutorial's protocol (here to Parley's plain mode), as benchmarks/peers.sh does to the
+    tutorial's FastAPI server, Node ws and libwebsockets."""
+    node = start_parley("--rate-limit", "0")
+    result = subprocess.run(
+        [str(BENCH), "--url", node.ws_url, "--plain", "--clients", "8", "--senders", "2", "--rate", "0",
+         "--duration", "1.5", "--warmup", "0.5", "--json", "-"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["lost"], report["duplicated"], report["outOfOrder"]) == (0, 0, 0)
+    assert report["disconnects"] == 0
+    assert report["messagesSent"] > 20
+    assert report["deliveries"] == report["messagesSent"] * 8
+
+
 def test_parley_bench_refuses_a_bad_setting():
     result = subprocess.run([str(BENCH), "--clients", "0"], capture_output=True, text=True, timeout=30)
     assert result.returncode != 0 and "--clients" in result.stderr

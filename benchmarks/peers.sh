@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Parley against the servers a user would consider, in the same run and interleaved: the tutorial's FastAPI server
+# (uvicorn), Node's ws (Debian's node-ws) and the libwebsockets test server's mirror protocol (Debian's
+# libwebsockets-test-server). Every server runs pinned to core 1, parley-bench pinned to core 0; the bench reads
+# each server's CPU time and memory from /proc over the measured window.
+#
+#   bash benchmarks/peers.sh [ROUNDS] [CLIENTS] [SENDERS] [SECONDS]     (defaults 2 1000 10 10)
+#
+# Scenarios, per server and round: a CLIENTS-client room at saturation (SENDERS senders, each sending its next text
+# when its previous one comes back), the same room at 100 msg/s (open loop), and 10,000 idle connections (one
+# message a second) for memory. Parley runs in plain mode (the tutorial's protocol, every message stored in
+# SQLite) and with parley.v1. Prints one line per run and a Markdown table at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-2} clients=${2:-1000} senders=${3:-10} seconds=${4:-10}
+
+missing=()
+for package in node-ws libwebsockets-test-server; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done
+if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/pip install -q --disable-pip-version-check -r benchmarks/requirements.txt
+swift build -c release --product parley >/dev/null
+swift build -c release --product parley-bench >/dev/null
+ulimit -n 65536
+
+work=$(mktemp -d)
+server_pid=""
+stop_server() {
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=""
+    fi
+}
+trap 'stop_server; rm -rf "$work"' EXIT
+
+# start_server NAME PORT: starts it on core 1 and sets server_pid, url and subprotocol_flag.
+start_server() {
+    local name=$1 port=$2
+    subprotocol_flag=()
+    url="ws://127.0.0.1:$port/ws"
+    case $name in
+        parley-plain | parley-v1)
+            taskset -c 1 .build/release/parley serve --port "$port" --db "$work/$name-$port.sqlite" --rate-limit 0 \
+                --max-connections-per-ip 0 --log-level warning \
+                >"$work/server.log" 2>&1 &
+            ;;
+        fastapi-tutorial)
+            (cd benchmarks/peers && exec taskset -c 1 ../../.venv/bin/uvicorn tutorial_fastapi:app --port "$port" \
+                --log-level warning --ws websockets) >"$work/server.log" 2>&1 &
+            ;;
+        node-ws)
+            NODE_PATH=/usr/share/nodejs taskset -c 1 node benchmarks/peers/ws_broadcast.js "$port" >"$work/server.log" 2>&1 &
+            ;;
+        libwebsockets)
+            taskset -c 1 libwebsockets-test-server --port="$port" >"$work/server.log" 2>&1 &
+            url="ws://127.0.0.1:$port/"
+            subprotocol_flag=(--subprotocol lws-mirror-protocol)
+            ;;
+    esac
+    server_pid=$!
+    for _ in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return; fi
+        sleep 0.1
+    done
+    echo "$name did not start: $(cat "$work/server.log")" >&2
+    exit 1
+}
+
+# bench NAME SCENARIO ARGS…: one parley-bench run against a fresh server; appends its report to results.jsonl.
+bench() {
+    local name=$1 scenario=$2
+    shift 2
+    local port=$((20000 + RANDOM % 20000))
+    start_server "$name" "$port"
+    sleep 0.5
+    local baseline
+    baseline=$(awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status")
+    local dialect=(--plain "${subprotocol_flag[@]}")
+    [ "$name" = parley-v1 ] && dialect=()
+    local report="$work/report.json"
+    taskset -c 0 .build/release/parley-bench --url "$url" "${dialect[@]}" --server-pid "$server_pid" \
+        --warmup 2 --json "$report" "$@" 2>/dev/null || echo '{"failed": true}' >"$report"
+    stop_server
+    python3 - "$name" "$scenario" "$report" "$baseline" >>"$work/results.jsonl" <<'PY'
+import json, sys
+name, scenario, path, baseline = sys.argv[1:]
+report = json.load(open(path))
+report.update(server=name, scenario=scenario, serverBaselineRSSKiB=int(baseline))
+print(json.dumps(report))
+PY
+    tail -1 "$work/results.jsonl" | python3 -c '
+import json, sys
+r = json.loads(sys.stdin.read())
+if r.get("failed"):
+    print(f"{r[\"server\"]:17} {r[\"scenario\"]:11} failed"); sys.exit()
+l = r["latencyMilliseconds"]
+print(f"{r[\"server\"]:17} {r[\"scenario\"]:11} {r[\"deliveriesPerSecond\"]:>9,.0f} deliveries/s  "
+      f"p50 {l[\"p50\"]:8.2f} ms  p99 {l[\"p99\"]:8.2f} ms  lost {r[\"lost\"]:>6}  disconnects {r[\"disconnects\"]:>5}  "
+      f"CPU {r.get(\"serverCPUMicrosecondsPerDelivery\") or 0:6.2f} us/delivery  RSS {r.get(\"serverPeakRSSKiB\") or 0:>7} KiB")'
+}
+
+servers=(parley-plain parley-v1 fastapi-tutorial node-ws libwebsockets)
+echo "== $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); servers on core 1, parley-bench on core 0"
+for round in $(seq 1 "$rounds"); do
+    echo "== round $round"
+    for name in "${servers[@]}"; do
+        bench "$name" saturation --clients "$clients" --senders "$senders" --rate 0 --duration "$seconds"
+        bench "$name" 100msg/s --clients "$clients" --senders "$senders" --rate 100 --duration "$seconds"
+        bench "$name" idle-10k --clients 10000 --senders 1 --rate 1 --duration 5
+    done
+done
+
+python3 - "$work/results.jsonl" <<'PY'
+import json, statistics, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+print("\n| server | scenario | deliveries/s | p50 ms | p99 ms | lost | disconnects | CPU µs/delivery | peak RSS KiB | KiB per connection |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for row in rows:
+    if row.get("failed"):
+        print(f"| {row['server']} | {row['scenario']} | failed | | | | | | | |")
+        continue
+    l = row["latencyMilliseconds"]
+    peak = row.get("serverPeakRSSKiB") or 0
+    per_connection = (peak - row["serverBaselineRSSKiB"]) / row["clients"]
+    print(f"| {row['server']} | {row['scenario']} | {row['deliveriesPerSecond']:,.0f} | {l['p50']:.2f} | {l['p99']:.2f} "
+          f"| {row['lost']} | {row['disconnects']} | {row.get('serverCPUMicrosecondsPerDelivery') or 0:.2f} | {peak:,} "
+          f"| {per_connection:.1f} |")
+PY
