@@ -4,15 +4,16 @@
 # libwebsockets-test-server). Every server runs pinned to core 1, parley-bench pinned to core 0; the bench reads
 # each server's CPU time and memory from /proc over the measured window.
 #
-#   bash benchmarks/peers.sh [ROUNDS] [CLIENTS] [SENDERS] [SECONDS]     (defaults 2 1000 10 10)
+#   bash benchmarks/peers.sh [ROUNDS] [CLIENTS] [SENDERS] [SECONDS] [IDLE]     (defaults 2 1000 10 10 10000)
+#   PEERS_SERVERS="parley-plain node-ws" bash benchmarks/peers.sh …            (a subset of the servers)
 #
 # Scenarios, per server and round: a CLIENTS-client room at saturation (SENDERS senders, each sending its next text
-# when its previous one comes back), the same room at 100 msg/s (open loop), and 10,000 idle connections (one
+# when its previous one comes back), the same room at 100 msg/s (open loop), and IDLE idle connections (one
 # message a second) for memory. Parley runs in plain mode (the tutorial's protocol, every message stored in
 # SQLite) and with parley.v1. Prints one line per run and a Markdown table at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=${1:-2} clients=${2:-1000} senders=${3:-10} seconds=${4:-10}
+rounds=${1:-2} clients=${2:-1000} senders=${3:-10} seconds=${4:-10} idle=${5:-10000}
 
 missing=()
 for package in node-ws libwebsockets-test-server; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done
@@ -23,7 +24,8 @@ fi
 .venv/bin/pip install -q --disable-pip-version-check -r benchmarks/requirements.txt
 swift build -c release --product parley >/dev/null
 swift build -c release --product parley-bench >/dev/null
-ulimit -n 65536
+# Each connection is a file descriptor in the server and in the bench: raise the soft limit as far as allowed.
+ulimit -n "$(ulimit -Hn)"
 
 work=$(mktemp -d)
 server_pid=""
@@ -82,50 +84,25 @@ bench() {
     [ "$name" = parley-v1 ] && dialect=()
     local report="$work/report.json"
     taskset -c 0 .build/release/parley-bench --url "$url" "${dialect[@]}" --server-pid "$server_pid" \
-        --warmup 2 --json "$report" "$@" 2>/dev/null || echo '{"failed": true}' >"$report"
+        --warmup 2 --json "$report" "$@" >/dev/null 2>&1 || echo '{"failed": true}' >"$report"
     stop_server
-    python3 - "$name" "$scenario" "$report" "$baseline" >>"$work/results.jsonl" <<'PY'
-import json, sys
-name, scenario, path, baseline = sys.argv[1:]
-report = json.load(open(path))
-report.update(server=name, scenario=scenario, serverBaselineRSSKiB=int(baseline))
-print(json.dumps(report))
-PY
-    tail -1 "$work/results.jsonl" | python3 -c '
-import json, sys
-r = json.loads(sys.stdin.read())
-if r.get("failed"):
-    print(f"{r[\"server\"]:17} {r[\"scenario\"]:11} failed"); sys.exit()
-l = r["latencyMilliseconds"]
-print(f"{r[\"server\"]:17} {r[\"scenario\"]:11} {r[\"deliveriesPerSecond\"]:>9,.0f} deliveries/s  "
-      f"p50 {l[\"p50\"]:8.2f} ms  p99 {l[\"p99\"]:8.2f} ms  lost {r[\"lost\"]:>6}  disconnects {r[\"disconnects\"]:>5}  "
-      f"CPU {r.get(\"serverCPUMicrosecondsPerDelivery\") or 0:6.2f} us/delivery  RSS {r.get(\"serverPeakRSSKiB\") or 0:>7} KiB")'
+    python3 benchmarks/peers_report.py add "$name" "$scenario" "$report" "$baseline" "$work/results.jsonl"
 }
 
-servers=(parley-plain parley-v1 fastapi-tutorial node-ws libwebsockets)
+servers=(${PEERS_SERVERS:-parley-plain parley-v1 fastapi-tutorial node-ws libwebsockets})
 echo "== $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); servers on core 1, parley-bench on core 0"
 for round in $(seq 1 "$rounds"); do
     echo "== round $round"
     for name in "${servers[@]}"; do
         bench "$name" saturation --clients "$clients" --senders "$senders" --rate 0 --duration "$seconds"
         bench "$name" 100msg/s --clients "$clients" --senders "$senders" --rate 100 --duration "$seconds"
-        bench "$name" idle-10k --clients 10000 --senders 1 --rate 1 --duration 5
+        # parley.v1 clients idle in rooms of 10: a 10,000-member room is a presence storm (each join is announced
+        # to everyone already there), not an idle server.
+        rooms=()
+        [ "$name" = parley-v1 ] && rooms=(--rooms $((idle / 10)))
+        bench "$name" "idle-$idle" --clients "$idle" "${rooms[@]}" --senders 1 --rate 1 --duration 5
     done
 done
 
-python3 - "$work/results.jsonl" <<'PY'
-import json, statistics, sys
-rows = [json.loads(line) for line in open(sys.argv[1])]
-print("\n| server | scenario | deliveries/s | p50 ms | p99 ms | lost | disconnects | CPU µs/delivery | peak RSS KiB | KiB per connection |")
-print("|---|---|---|---|---|---|---|---|---|---|")
-for row in rows:
-    if row.get("failed"):
-        print(f"| {row['server']} | {row['scenario']} | failed | | | | | | | |")
-        continue
-    l = row["latencyMilliseconds"]
-    peak = row.get("serverPeakRSSKiB") or 0
-    per_connection = (peak - row["serverBaselineRSSKiB"]) / row["clients"]
-    print(f"| {row['server']} | {row['scenario']} | {row['deliveriesPerSecond']:,.0f} | {l['p50']:.2f} | {l['p99']:.2f} "
-          f"| {row['lost']} | {row['disconnects']} | {row.get('serverCPUMicrosecondsPerDelivery') or 0:.2f} | {peak:,} "
-          f"| {per_connection:.1f} |")
-PY
+echo
+python3 benchmarks/peers_report.py table "$work/results.jsonl"

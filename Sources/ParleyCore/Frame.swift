@@ -1,10 +1,49 @@
 import NIOCore
 import ParleyProtocol
 
-/// Encodes server events into frames ready to write.
+/// Encodes what the server sends into complete WebSocket text frames, ready for the socket.
+///
+/// Server frames are not masked (RFC 6455 §5.1), so a frame's bytes are the same for every receiver: fan-out
+/// frames a message once and every member's connection writes that one buffer as it is.
 public enum Frame {
-    /// The event as one text frame's bytes.
+    /// The event as one text frame.
     public static func encode(_ event: ServerEvent) -> ByteBuffer {
-        ByteBuffer(bytes: event.jsonBytes())
+        text(bytes: event.jsonBytes())
+    }
+
+    /// A plain text as one text frame.
+    public static func text(_ text: String) -> ByteBuffer {
+        self.text(bytes: Array(text.utf8))
+    }
+
+    /// UTF-8 bytes as one text frame: FIN and opcode 1, then the payload length in 7, 7+16 or 7+64 bits, no mask.
+    static func text<Bytes: Collection<UInt8>>(bytes payload: Bytes) -> ByteBuffer {
+        var frame = ByteBuffer()
+        frame.reserveCapacity(payload.count + 10)
+        frame.writeInteger(UInt8(0x81))
+        switch payload.count {
+        case ..<126:
+            frame.writeInteger(UInt8(payload.count))
+        case ...0xFFFF:
+            frame.writeInteger(UInt8(126))
+            frame.writeInteger(UInt16(payload.count))
+        default:
+            frame.writeInteger(UInt8(127))
+            frame.writeInteger(UInt64(payload.count))
+        }
+        frame.writeBytes(payload)
+        return frame
+    }
+
+    /// The payload of a frame made here (for tests and logs).
+    public static func payload(of frame: ByteBuffer) -> String {
+        var frame = frame
+        guard let length = frame.readInteger(as: UInt16.self).map({ $0 & 0x7F }) else { return "" }
+        switch length {
+        case 126: frame.moveReaderIndex(forwardBy: 2)
+        case 127: frame.moveReaderIndex(forwardBy: 8)
+        default: break
+        }
+        return String(buffer: frame)
     }
 }

@@ -148,7 +148,7 @@ public final class Hub: Sendable {
 
     private func sendPlainDisconnectNotice(in state: State) {
         guard let lobby = state.rooms[plainMode.room] else { return }
-        let notice = ByteBuffer(string: plainMode.disconnectNotice)
+        let notice = Frame.text(plainMode.disconnectNotice)
         for member in lobby.members.values where member.connection.mode == .plain {
             member.connection.outbox.push(notice)
         }
@@ -247,7 +247,7 @@ public final class Hub: Sendable {
     public func deliver(_ messages: [StoredMessage]) {
         for message in messages {
             let frame = Frame.encode(.message(message.chatMessage))
-            let plainFrame = message.room == plainMode.room ? ByteBuffer(string: plainMode.messagePrefix + message.text) : nil
+            let plainFrame = message.room == plainMode.room ? Frame.text(plainMode.messagePrefix + message.text) : nil
             let delivered = state.withLock { state -> Int in
                 // Taken out of the dictionary, not copied: mutating a copy would copy every member (copy-on-write).
                 if plainFrame != nil { state.plainRoomHead = max(state.plainRoomHead, message.offset) }

@@ -63,23 +63,22 @@ struct ChatEndpoint: Sendable {
         }
         let session = Session(connection: connection, hub: hub, store: store, limits: limits)
         let inspector = try? await FrameInspector.install(on: channel, metrics: hub.metrics)
+        guard let wire = try? await WireWriter.install(on: channel) else {
+            hub.disconnect(connection)
+            return
+        }
         let closeSent = CloseSent()
         let readError: (any Error)? = await withTaskGroup(of: Void.self) { group in
             group.addTask { await session.run() }
             group.addTask {
-                await Self.writeFrames(from: connection.outbox, to: outbound, channel: channel, closeSent: closeSent)
+                await Self.writeFrames(from: connection.outbox, to: outbound, wire: wire, closeSent: closeSent)
             }
             group.addTask {
                 await Self.dropIfCloseStalls(connection.outbox, closeSent: closeSent, channel: channel, metrics: hub.metrics)
             }
-            if let inspector {
-                group.addTask {
-                    await heartbeat.run(on: channel, inspector: inspector) { payload in
-                        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .ping, data: payload)))
-                    }
-                }
-            }
+            let pings = inspector.map { heartbeat.start(on: channel, wire: wire, inspector: $0) }
             defer {
+                pings?.cancel()
                 session.end()
                 group.cancelAll()
             }
@@ -104,17 +103,20 @@ struct ChatEndpoint: Sendable {
 
     /// Writes what the outbox yields until it finishes or asks for a close. After an overflow the frames still in
     /// hand are abandoned, so the 4008 close goes out as soon as the socket takes it.
+    ///
+    /// Each batch is every frame queued since the last one, written with one event-loop hop and one flush; the next
+    /// batch waits until this one reached the socket, so a busy connection writes many frames per system call.
     static func writeFrames(
         from outbox: Outbox,
         to outbound: WebSocketOutboundWriter,
-        channel: any Channel,
+        wire: WireWriter,
         closeSent: CloseSent
     ) async {
         do {
             while true {
                 switch await outbox.next() {
                 case .frames(let frames):
-                    try await writeBatch(frames, to: channel, abandoningOn: outbox)
+                    try await wire.write(frames, stopping: { outbox.hasOverflowed }).get()
                 case .close(let code, let reason):
                     try await outbound.close(WebSocketErrorCode(codeNumber: Int(code.rawValue)), reason: reason)
                     closeSent.mark()
@@ -126,23 +128,6 @@ struct ChatEndpoint: Sendable {
         } catch {
             outbox.finish()
         }
-    }
-
-    /// Writes a batch of text frames straight into the channel with one event-loop hop and one flush, and waits
-    /// until they are handed to the socket: frames queued meanwhile form the next batch, so a busy connection
-    /// writes many frames per system call. (The framework's writer would take one actor hop and one flush per
-    /// frame.) After an overflow the rest of the batch is abandoned.
-    static func writeBatch(_ frames: [ByteBuffer], to channel: any Channel, abandoningOn outbox: Outbox) async throws {
-        let written = channel.eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
-            var last: EventLoopFuture<Void>?
-            for frame in frames {
-                if outbox.hasOverflowed { break }
-                last = channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame))
-            }
-            channel.flush()
-            return last ?? channel.eventLoop.makeSucceededVoidFuture()
-        }
-        try await written.get()
     }
 
     /// Once a close is asked for, gives the close frame ``closeFlushTimeout`` to be written and the client as long

@@ -7,7 +7,7 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct HubClusterTests {
     private func events(_ outbox: Outbox) async -> [ServerEvent] {
         guard case .frames(let frames) = await outbox.next() else { return [] }
-        return frames.compactMap { try? ServerEvent.decode(String(buffer: $0)) }
+        return frames.compactMap { try? ServerEvent.decode(Frame.payload(of: $0)) }
     }
 
     /// Events whose order does not matter (a snapshot's changes come in dictionary order).
@@ -90,7 +90,7 @@ import Testing
         let bea = liveMember(hub, "Bea")
         hub.remoteTyping(in: "r", name: "Bea")
         #expect(await events(watcher.outbox).contains(.typing(room: "r", from: "Bea")))
-        #expect(bea.outbox.push(ByteBuffer(string: #"{"type":"pong"}"#)))
+        #expect(bea.outbox.push(Frame.encode(.pong(ref: nil))))
         #expect(await events(bea.outbox) == [.pong(ref: nil)])
     }
 
@@ -116,6 +116,6 @@ import Testing
         hub.deliver([StoredMessage(room: "lobby", offset: 9, clientID: "9", sender: "x", text: "old", storedAt: 0)])
         hub.deliver([StoredMessage(room: "lobby", offset: 10, clientID: "10", sender: "x", text: "new", storedAt: 0)])
         guard case .frames(let frames) = await plain.outbox.next() else { Issue.record("no frames"); return }
-        #expect(frames.map { String(buffer: $0) } == ["Mensagem recebida: new"])
+        #expect(frames.map(Frame.payload(of:)) == ["Mensagem recebida: new"])
     }
 }
