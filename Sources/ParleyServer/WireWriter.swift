@@ -39,11 +39,12 @@ final class WireWriter: ChannelOutboundHandler, RemovableChannelHandler, Sendabl
     /// - Returns: A future that completes when the last frame written has reached the socket.
     func write(_ frames: [ByteBuffer], stopping stop: @escaping @Sendable () -> Bool) -> EventLoopFuture<Void> {
         let eventLoop = context.eventLoop
-        return eventLoop.flatSubmit {
+        let done = eventLoop.makePromise(of: Void.self)
+        eventLoop.execute {
             guard let context = self.context.value else {
-                return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
+                done.fail(ChannelError.ioOnClosedChannel)
+                return
             }
-            let done = eventLoop.makePromise(of: Void.self)
             var count = 0
             for frame in frames {
                 if stop() { break }
@@ -52,7 +53,7 @@ final class WireWriter: ChannelOutboundHandler, RemovableChannelHandler, Sendabl
             }
             if count < frames.count { done.succeed() }
             context.flush()
-            return done.futureResult
         }
+        return done.futureResult
     }
 }
