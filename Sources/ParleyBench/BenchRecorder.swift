@@ -51,6 +51,15 @@ final class BenchRecorder: Sendable {
         }
     }
 
+    /// Adds what one client's tracker saw, against the last offset (or sequence) it should have seen.
+    func tally(_ tracker: OffsetTracker, head: Int64) {
+        state.withLock { state in
+            state.lost += tracker.lost(head: head)
+            state.duplicated += tracker.duplicated
+            state.outOfOrder += tracker.outOfOrder
+        }
+    }
+
     func count(_ update: (inout State) -> Void) {
         state.withLock { update(&$0) }
     }

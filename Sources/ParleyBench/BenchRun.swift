@@ -219,13 +219,8 @@ private func runClient(
                     }
                 }
                 acks.continuation.finish()
-                let finalTracker = tracker
                 let head = recorder.state.withLock { $0.heads[room] ?? 0 }
-                recorder.count { state in
-                    state.lost += finalTracker.lost(head: head)
-                    state.duplicated += finalTracker.duplicated
-                    state.outOfOrder += finalTracker.outOfOrder
-                }
+                recorder.tally(tracker, head: head)
                 if !finish.isOpen { recorder.count { $0.disconnects += 1 } }
                 group.cancelAll()
             }
@@ -276,14 +271,8 @@ private func runPlainClient(
                     if delivery.sender == index { ownTextsBack.continuation.yield() }
                 }
                 ownTextsBack.continuation.finish()
-                let finalTrackers = trackers
-                recorder.count { state in
-                    for (sender, sent) in state.sentBySender {
-                        let tracker = finalTrackers[sender] ?? OffsetTracker()
-                        state.lost += tracker.lost(head: sent)
-                        state.duplicated += tracker.duplicated
-                        state.outOfOrder += tracker.outOfOrder
-                    }
+                for (sender, sent) in recorder.state.withLock({ $0.sentBySender }) {
+                    recorder.tally(trackers[sender] ?? OffsetTracker(), head: sent)
                 }
                 if !finish.isOpen { recorder.count { $0.disconnects += 1 } }
                 group.cancelAll()

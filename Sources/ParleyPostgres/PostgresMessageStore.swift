@@ -3,7 +3,6 @@ import Logging
 import NIOSSL
 import ParleyCore
 import PostgresNIO
-import ServiceLifecycle
 
 /// The cluster `MessageStore`: history in PostgreSQL, shared by every node, written with group commit.
 ///
@@ -13,16 +12,11 @@ import ServiceLifecycle
 /// transaction commits, and in commit order, which for one room is offset order. Senders are answered after the
 /// commit. Messages reach this node's hub through ``PostgresClusterLink``, like everyone else's.
 public final class PostgresMessageStore: MessageStore {
-    private struct PendingWrite: Sendable {
-        var drafts: [MessageDraft]
-        var continuation: CheckedContinuation<[AppendOutcome], any Error>
-    }
-
     /// The database, for messages and logs (no password).
     public let location: PostgresLocation
     let client: PostgresClient
     private let clientTask: Task<Void, Never>
-    private let writes = WorkQueue<PendingWrite>()
+    private let writes = GroupCommitQueue()
     private let metrics: ParleyMetrics
     private let logger: Logger
     private let now: @Sendable () -> Int64
@@ -80,31 +74,16 @@ public final class PostgresMessageStore: MessageStore {
     /// Runs the writer until graceful shutdown (or cancellation), stores what is still queued, then closes the
     /// connections.
     public func run() async throws {
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                while let batch = await writes.next() {
-                    await commit(batch)
-                }
-            } onGracefulShutdown: {
-                self.writes.finish()
-            }
-        } onCancel: {
-            self.writes.finish()
-        }
+        await writes.run { batch in await commit(batch) }
         clientTask.cancel()
         await clientTask.value
     }
 
     public func append(_ drafts: [MessageDraft]) async throws -> [AppendOutcome] {
-        guard !drafts.isEmpty else { return [] }
-        return try await withCheckedThrowingContinuation { continuation in
-            if !writes.push(PendingWrite(drafts: drafts, continuation: continuation)) {
-                continuation.resume(throwing: PostgresStoreError.closed(location: location.description))
-            }
-        }
+        try await writes.append(drafts, closed: PostgresStoreError.closed(location: location.description))
     }
 
-    private func commit(_ batch: [PendingWrite]) async {
+    private func commit(_ batch: [GroupCommitQueue.PendingWrite]) async {
         let drafts = batch.flatMap(\.drafts)
         let storedAt = now()
         let started = ContinuousClock.now
@@ -120,15 +99,11 @@ public final class PostgresMessageStore: MessageStore {
             metrics.commitDuration.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
             metrics.commitBatchSize.record(drafts.count)
             metrics.messagesStored.increment(by: outcomes.filter(\.isNew).count)
-            var remaining = outcomes[...]
-            for write in batch {
-                write.continuation.resume(returning: Array(remaining.prefix(write.drafts.count)))
-                remaining = remaining.dropFirst(write.drafts.count)
-            }
+            GroupCommitQueue.answer(batch, with: outcomes)
         } catch {
             logger.error("storing messages failed", metadata: ["database": "\(location)", "error": "\(PostgresStoreError.describe(error))"])
             let failure = PostgresStoreError.unavailable(location: location.description, reason: PostgresStoreError.describe(error))
-            for write in batch { write.continuation.resume(throwing: failure) }
+            GroupCommitQueue.fail(batch, with: failure)
         }
     }
 

@@ -1,7 +1,6 @@
 import CoreMetrics
 import GRDB
 import ParleyCore
-import ServiceLifecycle
 
 /// The embedded `MessageStore`: one SQLite file in WAL mode, written by one writer with group commit.
 ///
@@ -10,13 +9,8 @@ import ServiceLifecycle
 /// plus one, assigned inside that transaction; `(room, sender, client_id)` is unique in the schema, so a resent
 /// id can never be stored twice.
 public final class SQLiteMessageStore: MessageStore {
-    private struct PendingWrite: Sendable {
-        var drafts: [MessageDraft]
-        var continuation: CheckedContinuation<[AppendOutcome], any Error>
-    }
-
     private let pool: DatabasePool
-    private let writes = WorkQueue<PendingWrite>()
+    private let writes = GroupCommitQueue()
     private let now: @Sendable () -> Int64
     private let onCommit: CommitHandler
     private let metrics: ParleyMetrics
@@ -78,30 +72,15 @@ public final class SQLiteMessageStore: MessageStore {
     /// Runs the writer until graceful shutdown (or cancellation), then stores what is still queued and closes
     /// the file.
     public func run() async throws {
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                while let batch = await writes.next() {
-                    await commit(batch)
-                }
-            } onGracefulShutdown: {
-                self.writes.finish()
-            }
-        } onCancel: {
-            self.writes.finish()
-        }
+        await writes.run { batch in await commit(batch) }
         try pool.close()
     }
 
     public func append(_ drafts: [MessageDraft]) async throws -> [AppendOutcome] {
-        guard !drafts.isEmpty else { return [] }
-        return try await withCheckedThrowingContinuation { continuation in
-            if !writes.push(PendingWrite(drafts: drafts, continuation: continuation)) {
-                continuation.resume(throwing: SQLiteStoreError.closed(path: path))
-            }
-        }
+        try await writes.append(drafts, closed: SQLiteStoreError.closed(path: path))
     }
 
-    private func commit(_ batch: [PendingWrite]) async {
+    private func commit(_ batch: [GroupCommitQueue.PendingWrite]) async {
         let drafts = batch.flatMap(\.drafts)
         let storedAt = now()
         let started = ContinuousClock.now
@@ -112,13 +91,9 @@ public final class SQLiteMessageStore: MessageStore {
             let committed = outcomes.filter(\.isNew).map(\.message)
             metrics.messagesStored.increment(by: committed.count)
             if !committed.isEmpty { onCommit(committed) }
-            var remaining = outcomes[...]
-            for write in batch {
-                write.continuation.resume(returning: Array(remaining.prefix(write.drafts.count)))
-                remaining = remaining.dropFirst(write.drafts.count)
-            }
+            GroupCommitQueue.answer(batch, with: outcomes)
         } catch {
-            for write in batch { write.continuation.resume(throwing: error) }
+            GroupCommitQueue.fail(batch, with: error)
         }
     }
 

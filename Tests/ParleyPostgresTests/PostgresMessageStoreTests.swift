@@ -51,7 +51,7 @@ struct PostgresMessageStoreTests {
             configuration: .init(host: admin.host, port: admin.port, username: admin.username, password: admin.password, database: admin.database, tls: .disable),
             id: 1, logger: logger
         )
-        try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
+        _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
         try await connection.close()
     }
 
