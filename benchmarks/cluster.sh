@@ -27,13 +27,14 @@ echo "== NOTIFY on this PostgreSQL: one pg_notify per transaction, 8 clients, 10
 echo "SELECT pg_notify('parley_bench', 'a payload of about the size of one chat message, 100 bytes or so......');" > "$workdir/notify.sql"
 "$pgbench" -n -f "$workdir/notify.sql" -c 8 -j 2 -T 10 "$url" | grep -E "^(tps|latency average)"
 
+# start_node NAME: starts a node in the background (not in a subshell, so cleanup knows its pid) and sets node_url.
 start_node() {
     local log="$workdir/node$1.log"
     .build/release/parley serve --port 0 --db "$url" --rate-limit 0 --max-connections-per-ip 0 >"$log" 2>&1 &
     nodes+=($!)
     for _ in $(seq 1 100); do
         if grep -q "listening on" "$log"; then
-            grep -o "http://[^ ]*" "$log" | head -1 | sed 's|http://|ws://|; s|$|/ws|'
+            node_url=$(grep -o "http://[^ ]*" "$log" | head -1 | sed 's|http://|ws://|; s|$|/ws|')
             return
         fi
         sleep 0.1
@@ -41,8 +42,10 @@ start_node() {
     echo "node $1 did not start: $(cat "$log")" >&2
     exit 1
 }
-node_a=$(start_node a)
-node_b=$(start_node b)
+start_node a
+node_a=$node_url
+start_node b
+node_b=$node_url
 sleep 1
 
 echo "== two nodes ($node_a, $node_b), release build, everything on this machine's $(nproc) cores"

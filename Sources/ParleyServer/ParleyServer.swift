@@ -42,6 +42,9 @@ public struct ParleyServer: Sendable {
             let (announcements, announcementQueue) = AsyncStream.makeStream(of: Hub.Announcement.self)
             let hub = Hub(limits: configuration.limits, plainMode: configuration.plainMode, metrics: metrics, announcements: announcementQueue)
             let store = try await PostgresMessageStore(location: location, metrics: metrics, logger: logger)
+            // Plain clients start at the head; one connecting before the cluster link is up must not be caught up
+            // from the first message of the room.
+            hub.advancePlainRoomHead(to: try await store.head(of: configuration.plainMode.room))
             self.hub = hub
             self.store = store
             self.broker = PostgresClusterLink(

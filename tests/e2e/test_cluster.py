@@ -230,6 +230,25 @@ def test_plain_clients_on_different_nodes_chat_as_in_the_tutorial(start_node):
     asyncio.run(scenario())
 
 
+def test_a_plain_client_on_a_node_just_started_gets_no_history(start_node, start_parley, postgres_url):
+    """Plain clients receive what is sent after their handshake, even on a node whose cluster link is not up yet."""
+    a = start_node()
+
+    async def scenario():
+        async with websockets.connect(a.ws_url) as old:
+            await old.send("before")
+            assert await asyncio.wait_for(old.recv(), 10) == "Mensagem recebida: before"
+        fresh = start_parley("--node-timeout", "3", db=postgres_url)
+        async with websockets.connect(fresh.ws_url) as late:
+            wait_until_ready(fresh)
+            async with websockets.connect(a.ws_url) as writer:
+                await writer.send("after")
+                assert await asyncio.wait_for(writer.recv(), 10) == "Mensagem recebida: after"
+                assert await asyncio.wait_for(late.recv(), 10) == "Mensagem recebida: after"
+
+    asyncio.run(scenario())
+
+
 def test_clients_of_a_killed_node_resume_on_another_with_nothing_lost(start_node):
     """kill -9 of a node under traffic: its writer reconnects to the other node and resumes; every acknowledged
     message is there once, in order; the others see the dead node's members leave within the node timeout."""
@@ -303,7 +322,11 @@ def test_a_killed_listen_connection_loses_no_delivery(start_node, postgres_url):
 
         async def cut():
             await asyncio.sleep(0.5)
-            killed = psql(postgres_url, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'parley listen'")
+            killed = psql(
+                postgres_url,
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = 'parley listen' AND datname = current_database()",
+            )
             assert killed == "2", "expected one LISTEN connection per node"
 
         await asyncio.gather(write(), cut())
