@@ -25,7 +25,7 @@ public final class Outbox: Sendable {
         var finished = false
         var writer: CheckedContinuation<Batch, Never>?
         var spaceWaiters: [CheckedContinuation<Bool, Never>] = []
-        var closeWatchers: [CheckedContinuation<Bool, Never>] = []
+        var closeWatchers: [@Sendable (Bool) -> Void] = []
     }
 
     private let maxBytes: Int
@@ -125,14 +125,20 @@ public final class Outbox: Sendable {
     ///   finished without one.
     public func waitUntilClosing() async -> Bool {
         await withCheckedContinuation { continuation in
-            let answer = state.withLock { state -> Bool? in
-                if state.closing != nil { return true }
-                if state.finished { return false }
-                state.closeWatchers.append(continuation)
-                return nil
-            }
-            if let answer { continuation.resume(returning: answer) }
+            whenClosing { continuation.resume(returning: $0) }
         }
+    }
+
+    /// Calls `action` once, when a close is asked for (`true`) or the outbox finishes without one (`false`); at once
+    /// if that has happened already. For watching a connection without a task waiting on it.
+    public func whenClosing(_ action: @escaping @Sendable (Bool) -> Void) {
+        let answer = state.withLock { state -> Bool? in
+            if state.closing != nil { return true }
+            if state.finished { return false }
+            state.closeWatchers.append(action)
+            return nil
+        }
+        if let answer { action(answer) }
     }
 
     /// Whether the outbox overflowed: a writer should abandon the frames it holds and take the 4008 close at once.
@@ -200,7 +206,7 @@ public final class Outbox: Sendable {
             defer { state.closeWatchers.removeAll() }
             return (state.closeWatchers, state.closing != nil)
         }
-        for watcher in watchers { watcher.resume(returning: closing) }
+        for watcher in watchers { watcher(closing) }
     }
 
     private func releaseSpaceWaiters() {

@@ -32,6 +32,7 @@ public final class Session: Sendable {
     private let limits: Limits
     private let now: @Sendable () -> Duration
     private let sends = WorkQueue<PendingSend>()
+    private let sentAnything = Atomic<Bool>(false)
     private let state: Mutex<State>
 
     /// Bytes of message text one `history` reply or replay page carries at most, so frames stay readable by
@@ -98,6 +99,14 @@ public final class Session: Sendable {
         }
     }
 
+    /// Whether anything was ever queued for the send pipeline: ``run()`` need not be running before that.
+    public var hasQueuedSends: Bool { sentAnything.load(ordering: .relaxed) }
+
+    private func queue(_ send: PendingSend) {
+        sends.push(send)
+        sentAnything.store(true, ordering: .relaxed)
+    }
+
     /// Ends the session: leaves every room and stops the send pipeline once queued sends are stored.
     public func end() {
         hub.disconnect(connection)
@@ -125,7 +134,7 @@ public final class Session: Sendable {
             room: hub.plainMode.room, sender: hub.plainMode.senderName, clientID: "plain-" + Self.randomHex(bytes: 16),
             text: text
         )
-        sends.push(PendingSend(ref: nil, draft: draft, acknowledges: false))
+        queue(PendingSend(ref: nil, draft: draft, acknowledges: false))
     }
 
     /// The answer to every command over the rate limit, encoded once: a flood must cost the server little.
@@ -192,7 +201,7 @@ public final class Session: Sendable {
             guard text.utf8.count <= limits.maxTextBytes else {
                 throw CommandRejection(.tooLarge, "text is over \(limits.maxTextBytes) bytes")
             }
-            sends.push(PendingSend(ref: ref, draft: MessageDraft(room: room, sender: name, clientID: id, text: text), acknowledges: true))
+            queue(PendingSend(ref: ref, draft: MessageDraft(room: room, sender: name, clientID: id, text: text), acknowledges: true))
             hub.metrics.messagesReceived.increment()
         case .history(let room, let before, let limit):
             try validate(room: room)

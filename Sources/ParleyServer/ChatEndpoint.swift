@@ -68,13 +68,10 @@ struct ChatEndpoint: Sendable {
             return
         }
         let closeSent = CloseSent()
+        Self.dropIfCloseStalls(connection.outbox, closeSent: closeSent, channel: channel, metrics: hub.metrics)
         let readError: (any Error)? = await withTaskGroup(of: Void.self) { group in
-            group.addTask { await session.run() }
             group.addTask {
                 await Self.writeFrames(from: connection.outbox, to: outbound, wire: wire, closeSent: closeSent)
-            }
-            group.addTask {
-                await Self.dropIfCloseStalls(connection.outbox, closeSent: closeSent, channel: channel, metrics: hub.metrics)
             }
             let pings = inspector.map { heartbeat.start(on: channel, wire: wire, inspector: $0) }
             defer {
@@ -83,10 +80,16 @@ struct ChatEndpoint: Sendable {
                 group.cancelAll()
             }
             do {
+                // The send pipeline starts with the first send: a connection that only listens costs no task for it.
+                var sendPipelineStarted = false
                 for try await message in inbound.messages(maxSize: limits.maxFrameBytes) {
                     switch message {
                     case .text(let text): await session.receive(text: text)
                     case .binary: await session.receiveBinary()
+                    }
+                    if !sendPipelineStarted, session.hasQueuedSends {
+                        sendPipelineStarted = true
+                        group.addTask { await session.run() }
                     }
                 }
                 return nil
@@ -132,21 +135,23 @@ struct ChatEndpoint: Sendable {
 
     /// Once a close is asked for, gives the close frame ``closeFlushTimeout`` to be written and the client as long
     /// again to answer it, and otherwise drops the connection: a client that stopped reading cannot hold it open.
-    static func dropIfCloseStalls(_ outbox: Outbox, closeSent: CloseSent, channel: any Channel, metrics: ParleyMetrics) async {
-        guard await outbox.waitUntilClosing() else { return }
-        if outbox.hasOverflowed { metrics.slowConsumerCloses.increment() }
-        func ended() -> Bool { outbox.hasFinished || !channel.isActive }
-        func wait(until condition: () -> Bool) async -> Bool {
-            let deadline = ContinuousClock.now + closeFlushTimeout
-            while ContinuousClock.now < deadline {
-                if condition() { return true }
-                try? await Task.sleep(for: .milliseconds(20))
+    /// Timers on the connection's event loop, not a task per connection.
+    static func dropIfCloseStalls(_ outbox: Outbox, closeSent: CloseSent, channel: any Channel, metrics: ParleyMetrics) {
+        outbox.whenClosing { closing in
+            guard closing else { return }
+            if outbox.hasOverflowed { metrics.slowConsumerCloses.increment() }
+            let timeout = TimeAmount.nanoseconds(closeFlushTimeout.nanoseconds)
+            let eventLoop = channel.eventLoop
+            @Sendable func ended() -> Bool { outbox.hasFinished || !channel.isActive }
+            eventLoop.scheduleTask(in: timeout) {
+                guard closeSent.isMarked || ended() else {
+                    channel.close(promise: nil)
+                    return
+                }
+                eventLoop.scheduleTask(in: timeout) {
+                    if !ended() { channel.close(promise: nil) }
+                }
             }
-            return condition()
-        }
-        guard await wait(until: { closeSent.isMarked || ended() }), await wait(until: ended) else {
-            channel.close(promise: nil)
-            return
         }
     }
 }
