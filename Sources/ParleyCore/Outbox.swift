@@ -120,15 +120,6 @@ public final class Outbox: Sendable {
         releaseCloseWatchers()
     }
 
-    /// Waits until a close is asked for or the outbox finishes.
-    /// - Returns: `true` if a close was asked for (by ``close(_:reason:)`` or an overflow), `false` if the outbox
-    ///   finished without one.
-    public func waitUntilClosing() async -> Bool {
-        await withCheckedContinuation { continuation in
-            whenClosing { continuation.resume(returning: $0) }
-        }
-    }
-
     /// Calls `action` once, when a close is asked for (`true`) or the outbox finishes without one (`false`); at once
     /// if that has happened already. For watching a connection without a task waiting on it.
     public func whenClosing(_ action: @escaping @Sendable (Bool) -> Void) {

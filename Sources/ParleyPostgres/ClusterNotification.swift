@@ -124,27 +124,29 @@ enum ClusterNotification: Codable, Equatable {
 
     /// Packs committed messages into as few payloads as fit the limit, in offset order.
     static func payloads(for messages: [StoredMessage]) -> [String] {
+        let encoder = JSONEncoder()
+        // The payload around the notes (`{"k":"m","m":[]}`), then each note and its comma.
+        let envelopeBytes = ClusterNotification.messages([]).payload.utf8.count
+        func bytes(_ note: MessageNote) -> Int { ((try? encoder.encode(note).count) ?? maxPayloadBytes) + 1 }
         var payloads: [String] = []
         var pending: [MessageNote] = []
-        var pendingBytes = 0
-        let envelopeBytes = ClusterNotification.messages([]).payload.utf8.count
-        func flush() {
-            if !pending.isEmpty { payloads.append(ClusterNotification.messages(pending).payload) }
-            pending = []
-            pendingBytes = 0
-        }
+        var pendingBytes = envelopeBytes
         for message in messages {
             var note = MessageNote(message)
-            var noteBytes = ClusterNotification.messages([note]).payload.utf8.count - envelopeBytes + 1
+            var noteBytes = bytes(note)
             if envelopeBytes + noteBytes > maxPayloadBytes {
                 note = MessageNote(referenceTo: message)
-                noteBytes = ClusterNotification.messages([note]).payload.utf8.count - envelopeBytes + 1
+                noteBytes = bytes(note)
             }
-            if envelopeBytes + pendingBytes + noteBytes > maxPayloadBytes { flush() }
+            if pendingBytes + noteBytes > maxPayloadBytes, !pending.isEmpty {
+                payloads.append(ClusterNotification.messages(pending).payload)
+                pending = []
+                pendingBytes = envelopeBytes
+            }
             pending.append(note)
             pendingBytes += noteBytes
         }
-        flush()
+        if !pending.isEmpty { payloads.append(ClusterNotification.messages(pending).payload) }
         return payloads
     }
 }

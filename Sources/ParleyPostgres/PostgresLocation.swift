@@ -63,6 +63,14 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
         return "postgres://\(username)@\(shownHost):\(port)/\(database)" + (requiresTLS ? "?sslmode=require" : "")
     }
 
+    /// The configuration of one direct connection to this database.
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        PostgresConnection.Configuration(
+            host: host, port: port, username: username, password: password, database: database,
+            tls: requiresTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable
+        )
+    }
+
     /// The client configuration for this database.
     var clientConfiguration: PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(

@@ -1,6 +1,5 @@
 import CoreMetrics
 import Logging
-import NIOSSL
 import ParleyCore
 import PostgresNIO
 
@@ -59,12 +58,9 @@ public final class PostgresMessageStore: MessageStore {
     /// pool would only retry.
     private static func checkConnection(to location: PostgresLocation, logger: Logger) async throws {
         do {
-            let configuration = PostgresConnection.Configuration(
-                host: location.host, port: location.port, username: location.username, password: location.password,
-                database: location.database,
-                tls: location.requiresTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable
+            let connection = try await PostgresConnection.connect(
+                configuration: try location.connectionConfiguration(), id: 0, logger: logger
             )
-            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
             try await connection.close()
         } catch {
             throw PostgresStoreError.cannotOpen(location: location.description, reason: PostgresStoreError.describe(error))

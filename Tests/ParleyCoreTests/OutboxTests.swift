@@ -13,13 +13,18 @@ import Testing
         #expect(await outbox.next() == .frames([frame("a"), frame("b")]))
     }
 
+    /// Whether a close was asked for (`true`) or the outbox finished without one, once either happens.
+    private func closing(_ outbox: Outbox) async -> Bool {
+        await withCheckedContinuation { continuation in outbox.whenClosing { continuation.resume(returning: $0) } }
+    }
+
     @Test func overflowingTheFrameBoundDropsEverythingAndAsksForA4008Close() async {
         let outbox = Outbox(maxBytes: 1000, maxFrames: 3)
         for text in ["1", "2", "3"] { #expect(outbox.push(frame(text))) }
         #expect(!outbox.push(frame("4")))
         #expect(!outbox.push(frame("5")))
         #expect(await outbox.next() == .close(.slowConsumer, reason: "slow consumer: outbox overflowed"))
-        #expect(await outbox.waitUntilClosing())
+        #expect(await closing(outbox))
     }
 
     @Test func overflowingTheByteBoundAsksForA4008Close() async {
@@ -66,7 +71,7 @@ import Testing
         let outbox = Outbox(maxBytes: 1000, maxFrames: 1)
         outbox.push(frame("full"))
         let producer = Task { await outbox.pushWaitingForSpace(frame("blocked")) }
-        let watcher = Task { await outbox.waitUntilClosing() }
+        let watcher = Task { await closing(outbox) }
         try? await Task.sleep(for: .milliseconds(50))
         outbox.finish()
         #expect(await producer.value == false)

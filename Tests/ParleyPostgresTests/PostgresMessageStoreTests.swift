@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import ParleyCore
-import ParleyPostgres
+@testable import ParleyPostgres
 import PostgresNIO
 import Testing
 
@@ -47,10 +47,7 @@ struct PostgresMessageStoreTests {
     }
 
     private static func administer(_ admin: PostgresLocation, _ sql: String) async throws {
-        let connection = try await PostgresConnection.connect(
-            configuration: .init(host: admin.host, port: admin.port, username: admin.username, password: admin.password, database: admin.database, tls: .disable),
-            id: 1, logger: logger
-        )
+        let connection = try await PostgresConnection.connect(configuration: try admin.connectionConfiguration(), id: 1, logger: logger)
         _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
         try await connection.close()
     }
