@@ -226,7 +226,8 @@ private func runClient(
             }
         }
     } catch {
-        recorder.count { $0.disconnects += 1 }
+        // Once the run has finished, closing is the point; a server that drops the connection then lost nothing.
+        if !finish.isOpen { recorder.count { $0.disconnects += 1 } }
     }
 }
 
@@ -279,7 +280,8 @@ private func runPlainClient(
             }
         }
     } catch {
-        recorder.count { $0.disconnects += 1 }
+        // Once the run has finished, closing is the point; a server that drops the connection then lost nothing.
+        if !finish.isOpen { recorder.count { $0.disconnects += 1 } }
     }
 }
 

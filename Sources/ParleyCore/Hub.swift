@@ -52,6 +52,16 @@ public final class Hub: Sendable {
         var members: [UInt64: Member] = [:]
         /// Connections per display name on this node.
         var nameCounts: [String: Int] = [:]
+
+        /// Visits every member in place. (A `for index in members.values.indices` loop holds a reference to the
+        /// dictionary, so its first mutation would copy every member: once per fanned-out message.)
+        mutating func updateEachMember(_ body: (inout Member) -> Void) {
+            var index = members.values.startIndex
+            while index != members.values.endIndex {
+                body(&members.values[index])
+                members.values.formIndex(after: &index)
+            }
+        }
     }
 
     private struct State {
@@ -253,14 +263,13 @@ public final class Hub: Sendable {
                 if plainFrame != nil { state.plainRoomHead = max(state.plainRoomHead, message.offset) }
                 guard var room = state.rooms.removeValue(forKey: message.room) else { return 0 }
                 var delivered = 0
-                for index in room.members.values.indices {
-                    let member = room.members.values[index]
-                    guard message.offset > member.deliveredThrough else { continue }
+                room.updateEachMember { member in
+                    guard message.offset > member.deliveredThrough else { return }
                     if member.replayBuffer != nil {
-                        bufferWhileReplaying(.message(offset: message.offset, frame: frame), for: &room.members.values[index])
-                        continue
+                        bufferWhileReplaying(.message(offset: message.offset, frame: frame), for: &member)
+                        return
                     }
-                    room.members.values[index].deliveredThrough = message.offset
+                    member.deliveredThrough = message.offset
                     switch member.connection.mode {
                     case .parley: member.connection.outbox.push(frame)
                     case .plain: if let plainFrame { member.connection.outbox.push(plainFrame) }
@@ -350,11 +359,10 @@ public final class Hub: Sendable {
             for room in Array(state.rooms.keys) {
                 guard var roomState = state.rooms.removeValue(forKey: room) else { continue }
                 var point: Int64?
-                for index in roomState.members.values.indices {
-                    let member = roomState.members.values[index]
+                roomState.updateEachMember { member in
                     if member.replayBuffer != nil {
-                        roomState.members.values[index].replayBuffer = []
-                        roomState.members.values[index].replayOverflowed = true
+                        member.replayBuffer = []
+                        member.replayOverflowed = true
                     } else {
                         point = min(point ?? .max, member.deliveredThrough)
                     }
@@ -419,11 +427,10 @@ public final class Hub: Sendable {
 
     /// Sends an event to the parley.v1 members of a room whose name is not `name`.
     private func send(_ frame: ByteBuffer, toOthersThan name: String, in room: inout Room, bufferWhileReplaying buffer: Bool = true) {
-        for index in room.members.values.indices {
-            let member = room.members.values[index]
-            guard let memberName = member.name, memberName != name else { continue }
+        room.updateEachMember { member in
+            guard let memberName = member.name, memberName != name else { return }
             if member.replayBuffer != nil {
-                if buffer { bufferWhileReplaying(.event(frame), for: &room.members.values[index]) }
+                if buffer { bufferWhileReplaying(.event(frame), for: &member) }
             } else {
                 member.connection.outbox.push(frame)
             }

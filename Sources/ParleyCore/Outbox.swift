@@ -2,13 +2,23 @@ import NIOCore
 import ParleyProtocol
 import Synchronization
 
+/// Told by an ``Outbox`` that something arrived after ``Outbox/take(orNotify:)`` found it empty.
+public protocol OutboxReader: AnyObject, Sendable {
+    /// Called once per registration, on whichever thread pushed, closed or finished the outbox: take from it
+    /// soon (typically by scheduling a drain on the connection's event loop). Must not block.
+    func outboxHasWork()
+}
+
 /// A connection's bounded queue of encoded frames, filled by fan-out and drained by the connection's writer.
+///
+/// The writer takes with ``take(orNotify:)`` and is notified when it found nothing and something arrives, so no
+/// task needs to wait on an outbox: a connection's writer can run on its event loop.
 ///
 /// Fan-out never waits on it: ``push(_:)`` either queues the frame or, when the outbox is over its byte or frame
 /// bound, drops everything queued and asks the writer to close the connection with 4008 (slow consumer). Replay,
 /// which must never end in 4008, waits for space with ``pushWaitingForSpace(_:)`` instead.
 public final class Outbox: Sendable {
-    /// What the writer gets from ``next()``.
+    /// What the writer gets from ``take(orNotify:)``.
     public enum Batch: Sendable, Equatable {
         /// Frames to write, in order.
         case frames([ByteBuffer])
@@ -23,7 +33,8 @@ public final class Outbox: Sendable {
         var bytes = 0
         var closing: (code: CloseCode, reason: String)?
         var finished = false
-        var writer: CheckedContinuation<Batch, Never>?
+        /// The reader to notify, registered when it found nothing to take.
+        var reader: (any OutboxReader)?
         var spaceWaiters: [CheckedContinuation<Bool, Never>] = []
         var closeWatchers: [@Sendable (Bool) -> Void] = []
     }
@@ -44,20 +55,20 @@ public final class Outbox: Sendable {
     ///   already closing.
     @discardableResult
     public func push(_ frame: ByteBuffer) -> Bool {
-        let (accepted, resume) = state.withLock { state -> (Bool, (CheckedContinuation<Batch, Never>, Batch)?) in
+        let (accepted, reader) = state.withLock { state -> (Bool, (any OutboxReader)?) in
             guard state.closing == nil, !state.finished else { return (false, nil) }
             if fits(frame, in: state) {
                 state.frames.append(frame)
                 state.bytes += frame.readableBytes
-                return (true, takeForWriter(&state))
+                return (true, readerToNotify(&state))
             }
             state.frames.removeAll()
             state.bytes = 0
             state.closing = (.slowConsumer, "slow consumer: outbox overflowed")
             overflowed.store(true, ordering: .relaxed)
-            return (false, takeForWriter(&state))
+            return (false, readerToNotify(&state))
         }
-        if let (writer, batch) = resume { writer.resume(returning: batch) }
+        reader?.outboxHasWork()
         if !accepted {
             releaseSpaceWaiters()
             releaseCloseWatchers()
@@ -69,14 +80,14 @@ public final class Outbox: Sendable {
     /// - Returns: `false` when the outbox closed before the frame could be queued.
     public func pushWaitingForSpace(_ frame: ByteBuffer) async -> Bool {
         while true {
-            let outcome = state.withLock { state -> (queued: Bool?, resume: (CheckedContinuation<Batch, Never>, Batch)?) in
+            let outcome = state.withLock { state -> (queued: Bool?, reader: (any OutboxReader)?) in
                 guard state.closing == nil, !state.finished else { return (false, nil) }
                 guard fits(frame, in: state) else { return (nil, nil) }
                 state.frames.append(frame)
                 state.bytes += frame.readableBytes
-                return (true, takeForWriter(&state))
+                return (true, readerToNotify(&state))
             }
-            if let (writer, batch) = outcome.resume { writer.resume(returning: batch) }
+            outcome.reader?.outboxHasWork()
             if let queued = outcome.queued { return queued }
             let stillOpen = await withCheckedContinuation { continuation in
                 let waiting = state.withLock { state -> Bool in
@@ -96,26 +107,25 @@ public final class Outbox: Sendable {
 
     /// Asks the writer to flush what is queued, then close the connection with `code`.
     public func close(_ code: CloseCode, reason: String) {
-        let resume = state.withLock { state -> (CheckedContinuation<Batch, Never>, Batch)? in
+        let reader = state.withLock { state -> (any OutboxReader)? in
             guard state.closing == nil, !state.finished else { return nil }
             state.closing = (code, reason)
-            return takeForWriter(&state)
+            return readerToNotify(&state)
         }
-        if let (writer, batch) = resume { writer.resume(returning: batch) }
+        reader?.outboxHasWork()
         releaseSpaceWaiters()
         releaseCloseWatchers()
     }
 
     /// Ends the outbox: the writer stops and nothing more is queued. Call it when the connection has ended.
     public func finish() {
-        let writer = state.withLock { state -> CheckedContinuation<Batch, Never>? in
+        let reader = state.withLock { state -> (any OutboxReader)? in
             state.finished = true
             state.frames.removeAll()
             state.bytes = 0
-            defer { state.writer = nil }
-            return state.writer
+            return readerToNotify(&state)
         }
-        writer?.resume(returning: .finished)
+        reader?.outboxHasWork()
         releaseSpaceWaiters()
         releaseCloseWatchers()
     }
@@ -142,27 +152,16 @@ public final class Outbox: Sendable {
         state.withLock { $0.finished }
     }
 
-    /// Waits for the next frames to write, or for the instruction to close. Only one writer may wait at a time.
-    public func next() async -> Batch {
-        let immediate = state.withLock { state -> Batch? in
-            let batch = takeBatch(&state)
-            return batch
+    /// Takes the frames to write next, or the instruction to close or stop. When there is nothing, `reader` is
+    /// notified once something arrives (and is held until then). One reader at a time.
+    public func take(orNotify reader: any OutboxReader) -> Batch? {
+        let batch = state.withLock { state -> Batch? in
+            if let batch = takeBatch(&state) { return batch }
+            state.reader = reader
+            return nil
         }
-        if let immediate {
-            if case .frames = immediate { releaseSpaceWaiters() }
-            return immediate
-        }
-        return await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> Batch? in
-                if let batch = takeBatch(&state) { return batch }
-                state.writer = continuation
-                return nil
-            }
-            if let ready {
-                continuation.resume(returning: ready)
-                if case .frames = ready { releaseSpaceWaiters() }
-            }
-        }
+        if case .frames = batch { releaseSpaceWaiters() }
+        return batch
     }
 
     private func fits(_ frame: ByteBuffer, in state: State) -> Bool {
@@ -185,11 +184,10 @@ public final class Outbox: Sendable {
         return nil
     }
 
-    /// If the writer is waiting, takes its next batch so it can be resumed outside the lock.
-    private func takeForWriter(_ state: inout State) -> (CheckedContinuation<Batch, Never>, Batch)? {
-        guard let writer = state.writer, let batch = takeBatch(&state) else { return nil }
-        state.writer = nil
-        return (writer, batch)
+    /// Unregisters the waiting reader, if any, so it can be notified outside the lock.
+    private func readerToNotify(_ state: inout State) -> (any OutboxReader)? {
+        defer { state.reader = nil }
+        return state.reader
     }
 
     private func releaseCloseWatchers() {

@@ -63,22 +63,25 @@ struct ChatEndpoint: Sendable {
         }
         let session = Session(connection: connection, hub: hub, store: store, limits: limits)
         let inspector = try? await FrameInspector.install(on: channel, metrics: hub.metrics)
-        guard let wire = try? await WireWriter.install(on: channel) else {
+        let closeSent = CloseSent()
+        let wire: WireWriter
+        do {
+            wire = try await WireWriter.install(on: channel, outbox: connection.outbox) { code, reason in
+                Task {
+                    try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code.rawValue)), reason: reason)
+                    closeSent.mark()
+                }
+            }
+        } catch {
             hub.disconnect(connection)
             return
         }
-        let closeSent = CloseSent()
         Self.dropIfCloseStalls(connection.outbox, closeSent: closeSent, channel: channel, metrics: hub.metrics)
+        let pings = inspector.map { heartbeat.start(on: channel, wire: wire, inspector: $0) }
+        defer { pings?.cancel() }
         let readError: (any Error)? = await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await Self.writeFrames(from: connection.outbox, to: outbound, wire: wire, closeSent: closeSent)
-            }
-            let pings = inspector.map { heartbeat.start(on: channel, wire: wire, inspector: $0) }
-            defer {
-                pings?.cancel()
-                session.end()
-                group.cancelAll()
-            }
+            // Ending the session stops its send pipeline, which the group waits for.
+            defer { session.end() }
             do {
                 // The send pipeline starts with the first send: a connection that only listens costs no task for it.
                 var sendPipelineStarted = false
@@ -101,35 +104,6 @@ struct ChatEndpoint: Sendable {
         if let readError {
             hub.metrics.protocolViolations.increment()
             throw readError
-        }
-    }
-
-    /// Writes what the outbox yields until it finishes or asks for a close. After an overflow the frames still in
-    /// hand are abandoned, so the 4008 close goes out as soon as the socket takes it.
-    ///
-    /// Each batch is every frame queued since the last one, written with one event-loop hop and one flush; the next
-    /// batch waits until this one reached the socket, so a busy connection writes many frames per system call.
-    static func writeFrames(
-        from outbox: Outbox,
-        to outbound: WebSocketOutboundWriter,
-        wire: WireWriter,
-        closeSent: CloseSent
-    ) async {
-        do {
-            while true {
-                switch await outbox.next() {
-                case .frames(let frames):
-                    try await wire.write(frames, stopping: { outbox.hasOverflowed }).get()
-                case .close(let code, let reason):
-                    try await outbound.close(WebSocketErrorCode(codeNumber: Int(code.rawValue)), reason: reason)
-                    closeSent.mark()
-                    return
-                case .finished:
-                    return
-                }
-            }
-        } catch {
-            outbox.finish()
         }
     }
 

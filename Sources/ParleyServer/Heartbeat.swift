@@ -22,7 +22,7 @@ struct Heartbeat: Sendable {
         return channel.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             sequence.value += 1
             let sent = sequence.value
-            wire.write([Self.ping(sent)], stopping: { false }).whenFailure { _ in channel.close(promise: nil) }
+            wire.writeControlFrame(Self.ping(sent))
             channel.eventLoop.scheduleTask(in: timeout) {
                 if inspector.lastPong < sent { channel.close(promise: nil) }
             }

@@ -97,6 +97,43 @@ def test_slow_and_stalled_readers_are_closed_alone_and_memory_stays_bounded(star
     assert metrics(node)["parley_slow_consumer_closes_total"] == 2
 
 
+def test_a_reader_that_pauses_and_catches_up_within_its_outbox_gets_everything(start_parley):
+    """A reader stops reading while 8 MB arrive for it (less than its outbox holds here, more than TCP's buffers
+    hold), then reads again: the server resumed writing once the socket drained, so the reader gets every message in
+    order and stays connected."""
+    node = start_parley("--rate-limit", "0", "--outbox-bytes", "16000000", "--outbox-frames", "5000")
+    reader = RawClient(node.port, receive_buffer=4096)
+    reader.send_text(json.dumps({"type": "hello", "name": "reader"}))
+    reader.send_text(json.dumps({"type": "join", "room": "burst"}))
+    while json.loads(reader.next_frame()[1])["type"] != "joined":
+        pass
+    total, text = 1000, "y" * 8000
+
+    async def burst():
+        async with websockets.connect(node.ws_url, subprotocols=["parley.v1"]) as sender:
+            await hello_and_join(sender, "sender", "burst")
+            for index in range(total):
+                await sender.send(json.dumps({"type": "send", "room": "burst", "text": text, "id": str(index)}))
+            acks = 0
+            while acks < total:
+                if json.loads(await asyncio.wait_for(sender.recv(), 30))["type"] == "ack":
+                    acks += 1
+
+    asyncio.run(burst())
+    time.sleep(0.5)
+    offsets = []
+    while len(offsets) < total:
+        event = json.loads(reader.next_frame()[1])
+        if event["type"] == "message":
+            offsets.append(event["offset"])
+    assert offsets == list(range(1, total + 1))
+    reader.send_text(json.dumps({"type": "ping", "ref": "still-there"}))
+    while (event := json.loads(reader.next_frame()[1]))["type"] != "pong":
+        assert event["type"] == "presence"
+    assert event == {"type": "pong", "ref": "still-there"}
+    assert metrics(node)["parley_slow_consumer_closes_total"] == 0
+
+
 def history(url: str, room: str, since: int = 0) -> list[dict]:
     """Every message of `room` after `since`, through a fresh parley.v1 join."""
 
