@@ -1,7 +1,7 @@
 import NIOCore
 import ParleyProtocol
 
-/// Encodes what the server sends into complete WebSocket text frames, ready for the socket.
+/// Encodes what the server sends into complete WebSocket frames, ready for the socket.
 ///
 /// Server frames are not masked (RFC 6455 §5.1), so a frame's bytes are the same for every receiver: fan-out
 /// frames a message once and every member's connection writes that one buffer as it is.
@@ -16,11 +16,35 @@ public enum Frame {
         self.text(bytes: Array(text.utf8))
     }
 
-    /// UTF-8 bytes as one text frame: FIN and opcode 1, then the payload length in 7, 7+16 or 7+64 bits, no mask.
+    /// A close frame with a status code and a reason (at most 123 bytes), or an empty one when `code` is `nil`.
+    public static func close(code: UInt16?, reason: String = "") -> ByteBuffer {
+        var payload: [UInt8] = []
+        if let code {
+            payload = [UInt8(code >> 8), UInt8(code & 0xFF)] + reason.utf8.prefix(123)
+        }
+        return frame(opcode: 0x8, payload: payload)
+    }
+
+    /// A pong echoing a ping's payload.
+    public static func pong(echoing payload: ByteBuffer) -> ByteBuffer {
+        frame(opcode: 0xA, payload: payload.readableBytesView)
+    }
+
+    /// A ping carrying a sequence number, which the client's pong echoes.
+    public static func ping(_ sequence: UInt64) -> ByteBuffer {
+        withUnsafeBytes(of: sequence.bigEndian) { frame(opcode: 0x9, payload: $0) }
+    }
+
+    /// UTF-8 bytes as one text frame.
     static func text<Bytes: Collection<UInt8>>(bytes payload: Bytes) -> ByteBuffer {
+        frame(opcode: 0x1, payload: payload)
+    }
+
+    /// One final frame: FIN and the opcode, then the payload length in 7, 7+16 or 7+64 bits, no mask.
+    static func frame<Bytes: Collection<UInt8>>(opcode: UInt8, payload: Bytes) -> ByteBuffer {
         var frame = ByteBuffer()
         frame.reserveCapacity(payload.count + 10)
-        frame.writeInteger(UInt8(0x81))
+        frame.writeInteger(0x80 | opcode)
         switch payload.count {
         case ..<126:
             frame.writeInteger(UInt8(payload.count))

@@ -152,6 +152,13 @@ public final class Outbox: Sendable {
         state.withLock { $0.finished }
     }
 
+    /// Whether more than half the bound is queued: a connection stops reading its client's commands until its
+    /// writer catches up, so a client that sends faster than it reads the answers is slowed down by TCP instead of
+    /// overflowing its outbox.
+    public var isOverHalfFull: Bool {
+        state.withLock { $0.bytes > maxBytes / 2 || $0.frames.count > maxFrames / 2 }
+    }
+
     /// Takes the frames to write next, or the instruction to close or stop. When there is nothing, `reader` is
     /// notified once something arrives (and is held until then). One reader at a time.
     public func take(orNotify reader: any OutboxReader) -> Batch? {

@@ -33,6 +33,8 @@ public final class Session: Sendable {
     private let now: @Sendable () -> Duration
     private let sends = WorkQueue<PendingSend>()
     private let sentAnything = Atomic<Bool>(false)
+    private let unstoredSends = Atomic<Int>(0)
+    private let onSendsStored: @Sendable () -> Void
     private let state: Mutex<State>
 
     /// Bytes of message text one `history` reply or replay page carries at most, so frames stay readable by
@@ -46,14 +48,17 @@ public final class Session: Sendable {
     ///   - store: The message store.
     ///   - limits: The limits to enforce.
     ///   - now: A monotonic clock for rate limiting.
+    ///   - onSendsStored: Called after each batch of this client's sends is stored (or failed) and answered.
     public init(
         connection: Connection,
         hub: Hub,
         store: any MessageStore,
         limits: Limits,
-        now: @escaping @Sendable () -> Duration = Session.monotonicNow
+        now: @escaping @Sendable () -> Duration = Session.monotonicNow,
+        onSendsStored: @escaping @Sendable () -> Void = {}
     ) {
         self.connection = connection
+        self.onSendsStored = onSendsStored
         self.hub = hub
         self.store = store
         self.limits = limits
@@ -73,8 +78,10 @@ public final class Session: Sendable {
     /// Runs the send pipeline until ``end()``: stores queued sends in batches and acknowledges them.
     public func run() async {
         while let batch = await sends.next() {
+            defer { onSendsStored() }
             do {
                 let outcomes = try await store.append(batch.map(\.draft))
+                unstoredSends.subtract(batch.count, ordering: .relaxed)
                 for (pending, outcome) in zip(batch, outcomes) where pending.acknowledges {
                     let message = outcome.message
                     connection.outbox.push(
@@ -87,6 +94,7 @@ public final class Session: Sendable {
                     )
                 }
             } catch {
+                unstoredSends.subtract(batch.count, ordering: .relaxed)
                 for pending in batch where pending.acknowledges {
                     hub.metrics.countError(.internal)
                     connection.outbox.push(
@@ -102,7 +110,12 @@ public final class Session: Sendable {
     /// Whether anything was ever queued for the send pipeline: ``run()`` need not be running before that.
     public var hasQueuedSends: Bool { sentAnything.load(ordering: .relaxed) }
 
+    /// Sends received and not yet stored: a connection stops reading past a bound, so a client cannot queue more
+    /// than its outbox can take answers for.
+    public var unstoredSendCount: Int { unstoredSends.load(ordering: .relaxed) }
+
     private func queue(_ send: PendingSend) {
+        unstoredSends.add(1, ordering: .relaxed)
         sends.push(send)
         sentAnything.store(true, ordering: .relaxed)
     }

@@ -1,15 +1,14 @@
-import CoreMetrics
-import HTTPTypes
-import Hummingbird
-import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOWebSocket
 import ParleyCore
 import ParleyProtocol
-import Synchronization
 
 /// `GET /ws`: upgrades to WebSocket, speaks parley.v1 to clients that offer it and plain mode to the others.
+///
+/// Both steps run on the connection's event loop, without a task: ``upgradeHeaders(for:)`` answers the upgrade
+/// request, ``accept(_:head:)`` sets the upgraded connection up.
 struct ChatEndpoint: Sendable {
     /// The subprotocol of parley.v1.
     static let subprotocol = "parley.v1"
@@ -23,118 +22,91 @@ struct ChatEndpoint: Sendable {
     let originPolicy: OriginPolicy
     let heartbeat: Heartbeat
     let addressLimiter: AddressLimiter
+    let logger: Logger
 
-    /// Accepts every upgrade, selecting parley.v1 when the client offers it; the origin is checked once upgraded,
-    /// so a refused browser learns why from the close code instead of a bare 400.
-    func shouldUpgrade(_ request: Request) -> RouterShouldUpgrade {
-        Self.offersParley(request.headers) ? .upgrade([.secWebSocketProtocol: Self.subprotocol]) : .upgrade([:])
+    /// The headers of the `101` answer to a WebSocket upgrade of `/ws`, selecting parley.v1 when the client offers
+    /// it; `nil` for any other path (answered `400`). Every upgrade of `/ws` is accepted: the origin is checked once
+    /// upgraded, so a refused browser learns why from the close code instead of a bare `400`.
+    func upgradeHeaders(for head: HTTPRequestHead) -> HTTPHeaders? {
+        guard head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first == "/ws" else {
+            return nil
+        }
+        return Self.offersParley(head.headers) ? ["Sec-WebSocket-Protocol": Self.subprotocol] : [:]
     }
 
-    static func offersParley(_ headers: HTTPFields) -> Bool {
-        headers[values: .secWebSocketProtocol].contains { value in
+    static func offersParley(_ headers: HTTPHeaders) -> Bool {
+        headers["Sec-WebSocket-Protocol"].contains { value in
             value.split(separator: ",").contains { $0.split(separator: " ").first == Substring(subprotocol) }
         }
     }
 
-    func handle(
-        _ inbound: WebSocketInboundStream,
-        _ outbound: WebSocketOutboundWriter,
-        _ context: WebSocketRouterContext<ParleyRequestContext>
-    ) async throws {
-        let request = context.request
-        let origin = request.headers[.origin]
-        guard originPolicy.allows(origin: origin, host: request.head.authority) else {
-            context.logger.warning("refused WebSocket from another origin", metadata: ["origin": "\(origin ?? "")"])
-            try await outbound.close(.policyViolation, reason: "origin not allowed")
-            return
+    /// Sets up an upgraded connection, on its event loop: refuses it with a close code (origin, per-address limit,
+    /// shutdown) or registers it with the hub and adds its ``WebSocketConnection`` handler.
+    func accept(_ channel: any Channel, head: HTTPRequestHead) throws {
+        let pipeline = channel.pipeline.syncOperations
+        let tap = WireTap()
+        try pipeline.addHandler(tap, position: .before(pipeline.handler(type: WebSocketFrameEncoder.self)))
+        let wire = try pipeline.context(handler: tap)
+        let origin = head.headers.first(name: "Origin")
+        guard originPolicy.allows(origin: origin, host: head.headers.first(name: "Host")) else {
+            logger.warning("refused WebSocket from another origin", metadata: ["origin": "\(origin ?? "")"])
+            return try pipeline.addHandler(WebSocketRefusal(wire: wire, code: .policyViolation, reason: "origin not allowed"))
         }
-        let channel = context.requestContext.channel
         let address = channel.remoteAddress?.ipAddress ?? "unknown"
         guard addressLimiter.acquire(address) else {
-            context.logger.warning("refused WebSocket over the per-address limit", metadata: ["address": "\(address)"])
-            try await outbound.close(.policyViolation, reason: "too many connections from your address")
-            return
+            logger.warning("refused WebSocket over the per-address limit", metadata: ["address": "\(address)"])
+            return try pipeline.addHandler(
+                WebSocketRefusal(wire: wire, code: .policyViolation, reason: "too many connections from your address")
+            )
         }
-        defer { addressLimiter.release(address) }
-        let mode: Connection.Mode = Self.offersParley(request.headers) ? .parley : .plain
+        let mode: Connection.Mode = Self.offersParley(head.headers) ? .parley : .plain
         guard let connection = hub.connect(mode: mode) else {
-            try await outbound.close(.goingAway, reason: "server shutting down")
-            return
+            addressLimiter.release(address)
+            return try pipeline.addHandler(WebSocketRefusal(wire: wire, code: .goingAway, reason: "server shutting down"))
         }
-        let session = Session(connection: connection, hub: hub, store: store, limits: limits)
-        let inspector = try? await FrameInspector.install(on: channel, metrics: hub.metrics)
-        let closeSent = CloseSent()
-        let wire: WireWriter
-        do {
-            wire = try await WireWriter.install(on: channel, outbox: connection.outbox) { code, reason in
-                Task {
-                    try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code.rawValue)), reason: reason)
-                    closeSent.mark()
-                }
+        // The socket may hold as much again as the outbox before the writer stops taking from it: a reader that falls
+        // behind for a moment has the outbox's bound plus this before it is a slow consumer.
+        try channel.syncOptions?.setOption(
+            ChannelOptions.writeBufferWaterMark,
+            value: .init(low: limits.outboxBytes / 2, high: max(limits.outboxBytes, 1))
+        )
+        let settings = WebSocketConnection.Settings(
+            hub: hub, store: store, limits: limits, heartbeat: heartbeat,
+            closeFlushTimeout: .nanoseconds(Self.closeFlushTimeout.nanoseconds)
+        )
+        let addressLimiter = self.addressLimiter
+        try pipeline.addHandler(
+            WebSocketConnection(connection: connection, wire: wire, settings: settings) {
+                addressLimiter.release(address)
             }
-        } catch {
-            hub.disconnect(connection)
-            return
-        }
-        Self.dropIfCloseStalls(connection.outbox, closeSent: closeSent, channel: channel, metrics: hub.metrics)
-        let pings = inspector.map { heartbeat.start(on: channel, wire: wire, inspector: $0) }
-        defer { pings?.cancel() }
-        let readError: (any Error)? = await withTaskGroup(of: Void.self) { group in
-            // Ending the session stops its send pipeline, which the group waits for.
-            defer { session.end() }
-            do {
-                // The send pipeline starts with the first send: a connection that only listens costs no task for it.
-                var sendPipelineStarted = false
-                for try await message in inbound.messages(maxSize: limits.maxFrameBytes) {
-                    switch message {
-                    case .text(let text): await session.receive(text: text)
-                    case .binary: await session.receiveBinary()
-                    }
-                    if !sendPipelineStarted, session.hasQueuedSends {
-                        sendPipelineStarted = true
-                        group.addTask { await session.run() }
-                    }
-                }
-                return nil
-            } catch {
-                return error
-            }
-        }
-        // A protocol violation (invalid UTF-8, an oversized message) carries the close code the framework sends.
-        if let readError {
-            hub.metrics.protocolViolations.increment()
-            throw readError
-        }
-    }
-
-    /// Once a close is asked for, gives the close frame ``closeFlushTimeout`` to be written and the client as long
-    /// again to answer it, and otherwise drops the connection: a client that stopped reading cannot hold it open.
-    /// Timers on the connection's event loop, not a task per connection.
-    static func dropIfCloseStalls(_ outbox: Outbox, closeSent: CloseSent, channel: any Channel, metrics: ParleyMetrics) {
-        outbox.whenClosing { closing in
-            guard closing else { return }
-            if outbox.hasOverflowed { metrics.slowConsumerCloses.increment() }
-            let timeout = TimeAmount.nanoseconds(closeFlushTimeout.nanoseconds)
-            let eventLoop = channel.eventLoop
-            @Sendable func ended() -> Bool { outbox.hasFinished || !channel.isActive }
-            eventLoop.scheduleTask(in: timeout) {
-                guard closeSent.isMarked || ended() else {
-                    channel.close(promise: nil)
-                    return
-                }
-                eventLoop.scheduleTask(in: timeout) {
-                    if !ended() { channel.close(promise: nil) }
-                }
-            }
-        }
+        )
     }
 }
 
-/// Set by a connection's writer once its close frame is written.
-final class CloseSent: Sendable {
-    private let sent = Atomic<Bool>(false)
+/// Answers an upgraded connection the server will not serve with a close code, and closes it once the client has
+/// answered (or after ``ChatEndpoint/closeFlushTimeout``).
+final class WebSocketRefusal: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
 
-    func mark() { sent.store(true, ordering: .relaxed) }
+    private let wire: ChannelHandlerContext
+    private let code: WebSocketErrorCode
+    private let reason: String
 
-    var isMarked: Bool { sent.load(ordering: .relaxed) }
+    init(wire: ChannelHandlerContext, code: WebSocketErrorCode, reason: String) {
+        self.wire = wire
+        self.code = code
+        self.reason = reason
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        wire.writeAndFlush(NIOAny(Frame.close(code: UInt16(webSocketErrorCode: code), reason: reason)), promise: nil)
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: .nanoseconds(ChatEndpoint.closeFlushTimeout.nanoseconds)) {
+            channel.close(promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if unwrapInboundIn(data).opcode == .connectionClose { context.close(promise: nil) }
+    }
 }

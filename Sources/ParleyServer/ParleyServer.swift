@@ -1,6 +1,5 @@
 import Hummingbird
 import HummingbirdCore
-import HummingbirdWebSocket
 import Logging
 import NIOCore
 import UnixSignals
@@ -104,41 +103,22 @@ public struct ParleyServer: Sendable {
     }
 
     private func makeApplication(onListening: @escaping @Sendable (String) async -> Void) -> some ApplicationProtocol {
+        // Hummingbird's trace level prints request details Parley's own logs leave out: it logs at debug at most.
+        var frameworkLogger = logger
+        frameworkLogger.logLevel = max(logger.logLevel, .debug)
         let endpoint = ChatEndpoint(
             hub: hub, store: store, limits: configuration.limits,
             originPolicy: OriginPolicy(allowedOrigins: configuration.allowedOrigins),
             heartbeat: Heartbeat(interval: configuration.pingInterval, timeout: configuration.pongTimeout),
-            addressLimiter: AddressLimiter(limit: configuration.maxConnectionsPerAddress)
-        )
-        // Hummingbird logs the first bytes of every frame at trace level; tokens must never reach a log line.
-        var frameworkLogger = logger
-        frameworkLogger.logLevel = max(logger.logLevel, .debug)
-        let webSocketRouter = Router(context: ParleyRequestContext.self)
-        webSocketRouter.ws("/ws") { request, _ in
-            endpoint.shouldUpgrade(request)
-        } onUpgrade: { inbound, outbound, context in
-            try await endpoint.handle(inbound, outbound, context)
-        }
-        let webSocketResponder = webSocketRouter.buildResponder()
-        let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
-            ws: .init(
-                maxFrameSize: configuration.limits.maxFrameBytes,
-                autoPing: .disabled,
-                closeTimeout: ChatEndpoint.closeFlushTimeout,
-                validateUTF8: true
-            )
+            addressLimiter: AddressLimiter(limit: configuration.maxConnectionsPerAddress),
+            logger: logger
         )
         let connections = self.connections
         let host = configuration.host
         return Application(
             router: makeRouter(),
             server: HTTPServerBuilder { responder in
-                TrackedChildChannel(
-                    base: HTTP1WebSocketUpgradeChannel(
-                        responder: responder, webSocketResponder: webSocketResponder, configuration: channelConfiguration
-                    ),
-                    tracker: connections
-                )
+                TrackedChildChannel(base: ChatChildChannel(responder: responder, endpoint: endpoint), tracker: connections)
             },
             configuration: .init(address: .hostname(host, port: configuration.port), serverName: "Parley"),
             onServerRunning: { channel in

@@ -1,0 +1,116 @@
+import HTTPTypes
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+import NIOWebSocket
+import ParleyProtocol
+
+/// How each accepted TCP connection is served: HTTP requests by Hummingbird's router, and an upgrade of `/ws` by
+/// ``ChatEndpoint`` as channel handlers only.
+///
+/// Hummingbird runs every connection in a task of its own for the connection's whole life; for a WebSocket that
+/// task would hold its whole async call stack (about 19 KiB measured) while the connection idles. Here the upgrade
+/// is set up on the event loop and the connection's task ends at once, so an idle chat connection costs no task.
+struct ChatChildChannel: ServerChildChannel, HTTPChannelHandler {
+    /// What the HTTP/1 handshake of a connection became.
+    enum Negotiated: Sendable {
+        /// A chat connection, served by its handlers.
+        case webSocket
+        /// Plain HTTP, served by the router.
+        case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        /// An upgrade that was not accepted (another path): `400`.
+        case refusedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+    }
+
+    struct Value: ServerChildChannelValue {
+        let negotiated: EventLoopFuture<Negotiated>
+        let channel: any Channel
+    }
+
+    let responder: HTTPChannelHandler.Responder
+    let endpoint: ChatEndpoint
+
+    /// - Parameter responder: Hummingbird's router. A WebSocket upgrade can only start a connection; one that arrives
+    ///   on a connection that already served HTTP (a proxy's kept-alive connection) is redirected to the same path
+    ///   with `Connection: close`, so the client tries again on a new connection, as Hummingbird does.
+    init(responder: @escaping HTTPChannelHandler.Responder, endpoint: ChatEndpoint) {
+        self.endpoint = endpoint
+        self.responder = { request, responseWriter, channel in
+            guard request.headers[.upgrade]?.lowercased() == "websocket" else {
+                return try await responder(request, responseWriter, channel)
+            }
+            var location = request.uri.path
+            if let query = request.uri.query { location += "?\(query)" }
+            let response = HTTPResponse(status: .temporaryRedirect, headerFields: [.connection: "close", .location: location])
+            try await responseWriter.writeResponse(response)
+            throw UpgradeOnUsedConnection()
+        }
+    }
+
+    /// Ends a kept-alive connection after redirecting a WebSocket upgrade that arrived on it.
+    private struct UpgradeOnUsedConnection: Error {}
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+            let endpoint = self.endpoint
+            let upgrader = NIOTypedWebSocketServerUpgrader<Negotiated>(
+                maxFrameSize: endpoint.limits.maxFrameBytes,
+                enableAutomaticErrorHandling: false,
+                shouldUpgrade: { channel, head in
+                    upgradeAttempted.value = true
+                    return channel.eventLoop.makeSucceededFuture(endpoint.upgradeHeaders(for: head))
+                },
+                upgradePipelineHandler: { channel, head in
+                    channel.eventLoop.makeCompletedFuture {
+                        try endpoint.accept(channel, head: head)
+                        return .webSocket
+                    }
+                }
+            )
+            let upgrades = NIOTypedHTTPServerUpgradeConfiguration(
+                upgraders: [upgrader],
+                notUpgradingCompletionHandler: { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let pipeline = channel.pipeline.syncOperations
+                        try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+                        try pipeline.addHandler(HTTPConnectionStateHandler(logger: logger))
+                        let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
+                            wrappingChannelSynchronously: channel,
+                            configuration: .init(isOutboundHalfClosureEnabled: true)
+                        )
+                        return upgradeAttempted.value ? .refusedUpgrade(http) : .http(http)
+                    }
+                }
+            )
+            var configuration = NIOUpgradableHTTPServerPipelineConfiguration(upgradeConfiguration: upgrades)
+            // As Hummingbird configures its own HTTP/1 channel: it pipelines and handles errors itself.
+            configuration.enablePipelining = false
+            configuration.enableErrorHandling = false
+            configuration.enableResponseHeaderValidation = false
+            let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            return Value(negotiated: negotiated, channel: channel)
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        do {
+            switch try await value.negotiated.get() {
+            case .webSocket:
+                return
+            case .http(let http):
+                await handleHTTP(asyncChannel: http, logger: logger)
+            case .refusedUpgrade(let http):
+                try await http.executeThenClose { _, outbound in
+                    let head = HTTPResponse(status: .badRequest, headerFields: [.connection: "close", .contentLength: "0"])
+                    try await outbound.write(contentsOf: [.head(head), .end(nil)])
+                }
+            }
+        } catch {
+            logger.debug("connection ended during the HTTP handshake", metadata: ["error": "\(error)"])
+        }
+    }
+}

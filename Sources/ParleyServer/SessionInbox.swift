@@ -1,0 +1,90 @@
+import ParleyCore
+import Synchronization
+
+/// What a connection has read and its ``Session`` has yet to handle, handled in order by a task that exists only
+/// while there is something to handle: an idle connection costs no task, and neither does one that only listens
+/// (the session's send pipeline starts with its first send).
+///
+/// Past ``pauseAt`` waiting items the connection should stop reading from its socket (TCP then slows the client
+/// down); ``resumeReading`` is called once the backlog is down to ``resumeAt``.
+final class SessionInbox: Sendable {
+    /// One thing for the session.
+    enum Item: Sendable {
+        case text(String)
+        case binary
+        /// The connection has ended: end the session once everything before is handled.
+        case end
+    }
+
+    private struct State {
+        var items: [Item] = []
+        var handling = false
+        var readingPaused = false
+        var sendPipelineStarted = false
+    }
+
+    static let pauseAt = 16
+    static let resumeAt = 4
+
+    private let session: Session
+    private let resumeReading: @Sendable () -> Void
+    private let state = Mutex(State())
+
+    init(session: Session, resumeReading: @escaping @Sendable () -> Void) {
+        self.session = session
+        self.resumeReading = resumeReading
+    }
+
+    /// Queues an item, starting a task to handle it unless one is running.
+    /// - Returns: Whether the connection should stop reading until ``resumeReading`` is called.
+    func submit(_ item: Item) -> Bool {
+        let (start, pause) = state.withLock { state -> (Bool, Bool) in
+            state.items.append(item)
+            let start = !state.handling
+            state.handling = true
+            if state.items.count >= Self.pauseAt { state.readingPaused = true }
+            return (start, state.readingPaused)
+        }
+        if start { Task { await self.handleAll() } }
+        return pause
+    }
+
+    /// Whether reading is paused for the backlog.
+    var isReadingPaused: Bool {
+        state.withLock { $0.readingPaused }
+    }
+
+    private func handleAll() async {
+        while let item = next() {
+            switch item {
+            case .text(let text): await session.receive(text: text)
+            case .binary: await session.receiveBinary()
+            case .end: session.end()
+            }
+            let startSendPipeline = session.hasQueuedSends && state.withLock { state in
+                defer { state.sendPipelineStarted = true }
+                return !state.sendPipelineStarted
+            }
+            if startSendPipeline {
+                let session = self.session
+                Task { await session.run() }
+            }
+        }
+    }
+
+    /// Takes the next item, or ends this round of handling when there is none.
+    private func next() -> Item? {
+        let (item, resume) = state.withLock { state -> (Item?, Bool) in
+            guard !state.items.isEmpty else {
+                state.handling = false
+                return (nil, false)
+            }
+            let item = state.items.removeFirst()
+            guard state.readingPaused, state.items.count <= Self.resumeAt else { return (item, false) }
+            state.readingPaused = false
+            return (item, true)
+        }
+        if resume { resumeReading() }
+        return item
+    }
+}

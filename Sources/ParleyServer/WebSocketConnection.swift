@@ -1,0 +1,379 @@
+import CoreMetrics
+import NIOCore
+import NIOWebSocket
+import ParleyCore
+import ParleyProtocol
+
+/// The server side of one upgraded WebSocket connection: a single channel handler on the connection's event loop,
+/// right after the frame decoder, and no task while the connection is idle.
+///
+/// Reading, it enforces RFC 6455 (masked client frames, no reserved bits or opcodes, fragments in order, text in
+/// UTF-8, messages within the limit), answers pings, notes pongs for the heartbeat and passes messages to the
+/// session through a ``SessionInbox``, pausing the socket while the session is behind. Writing, it drains the
+/// connection's ``Outbox`` whenever the outbox has something and the socket is writable: the outbox holds complete
+/// frames (``Frame``), so a message fanned out to a room is one buffer every member's connection writes as it is,
+/// with one flush per batch and no per-receiver framing or task switch.
+///
+/// Closing follows the handshake: a close the server starts (the outbox's, on overflow or shutdown) waits for the
+/// client's answer, and the connection is dropped if the close frame is not written within ``closeFlushTimeout`` or
+/// not answered within as long again; a protocol violation is answered with its close code and the connection is
+/// closed at once.
+final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundIn = WebSocketFrame
+
+    /// What every connection shares.
+    struct Settings {
+        let hub: Hub
+        let store: any MessageStore
+        let limits: Limits
+        let heartbeat: Heartbeat
+        let closeFlushTimeout: TimeAmount
+
+        /// Sends a client may have waiting to be stored before its connection stops reading: their answers (an
+        /// `ack`, and the message itself for a member of the room) must fit in its outbox.
+        var maxUnstoredSends: Int { max(1, limits.outboxFrames / 4) }
+    }
+
+    private let connection: Connection
+    /// Created once the handler is in the pipeline (it tells the handler when sends are stored).
+    private var session: Session?
+    /// Where frames are written: the ``WireTap``'s context, below the framework's frame encoder.
+    private let wire: ChannelHandlerContext
+    private let settings: Settings
+    /// Called once the connection has closed.
+    private let onClosed: () -> Void
+
+    private var context: ChannelHandlerContext?
+    private var inbox: SessionInbox?
+    /// Registered with the outbox when a drain found it empty.
+    private var waker: OutboxWaker?
+    private var writable = true
+    /// The outbox said close or finished: nothing more is taken from it.
+    private var writerStopped = false
+    /// A close frame has been queued for the client; what it sends now is ignored until its close.
+    private var closeSent = false
+    private var closeFlushed = false
+    /// The opcode and data of a fragmented message being reassembled.
+    private var fragments: (opcode: WebSocketOpcode, data: ByteBuffer)?
+    /// A read held back while the session is behind.
+    private var readPending = false
+    private var pingSequence: UInt64 = 0
+    private var lastPongSequence: UInt64 = 0
+    private var heartbeat: RepeatedTask?
+    private var closeDeadline: Scheduled<Void>?
+
+    init(connection: Connection, wire: ChannelHandlerContext, settings: Settings, onClosed: @escaping () -> Void) {
+        self.connection = connection
+        self.wire = wire
+        self.settings = settings
+        self.onClosed = onClosed
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        writable = context.channel.isWritable
+        let eventLoop = context.eventLoop
+        let handler = NIOLoopBound(self, eventLoop: eventLoop)
+        let session = Session(
+            connection: connection, hub: settings.hub, store: settings.store, limits: settings.limits,
+            onSendsStored: { eventLoop.execute { handler.value.resumeReading() } }
+        )
+        self.session = session
+        inbox = SessionInbox(session: session) {
+            eventLoop.execute { handler.value.resumeReading() }
+        }
+        connection.outbox.whenClosing { closing in
+            guard closing else { return }
+            eventLoop.execute { handler.value.startCloseDeadline() }
+        }
+        waker = OutboxWaker(handler, eventLoop: eventLoop)
+        startHeartbeat(on: eventLoop, handler: handler)
+        drain()
+    }
+
+    /// Lets go of what refers back to this handler (the inbox's and the outbox's callbacks), so nothing outlives
+    /// the connection.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        waker = nil
+        inbox = nil
+        session = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        heartbeat?.cancel()
+        closeDeadline?.cancel()
+        _ = inbox?.submit(.end)
+        onClosed()
+        context.fireChannelInactive()
+    }
+
+    // MARK: Reading
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        guard frame.maskKey != nil else {
+            return violation(.protocolError, "client frames must be masked")
+        }
+        guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else {
+            return violation(.protocolError, "reserved bits are set but no extension was negotiated")
+        }
+        switch frame.opcode {
+        case .text, .binary:
+            guard fragments == nil else {
+                return violation(.protocolError, "a new message began inside a fragmented one")
+            }
+            if frame.fin {
+                receive(frame.opcode, frame.unmaskedData)
+            } else {
+                fragments = (frame.opcode, frame.unmaskedData)
+            }
+        case .continuation:
+            guard var message = fragments else {
+                return violation(.protocolError, "a continuation frame with no message to continue")
+            }
+            fragments = nil
+            guard message.data.readableBytes + frame.length <= settings.limits.maxFrameBytes else {
+                return violation(.messageTooLarge, "message over \(settings.limits.maxFrameBytes) bytes")
+            }
+            var more = frame.unmaskedData
+            message.data.writeBuffer(&more)
+            if frame.fin {
+                receive(message.opcode, message.data)
+            } else {
+                fragments = message
+            }
+        case .ping:
+            if !closeSent { writeControlFrame(Frame.pong(echoing: frame.unmaskedData)) }
+        case .pong:
+            let payload = frame.unmaskedData
+            if let sequence = payload.getInteger(at: payload.readerIndex, as: UInt64.self) {
+                lastPongSequence = max(lastPongSequence, sequence)
+            }
+        case .connectionClose:
+            receiveClose(frame.unmaskedData)
+        default:
+            violation(.protocolError, "opcode \(frame.opcode) is reserved")
+        }
+    }
+
+    private func receive(_ opcode: WebSocketOpcode, _ data: ByteBuffer) {
+        guard !closeSent, let inbox else { return }
+        let item: SessionInbox.Item
+        if opcode == .text {
+            guard let text = String(validating: data.readableBytesView, as: UTF8.self) else {
+                return violation(.dataInconsistentWithMessage, "text frames must be UTF-8")
+            }
+            item = .text(text)
+        } else {
+            item = .binary
+        }
+        _ = inbox.submit(item)
+    }
+
+    /// The client's close: the answer to ours, or its own, which is echoed before the connection closes.
+    private func receiveClose(_ payload: ByteBuffer) {
+        guard let context else { return }
+        if closeSent {
+            context.close(promise: nil)
+            return
+        }
+        var payload = payload
+        guard payload.readableBytes != 1 else { return violation(.protocolError, "a close frame cannot carry one byte") }
+        let code = payload.readInteger(as: UInt16.self)
+        if let code, !Self.isValidCloseCode(code) {
+            return violation(.protocolError, "close code \(code) is not allowed")
+        }
+        guard String(validating: payload.readableBytesView, as: UTF8.self) != nil else {
+            return violation(.dataInconsistentWithMessage, "a close reason must be UTF-8")
+        }
+        closeSent = true
+        let channel = context.channel
+        wire.writeAndFlush(NIOAny(Frame.close(code: code))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    /// Codes a client may send (RFC 6455 §7.4): not 1004–1006, 1015 or unassigned ones.
+    static func isValidCloseCode(_ code: UInt16) -> Bool {
+        switch code {
+        case 1000...1003, 1007...1014, 3000...4999: true
+        default: false
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        switch error as? NIOWebSocketError {
+        case .invalidFrameLength?: violation(.messageTooLarge, "frame over \(settings.limits.maxFrameBytes) bytes")
+        case .some: violation(.protocolError, "malformed frame")
+        case nil: context.close(promise: nil)
+        }
+    }
+
+    /// Fails the connection: the close code and reason, then the end of the TCP connection.
+    private func violation(_ code: WebSocketErrorCode, _ reason: String) {
+        guard let context, !closeSent else { return }
+        settings.hub.metrics.protocolViolations.increment()
+        closeSent = true
+        fragments = nil
+        let frame = Frame.close(code: UInt16(webSocketErrorCode: code), reason: reason)
+        let channel = context.channel
+        wire.writeAndFlush(NIOAny(frame)).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    /// Holds reads back while the session has a backlog or the outbox is over half full (the client is not reading
+    /// what it is sent as fast as it sends).
+    func read(context: ChannelHandlerContext) {
+        if mayRead {
+            context.read()
+        } else {
+            readPending = true
+        }
+    }
+
+    private var mayRead: Bool {
+        !(inbox?.isReadingPaused ?? false) && !connection.outbox.isOverHalfFull
+            && (session?.unstoredSendCount ?? 0) < settings.maxUnstoredSends
+    }
+
+    private func resumeReading() {
+        guard readPending, mayRead, let context else { return }
+        readPending = false
+        context.read()
+    }
+
+    // MARK: Writing
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        writable = context.channel.isWritable
+        if writable { drain() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Batches up to this many bytes are copied into one buffer and written at once: cheaper than one pending write
+    /// per small frame.
+    static let coalescedBytes = 64 * 1024
+
+    /// Takes and writes everything the outbox holds while the socket is writable, with one flush. After an
+    /// overflow the frames in hand are abandoned, so the 4008 close goes out as soon as the socket takes it.
+    fileprivate func drain() {
+        guard context != nil, let waker, !writerStopped else { return }
+        var wrote = false
+        taking: while writable, let batch = connection.outbox.take(orNotify: waker) {
+            switch batch {
+            case .frames(let frames):
+                if connection.outbox.hasOverflowed { continue }
+                write(frames)
+                wrote = true
+            case .close(let code, let reason):
+                writerStopped = true
+                if wrote { wire.flush() }
+                startClose(code, reason: reason)
+                return
+            case .finished:
+                writerStopped = true
+                break taking
+            }
+        }
+        if wrote {
+            wire.flush()
+            resumeReading()
+        }
+    }
+
+    private func write(_ frames: [ByteBuffer]) {
+        if frames.count == 1 {
+            wire.write(NIOAny(frames[0]), promise: nil)
+            return
+        }
+        let total = frames.reduce(0) { $0 + $1.readableBytes }
+        guard total <= Self.coalescedBytes else {
+            for frame in frames { wire.write(NIOAny(frame), promise: nil) }
+            return
+        }
+        var combined = wire.channel.allocator.buffer(capacity: total)
+        for frame in frames { combined.writeImmutableBuffer(frame) }
+        wire.write(NIOAny(combined), promise: nil)
+    }
+
+    /// Writes a control frame at once, closing the connection if it cannot be written.
+    private func writeControlFrame(_ frame: ByteBuffer) {
+        let channel = wire.channel
+        wire.writeAndFlush(NIOAny(frame)).whenFailure { _ in channel.close(promise: nil) }
+    }
+
+    /// The server's close, after every frame queued before it: the client is expected to answer.
+    private func startClose(_ code: CloseCode, reason: String) {
+        guard let context, !closeSent else { return }
+        closeSent = true
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        wire.writeAndFlush(NIOAny(Frame.close(code: code.rawValue, reason: reason))).whenSuccess {
+            handler.value.closeFlushed = true
+        }
+    }
+
+    /// Once a close is asked for, gives the close frame ``Settings/closeFlushTimeout`` to be written and the client
+    /// as long again to answer it, and otherwise drops the connection: a client that stopped reading cannot hold it
+    /// open.
+    private func startCloseDeadline() {
+        guard let context, closeDeadline == nil else { return }
+        if connection.outbox.hasOverflowed { settings.hub.metrics.slowConsumerCloses.increment() }
+        let timeout = settings.closeFlushTimeout
+        let eventLoop = context.eventLoop
+        let handler = NIOLoopBound(self, eventLoop: eventLoop)
+        closeDeadline = eventLoop.scheduleTask(in: timeout) {
+            let connection = handler.value
+            guard connection.closeFlushed else {
+                connection.context?.close(promise: nil)
+                return
+            }
+            connection.closeDeadline = eventLoop.scheduleTask(in: timeout) {
+                handler.value.context?.close(promise: nil)
+            }
+        }
+    }
+
+    // MARK: Heartbeat
+
+    /// Pings every interval; a pong that has not come back within the timeout drops the connection, so a client
+    /// that vanished without closing leaves its rooms (and everyone's presence) within interval + timeout.
+    private func startHeartbeat(on eventLoop: any EventLoop, handler: NIOLoopBound<WebSocketConnection>) {
+        let interval = TimeAmount.nanoseconds(settings.heartbeat.interval.nanoseconds)
+        let timeout = TimeAmount.nanoseconds(settings.heartbeat.timeout.nanoseconds)
+        heartbeat = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            let connection = handler.value
+            connection.pingSequence += 1
+            let sent = connection.pingSequence
+            connection.writeControlFrame(Frame.ping(sent))
+            eventLoop.scheduleTask(in: timeout) {
+                let connection = handler.value
+                if connection.lastPongSequence < sent { connection.context?.close(promise: nil) }
+            }
+        }
+    }
+}
+
+/// Where a connection's frames enter its pipeline: below the framework's WebSocket frame encoder, because they are
+/// complete frames already. It only passes writes on; the ``WebSocketConnection`` writes through its context.
+final class WireTap: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = ByteBuffer
+}
+
+/// Tells a connection's handler, on its event loop, that its outbox has something.
+private final class OutboxWaker: OutboxReader {
+    private let handler: NIOLoopBound<WebSocketConnection>
+    private let eventLoop: any EventLoop
+
+    init(_ handler: NIOLoopBound<WebSocketConnection>, eventLoop: any EventLoop) {
+        self.handler = handler
+        self.eventLoop = eventLoop
+    }
+
+    func outboxHasWork() {
+        let handler = self.handler
+        eventLoop.execute { handler.value.drain() }
+    }
+}
