@@ -180,8 +180,10 @@ public final class Outbox: Sendable {
     private func takeBatch(_ state: inout State) -> Batch? {
         if state.finished { return .finished }
         if !state.frames.isEmpty {
+            // Handed over, not copied: keeping the capacity would allocate a new array per batch, and an idle
+            // connection would hold the largest one it ever had.
             let frames = state.frames
-            state.frames.removeAll(keepingCapacity: true)
+            state.frames = []
             state.bytes = 0
             return .frames(frames)
         }

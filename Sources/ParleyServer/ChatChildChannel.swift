@@ -53,24 +53,16 @@ struct ChatChildChannel: ServerChildChannel, HTTPChannelHandler {
     /// Ends a kept-alive connection after redirecting a WebSocket upgrade that arrived on it.
     private struct UpgradeOnUsedConnection: Error {}
 
+    /// How each connection sizes its reads. NIO keeps a connection's last read buffer for the next read, so the
+    /// first size is what an idle connection holds: 512 bytes (an upgrade request fits in one or two reads) rather
+    /// than NIO's 2,048; busy connections grow their buffer as their reads fill it.
+    static let readSizes = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536)
+
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.readSizes)
             let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
-            let endpoint = self.endpoint
-            let upgrader = NIOTypedWebSocketServerUpgrader<Negotiated>(
-                maxFrameSize: endpoint.limits.maxFrameBytes,
-                enableAutomaticErrorHandling: false,
-                shouldUpgrade: { channel, head in
-                    upgradeAttempted.value = true
-                    return channel.eventLoop.makeSucceededFuture(endpoint.upgradeHeaders(for: head))
-                },
-                upgradePipelineHandler: { channel, head in
-                    channel.eventLoop.makeCompletedFuture {
-                        try endpoint.accept(channel, head: head)
-                        return .webSocket
-                    }
-                }
-            )
+            let upgrader = ChatUpgrader(endpoint: endpoint) { upgradeAttempted.value = true }
             let upgrades = NIOTypedHTTPServerUpgradeConfiguration(
                 upgraders: [upgrader],
                 notUpgradingCompletionHandler: { channel in

@@ -16,13 +16,14 @@ struct ChatEndpoint: Sendable {
     /// connection is dropped.
     static let closeFlushTimeout: Duration = .seconds(2)
 
-    let hub: Hub
-    let store: any MessageStore
-    let limits: Limits
+    /// What every chat connection shares (hub, store, limits, heartbeat).
+    let settings: WebSocketConnection.Settings
     let originPolicy: OriginPolicy
-    let heartbeat: Heartbeat
     let addressLimiter: AddressLimiter
     let logger: Logger
+
+    var hub: Hub { settings.hub }
+    var limits: Limits { settings.limits }
 
     /// The headers of the `101` answer to a WebSocket upgrade of `/ws`, selecting parley.v1 when the client offers
     /// it; `nil` for any other path (answered `400`). Every upgrade of `/ws` is accepted: the origin is checked once
@@ -44,25 +45,22 @@ struct ChatEndpoint: Sendable {
     /// shutdown) or registers it with the hub and adds its ``WebSocketConnection`` handler.
     func accept(_ channel: any Channel, head: HTTPRequestHead) throws {
         let pipeline = channel.pipeline.syncOperations
-        let tap = WireTap()
-        try pipeline.addHandler(tap, position: .before(pipeline.handler(type: WebSocketFrameEncoder.self)))
-        let wire = try pipeline.context(handler: tap)
         let origin = head.headers.first(name: "Origin")
         guard originPolicy.allows(origin: origin, host: head.headers.first(name: "Host")) else {
             logger.warning("refused WebSocket from another origin", metadata: ["origin": "\(origin ?? "")"])
-            return try pipeline.addHandler(WebSocketRefusal(wire: wire, code: .policyViolation, reason: "origin not allowed"))
+            return try pipeline.addHandler(WebSocketRefusal(code: .policyViolation, reason: "origin not allowed"))
         }
         let address = channel.remoteAddress?.ipAddress ?? "unknown"
         guard addressLimiter.acquire(address) else {
             logger.warning("refused WebSocket over the per-address limit", metadata: ["address": "\(address)"])
             return try pipeline.addHandler(
-                WebSocketRefusal(wire: wire, code: .policyViolation, reason: "too many connections from your address")
+                WebSocketRefusal(code: .policyViolation, reason: "too many connections from your address")
             )
         }
         let mode: Connection.Mode = Self.offersParley(head.headers) ? .parley : .plain
         guard let connection = hub.connect(mode: mode) else {
             addressLimiter.release(address)
-            return try pipeline.addHandler(WebSocketRefusal(wire: wire, code: .goingAway, reason: "server shutting down"))
+            return try pipeline.addHandler(WebSocketRefusal(code: .goingAway, reason: "server shutting down"))
         }
         // The socket may hold as much again as the outbox before the writer stops taking from it: a reader that falls
         // behind for a moment has the outbox's bound plus this before it is a slow consumer.
@@ -70,13 +68,9 @@ struct ChatEndpoint: Sendable {
             ChannelOptions.writeBufferWaterMark,
             value: .init(low: limits.outboxBytes / 2, high: max(limits.outboxBytes, 1))
         )
-        let settings = WebSocketConnection.Settings(
-            hub: hub, store: store, limits: limits, heartbeat: heartbeat,
-            closeFlushTimeout: .nanoseconds(Self.closeFlushTimeout.nanoseconds)
-        )
         let addressLimiter = self.addressLimiter
         try pipeline.addHandler(
-            WebSocketConnection(connection: connection, wire: wire, settings: settings) {
+            WebSocketConnection(connection: connection, settings: settings) {
                 addressLimiter.release(address)
             }
         )
@@ -86,27 +80,45 @@ struct ChatEndpoint: Sendable {
 /// Answers an upgraded connection the server will not serve with a close code, and closes it once the client has
 /// answered (or after ``ChatEndpoint/closeFlushTimeout``).
 final class WebSocketRefusal: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = WebSocketFrame
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
-    private let wire: ChannelHandlerContext
     private let code: WebSocketErrorCode
     private let reason: String
+    private var unparsed: ByteBuffer?
 
-    init(wire: ChannelHandlerContext, code: WebSocketErrorCode, reason: String) {
-        self.wire = wire
+    init(code: WebSocketErrorCode, reason: String) {
         self.code = code
         self.reason = reason
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        wire.writeAndFlush(NIOAny(Frame.close(code: UInt16(webSocketErrorCode: code), reason: reason)), promise: nil)
+        let frame = Frame.close(code: UInt16(webSocketErrorCode: code), reason: reason)
+        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
         let channel = context.channel
         context.eventLoop.scheduleTask(in: .nanoseconds(ChatEndpoint.closeFlushTimeout.nanoseconds)) {
             channel.close(promise: nil)
         }
     }
 
+    /// Reads frames only to see the client's close.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if unwrapInboundIn(data).opcode == .connectionClose { context.close(promise: nil) }
+        var bytes = unwrapInboundIn(data)
+        if var unparsed {
+            self.unparsed = nil
+            unparsed.writeBuffer(&bytes)
+            bytes = unparsed
+        }
+        while true {
+            switch WebSocketWire.parseFrame(from: &bytes, maxPayload: 125) {
+            case .frame(let frame):
+                if frame.opcode == .connectionClose { return context.close(promise: nil) }
+            case .tooLarge:
+                return context.close(promise: nil)
+            case .needMoreBytes:
+                if bytes.readableBytes > 0 { unparsed = bytes }
+                return
+            }
+        }
     }
 }

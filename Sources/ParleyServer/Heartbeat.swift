@@ -1,6 +1,72 @@
+import NIOCore
+import ParleyCore
+import Synchronization
+
 /// How a WebSocket connection checks that its client is still there: a ping every `interval`, and the connection is
-/// dropped when the pong has not come back within `timeout` (``WebSocketConnection`` runs it as event-loop timers).
-struct Heartbeat: Sendable {
+/// dropped when the pong has not come back within `timeout`, so a client that vanished without closing leaves its
+/// rooms (and everyone's presence) within interval + timeout.
+///
+/// One timer per event loop pings every connection on that loop (``Pinger``): a connection costs an entry in a
+/// table, not a timer of its own.
+final class Heartbeat: Sendable {
     let interval: Duration
     let timeout: Duration
+    private let pingers = Mutex<[ObjectIdentifier: Pinger]>([:])
+
+    init(interval: Duration, timeout: Duration) {
+        self.interval = interval
+        self.timeout = timeout
+    }
+
+    /// The pinger of the event loop the caller runs on, started with the loop's first connection.
+    func pinger(on eventLoop: any EventLoop) -> Pinger {
+        eventLoop.preconditionInEventLoop()
+        return pingers.withLock { pingers in
+            if let pinger = pingers[ObjectIdentifier(eventLoop)] { return pinger }
+            let pinger = Pinger(eventLoop: eventLoop, interval: interval, timeout: timeout)
+            pingers[ObjectIdentifier(eventLoop)] = pinger
+            return pinger
+        }
+    }
+
+    /// What a pinger asks of a connection. Called on its event loop.
+    protocol Pingable: AnyObject {
+        /// Sends a ping carrying `sequence`.
+        func ping(_ sequence: UInt64)
+        /// Drops the connection if the pong for `sequence` has not come back (and it was sent that ping).
+        func dropIfUnanswered(_ sequence: UInt64)
+    }
+
+    /// Pings the connections of one event loop every interval and checks their pongs a timeout later.
+    final class Pinger: Sendable {
+        private let members: NIOLoopBoundBox<[ObjectIdentifier: any Pingable]>
+        private let sequence: NIOLoopBoundBox<UInt64>
+
+        fileprivate init(eventLoop: any EventLoop, interval: Duration, timeout: Duration) {
+            members = NIOLoopBoundBox([:], eventLoop: eventLoop)
+            sequence = NIOLoopBoundBox(0, eventLoop: eventLoop)
+            let members = self.members
+            let sequence = self.sequence
+            let timeout = TimeAmount.nanoseconds(timeout.nanoseconds)
+            let interval = TimeAmount.nanoseconds(interval.nanoseconds)
+            eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+                sequence.value += 1
+                let sent = sequence.value
+                for member in members.value.values { member.ping(sent) }
+                eventLoop.scheduleTask(in: timeout) {
+                    for member in Array(members.value.values) { member.dropIfUnanswered(sent) }
+                }
+            }
+        }
+
+        /// Pings `member` from the next tick on, until ``remove(_:)``. On the pinger's event loop.
+        func add(_ member: any Pingable) {
+            members.value[ObjectIdentifier(member)] = member
+        }
+
+        /// Stops pinging `member`. On the pinger's event loop.
+        func remove(_ member: any Pingable) {
+            members.value[ObjectIdentifier(member)] = nil
+        }
+    }
 }

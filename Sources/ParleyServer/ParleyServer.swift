@@ -107,9 +107,12 @@ public struct ParleyServer: Sendable {
         var frameworkLogger = logger
         frameworkLogger.logLevel = max(logger.logLevel, .debug)
         let endpoint = ChatEndpoint(
-            hub: hub, store: store, limits: configuration.limits,
+            settings: WebSocketConnection.Settings(
+                hub: hub, store: store, limits: configuration.limits,
+                heartbeat: Heartbeat(interval: configuration.pingInterval, timeout: configuration.pongTimeout),
+                closeFlushTimeout: .nanoseconds(ChatEndpoint.closeFlushTimeout.nanoseconds)
+            ),
             originPolicy: OriginPolicy(allowedOrigins: configuration.allowedOrigins),
-            heartbeat: Heartbeat(interval: configuration.pingInterval, timeout: configuration.pongTimeout),
             addressLimiter: AddressLimiter(limit: configuration.maxConnectionsPerAddress),
             logger: logger
         )

@@ -18,17 +18,26 @@ import ParleyProtocol
 /// client's answer, and the connection is dropped if the close frame is not written within ``closeFlushTimeout`` or
 /// not answered within as long again; a protocol violation is answered with its close code and the connection is
 /// closed at once.
-final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = WebSocketFrame
-    typealias OutboundIn = WebSocketFrame
+final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, Heartbeat.Pingable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
-    /// What every connection shares.
-    struct Settings {
+    /// What every connection shares: one instance per server, referred to rather than copied into each handler.
+    final class Settings: Sendable {
         let hub: Hub
         let store: any MessageStore
         let limits: Limits
         let heartbeat: Heartbeat
         let closeFlushTimeout: TimeAmount
+
+        init(hub: Hub, store: any MessageStore, limits: Limits, heartbeat: Heartbeat, closeFlushTimeout: TimeAmount) {
+            self.hub = hub
+            self.store = store
+            self.limits = limits
+            self.heartbeat = heartbeat
+            self.closeFlushTimeout = closeFlushTimeout
+        }
 
         /// Sends a client may have waiting to be stored before its connection stops reading: their answers (an
         /// `ack`, and the message itself for a member of the room) must fit in its outbox.
@@ -38,13 +47,15 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
     private let connection: Connection
     /// Created once the handler is in the pipeline (it tells the handler when sends are stored).
     private var session: Session?
-    /// Where frames are written: the ``WireTap``'s context, below the framework's frame encoder.
-    private let wire: ChannelHandlerContext
     private let settings: Settings
     /// Called once the connection has closed.
     private let onClosed: () -> Void
 
     private var context: ChannelHandlerContext?
+    /// The start of a frame that has not all arrived.
+    private var unparsed: ByteBuffer?
+    /// A protocol violation was answered: nothing more is read.
+    private var failed = false
     private var inbox: SessionInbox?
     /// Registered with the outbox when a drain found it empty.
     private var waker: OutboxWaker?
@@ -58,14 +69,13 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
     private var fragments: (opcode: WebSocketOpcode, data: ByteBuffer)?
     /// A read held back while the session is behind.
     private var readPending = false
-    private var pingSequence: UInt64 = 0
+    private var lastPingSequence: UInt64 = 0
     private var lastPongSequence: UInt64 = 0
-    private var heartbeat: RepeatedTask?
+    private var pinger: Heartbeat.Pinger?
     private var closeDeadline: Scheduled<Void>?
 
-    init(connection: Connection, wire: ChannelHandlerContext, settings: Settings, onClosed: @escaping () -> Void) {
+    init(connection: Connection, settings: Settings, onClosed: @escaping () -> Void) {
         self.connection = connection
-        self.wire = wire
         self.settings = settings
         self.onClosed = onClosed
     }
@@ -88,7 +98,8 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
             eventLoop.execute { handler.value.startCloseDeadline() }
         }
         waker = OutboxWaker(handler, eventLoop: eventLoop)
-        startHeartbeat(on: eventLoop, handler: handler)
+        pinger = settings.heartbeat.pinger(on: eventLoop)
+        pinger?.add(self)
         drain()
     }
 
@@ -102,7 +113,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        heartbeat?.cancel()
+        pinger?.remove(self)
         closeDeadline?.cancel()
         _ = inbox?.submit(.end)
         onClosed()
@@ -112,12 +123,35 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Reading
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        var bytes = unwrapInboundIn(data)
+        if var unparsed {
+            self.unparsed = nil
+            unparsed.writeBuffer(&bytes)
+            bytes = unparsed
+        }
+        while !failed {
+            switch WebSocketWire.parseFrame(from: &bytes, maxPayload: settings.limits.maxFrameBytes) {
+            case .frame(let frame):
+                receive(frame)
+            case .needMoreBytes:
+                if bytes.readableBytes > 0 { unparsed = bytes }
+                return
+            case .tooLarge:
+                return violation(.messageTooLarge, "frame over \(settings.limits.maxFrameBytes) bytes")
+            }
+        }
+    }
+
+    private func receive(_ frame: WebSocketFrame) {
         guard frame.maskKey != nil else {
             return violation(.protocolError, "client frames must be masked")
         }
         guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else {
             return violation(.protocolError, "reserved bits are set but no extension was negotiated")
+        }
+        if frame.opcode.isControlOpcode {
+            guard frame.fin else { return violation(.protocolError, "control frames cannot be fragmented") }
+            guard frame.length <= 125 else { return violation(.protocolError, "control frames carry at most 125 bytes") }
         }
         switch frame.opcode {
         case .text, .binary:
@@ -190,7 +224,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
         }
         closeSent = true
         let channel = context.channel
-        wire.writeAndFlush(NIOAny(Frame.close(code: code))).whenComplete { _ in
+        context.writeAndFlush(wrapOutboundOut(Frame.close(code: code))).whenComplete { _ in
             channel.close(promise: nil)
         }
     }
@@ -204,22 +238,19 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        switch error as? NIOWebSocketError {
-        case .invalidFrameLength?: violation(.messageTooLarge, "frame over \(settings.limits.maxFrameBytes) bytes")
-        case .some: violation(.protocolError, "malformed frame")
-        case nil: context.close(promise: nil)
-        }
+        context.close(promise: nil)
     }
 
     /// Fails the connection: the close code and reason, then the end of the TCP connection.
     private func violation(_ code: WebSocketErrorCode, _ reason: String) {
+        failed = true
         guard let context, !closeSent else { return }
         settings.hub.metrics.protocolViolations.increment()
         closeSent = true
         fragments = nil
         let frame = Frame.close(code: UInt16(webSocketErrorCode: code), reason: reason)
         let channel = context.channel
-        wire.writeAndFlush(NIOAny(frame)).whenComplete { _ in
+        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in
             channel.close(promise: nil)
         }
     }
@@ -260,17 +291,17 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
     /// Takes and writes everything the outbox holds while the socket is writable, with one flush. After an
     /// overflow the frames in hand are abandoned, so the 4008 close goes out as soon as the socket takes it.
     fileprivate func drain() {
-        guard context != nil, let waker, !writerStopped else { return }
+        guard let context, let waker, !writerStopped else { return }
         var wrote = false
         taking: while writable, let batch = connection.outbox.take(orNotify: waker) {
             switch batch {
             case .frames(let frames):
                 if connection.outbox.hasOverflowed { continue }
-                write(frames)
+                write(frames, to: context)
                 wrote = true
             case .close(let code, let reason):
                 writerStopped = true
-                if wrote { wire.flush() }
+                if wrote { context.flush() }
                 startClose(code, reason: reason)
                 return
             case .finished:
@@ -279,30 +310,31 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
             }
         }
         if wrote {
-            wire.flush()
+            context.flush()
             resumeReading()
         }
     }
 
-    private func write(_ frames: [ByteBuffer]) {
+    private func write(_ frames: [ByteBuffer], to context: ChannelHandlerContext) {
         if frames.count == 1 {
-            wire.write(NIOAny(frames[0]), promise: nil)
+            context.write(wrapOutboundOut(frames[0]), promise: nil)
             return
         }
         let total = frames.reduce(0) { $0 + $1.readableBytes }
         guard total <= Self.coalescedBytes else {
-            for frame in frames { wire.write(NIOAny(frame), promise: nil) }
+            for frame in frames { context.write(wrapOutboundOut(frame), promise: nil) }
             return
         }
-        var combined = wire.channel.allocator.buffer(capacity: total)
+        var combined = context.channel.allocator.buffer(capacity: total)
         for frame in frames { combined.writeImmutableBuffer(frame) }
-        wire.write(NIOAny(combined), promise: nil)
+        context.write(wrapOutboundOut(combined), promise: nil)
     }
 
     /// Writes a control frame at once, closing the connection if it cannot be written.
     private func writeControlFrame(_ frame: ByteBuffer) {
-        let channel = wire.channel
-        wire.writeAndFlush(NIOAny(frame)).whenFailure { _ in channel.close(promise: nil) }
+        guard let context else { return }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(frame)).whenFailure { _ in channel.close(promise: nil) }
     }
 
     /// The server's close, after every frame queued before it: the client is expected to answer.
@@ -310,7 +342,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
         guard let context, !closeSent else { return }
         closeSent = true
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        wire.writeAndFlush(NIOAny(Frame.close(code: code.rawValue, reason: reason))).whenSuccess {
+        context.writeAndFlush(wrapOutboundOut(Frame.close(code: code.rawValue, reason: reason))).whenSuccess {
             handler.value.closeFlushed = true
         }
     }
@@ -338,28 +370,14 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Heartbeat
 
-    /// Pings every interval; a pong that has not come back within the timeout drops the connection, so a client
-    /// that vanished without closing leaves its rooms (and everyone's presence) within interval + timeout.
-    private func startHeartbeat(on eventLoop: any EventLoop, handler: NIOLoopBound<WebSocketConnection>) {
-        let interval = TimeAmount.nanoseconds(settings.heartbeat.interval.nanoseconds)
-        let timeout = TimeAmount.nanoseconds(settings.heartbeat.timeout.nanoseconds)
-        heartbeat = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-            let connection = handler.value
-            connection.pingSequence += 1
-            let sent = connection.pingSequence
-            connection.writeControlFrame(Frame.ping(sent))
-            eventLoop.scheduleTask(in: timeout) {
-                let connection = handler.value
-                if connection.lastPongSequence < sent { connection.context?.close(promise: nil) }
-            }
-        }
+    func ping(_ sequence: UInt64) {
+        lastPingSequence = sequence
+        writeControlFrame(Frame.ping(sequence))
     }
-}
 
-/// Where a connection's frames enter its pipeline: below the framework's WebSocket frame encoder, because they are
-/// complete frames already. It only passes writes on; the ``WebSocketConnection`` writes through its context.
-final class WireTap: ChannelOutboundHandler, RemovableChannelHandler {
-    typealias OutboundIn = ByteBuffer
+    func dropIfUnanswered(_ sequence: UInt64) {
+        if lastPingSequence == sequence, lastPongSequence < sequence { context?.close(promise: nil) }
+    }
 }
 
 /// Tells a connection's handler, on its event loop, that its outbox has something.

@@ -1,0 +1,108 @@
+import Crypto
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOWebSocket
+
+/// RFC 6455 on the wire, for a connection that has only its own handler in its pipeline: the upgrade's accept key
+/// and the parsing of client frames.
+enum WebSocketWire {
+    /// What ``parseFrame(from:maxPayload:)`` found at the start of the buffer.
+    enum Parsed {
+        /// A whole frame, consumed from the buffer; its payload is still masked.
+        case frame(WebSocketFrame)
+        /// The frame is not all there yet; nothing was consumed.
+        case needMoreBytes
+        /// The frame's payload is over the limit; nothing was consumed.
+        case tooLarge
+    }
+
+    /// Parses one frame (RFC 6455 §5.2) from the start of `buffer`, refusing payloads over `maxPayload` as soon as
+    /// their length is read.
+    static func parseFrame(from buffer: inout ByteBuffer, maxPayload: Int) -> Parsed {
+        let start = buffer.readerIndex
+        guard let first = buffer.getInteger(at: start, as: UInt8.self),
+            let second = buffer.getInteger(at: start + 1, as: UInt8.self)
+        else { return .needMoreBytes }
+        var headerLength = 2
+        var length = Int(second & 0x7F)
+        if length == 126 {
+            guard let extended = buffer.getInteger(at: start + 2, as: UInt16.self) else { return .needMoreBytes }
+            length = Int(extended)
+            headerLength = 4
+        } else if length == 127 {
+            guard let extended = buffer.getInteger(at: start + 2, as: UInt64.self) else { return .needMoreBytes }
+            guard extended <= UInt64(maxPayload) else { return .tooLarge }
+            length = Int(extended)
+            headerLength = 10
+        }
+        guard length <= maxPayload else { return .tooLarge }
+        var maskKey: WebSocketMaskingKey?
+        if second & 0x80 != 0 {
+            guard let key = buffer.getBytes(at: start + headerLength, length: 4) else { return .needMoreBytes }
+            maskKey = WebSocketMaskingKey(key)
+            headerLength += 4
+        }
+        guard buffer.readableBytes >= headerLength + length,
+            let payload = buffer.getSlice(at: start + headerLength, length: length)
+        else { return .needMoreBytes }
+        buffer.moveReaderIndex(forwardBy: headerLength + length)
+        let frame = WebSocketFrame(
+            fin: first & 0x80 != 0, rsv1: first & 0x40 != 0, rsv2: first & 0x20 != 0, rsv3: first & 0x10 != 0,
+            opcode: WebSocketOpcode(encodedWebSocketOpcode: first & 0x0F)!, maskKey: maskKey, data: payload
+        )
+        return .frame(frame)
+    }
+
+    /// The `Sec-WebSocket-Accept` answering a client's `Sec-WebSocket-Key` (RFC 6455 §4.2.2).
+    static func acceptValue(forKey key: String) -> String {
+        let digest = Insecure.SHA1.hash(data: Array((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8))
+        return Data(digest).base64EncodedString()
+    }
+}
+
+/// Upgrades `GET /ws` to a WebSocket served by Parley's own handler alone (no framework frame codec in the
+/// pipeline): checks the handshake (RFC 6455 §4.2.1), asks ``ChatEndpoint`` for the answer's headers and sets the
+/// connection up.
+struct ChatUpgrader: NIOTypedHTTPServerProtocolUpgrader {
+    typealias UpgradeResult = ChatChildChannel.Negotiated
+
+    let supportedProtocol = "websocket"
+    let requiredUpgradeHeaders: [String] = []
+    let endpoint: ChatEndpoint
+    /// Called when a client asks for this upgrade, whatever the outcome.
+    let onAttempt: @Sendable () -> Void
+
+    /// Why an upgrade request is not answered with `101`.
+    enum Refusal: Error {
+        case badHandshake
+        case notAWebSocketPath
+    }
+
+    func buildUpgradeResponse(
+        channel: any Channel,
+        upgradeRequest: HTTPRequestHead,
+        initialResponseHeaders: HTTPHeaders
+    ) -> EventLoopFuture<HTTPHeaders> {
+        onAttempt()
+        return channel.eventLoop.makeCompletedFuture {
+            let keys = upgradeRequest.headers["Sec-WebSocket-Key"]
+            guard keys.count == 1, upgradeRequest.headers["Sec-WebSocket-Version"] == ["13"] else {
+                throw Refusal.badHandshake
+            }
+            guard var headers = endpoint.upgradeHeaders(for: upgradeRequest) else { throw Refusal.notAWebSocketPath }
+            headers.add(contentsOf: initialResponseHeaders)
+            headers.replaceOrAdd(name: "Upgrade", value: "websocket")
+            headers.replaceOrAdd(name: "Connection", value: "upgrade")
+            headers.add(name: "Sec-WebSocket-Accept", value: WebSocketWire.acceptValue(forKey: keys[0]))
+            return headers
+        }
+    }
+
+    func upgrade(channel: any Channel, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<UpgradeResult> {
+        channel.eventLoop.makeCompletedFuture {
+            try endpoint.accept(channel, head: upgradeRequest)
+            return .webSocket
+        }
+    }
+}

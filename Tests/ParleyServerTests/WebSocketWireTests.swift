@@ -1,0 +1,80 @@
+import NIOCore
+import NIOWebSocket
+import Testing
+
+@testable import ParleyServer
+
+@Suite struct WebSocketWireTests {
+    /// A client frame as a browser sends it: FIN, the opcode, the mask bit and length, the key, the masked payload.
+    private func clientFrame(_ payload: [UInt8], opcode: UInt8 = 0x1, key: [UInt8] = [1, 2, 3, 4]) -> ByteBuffer {
+        var frame = ByteBuffer()
+        frame.writeInteger(0x80 | opcode)
+        switch payload.count {
+        case ..<126: frame.writeInteger(0x80 | UInt8(payload.count))
+        case ...0xFFFF:
+            frame.writeInteger(UInt8(0x80 | 126))
+            frame.writeInteger(UInt16(payload.count))
+        default:
+            frame.writeInteger(UInt8(0x80 | 127))
+            frame.writeInteger(UInt64(payload.count))
+        }
+        frame.writeBytes(key)
+        frame.writeBytes(payload.enumerated().map { $0.element ^ key[$0.offset % 4] })
+        return frame
+    }
+
+    @Test func theAcceptValueIsTheRFCsExample() {
+        #expect(WebSocketWire.acceptValue(forKey: "dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+    }
+
+    @Test func framesOfEveryLengthEncodingParseAndUnmask() throws {
+        for size in [0, 5, 125, 126, 65_535, 65_536, 70_000] {
+            let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0) }
+            var buffer = clientFrame(payload)
+            guard case .frame(let frame) = WebSocketWire.parseFrame(from: &buffer, maxPayload: 100_000) else {
+                Issue.record("no frame for \(size) bytes")
+                continue
+            }
+            #expect(frame.fin && frame.opcode == .text && frame.maskKey != nil)
+            #expect(Array(frame.unmaskedData.readableBytesView) == payload)
+            #expect(buffer.readableBytes == 0)
+        }
+    }
+
+    @Test func aFrameArrivingInPiecesWaitsForItsLastByteAndConsumesNothingMeanwhile() {
+        let whole = clientFrame(Array("hello".utf8))
+        for cut in 1..<whole.readableBytes {
+            var part = whole.getSlice(at: 0, length: cut)!
+            guard case .needMoreBytes = WebSocketWire.parseFrame(from: &part, maxPayload: 1000) else {
+                Issue.record("parsed a frame from \(cut) of \(whole.readableBytes) bytes")
+                continue
+            }
+            #expect(part.readableBytes == cut)
+        }
+    }
+
+    @Test func aPayloadOverTheLimitIsRefusedFromItsHeaderAlone() {
+        var header = ByteBuffer(bytes: [0x81, 0x80 | 127])
+        header.writeInteger(UInt64(1) << 40)
+        guard case .tooLarge = WebSocketWire.parseFrame(from: &header, maxPayload: 65_536) else {
+            Issue.record("a 1 TiB frame was not refused")
+            return
+        }
+        var justOver = clientFrame(Array(repeating: 0x20, count: 1001))
+        guard case .tooLarge = WebSocketWire.parseFrame(from: &justOver, maxPayload: 1000) else {
+            Issue.record("1,001 bytes passed a 1,000-byte limit")
+            return
+        }
+    }
+
+    @Test func twoFramesInOneReadComeOutInOrder() {
+        var buffer = clientFrame(Array("one".utf8))
+        var second = clientFrame(Array("two".utf8), opcode: 0x9)
+        buffer.writeBuffer(&second)
+        var texts: [String] = []
+        while case .frame(let frame) = WebSocketWire.parseFrame(from: &buffer, maxPayload: 1000) {
+            texts.append("\(frame.opcode == .ping ? "ping" : "text"):\(String(buffer: frame.unmaskedData))")
+        }
+        #expect(texts == ["text:one", "ping:two"])
+    }
+}
