@@ -18,6 +18,7 @@ public final class Session: Sendable {
     }
 
     private struct State {
+        var sessionID: String?
         var name: String?
         var joined: Set<String> = []
         var limiter: RateLimiter
@@ -25,8 +26,15 @@ public final class Session: Sendable {
 
     /// The connection this session speaks for.
     public let connection: Connection
-    /// The `session` sent in `welcome`.
-    public let sessionID: String
+    /// The `session` sent in `welcome`, made when first asked for (plain clients never need one).
+    public var sessionID: String {
+        state.withLock { state in
+            if let id = state.sessionID { return id }
+            let id = Self.randomHex(bytes: 8)
+            state.sessionID = id
+            return id
+        }
+    }
     private let hub: Hub
     private let store: any MessageStore
     private let limits: Limits
@@ -63,7 +71,6 @@ public final class Session: Sendable {
         self.store = store
         self.limits = limits
         self.now = now
-        self.sessionID = Self.randomHex(bytes: 8)
         self.state = Mutex(State(limiter: RateLimiter(rate: limits.commandsPerSecond, burst: limits.commandBurst)))
     }
 

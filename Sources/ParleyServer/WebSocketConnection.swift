@@ -57,8 +57,8 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     /// A protocol violation was answered: nothing more is read.
     private var failed = false
     private var inbox: SessionInbox?
-    /// Registered with the outbox when a drain found it empty.
-    private var waker: OutboxWaker?
+    /// How other threads reach this handler; registered with the outbox when a drain found it empty.
+    private var relay: LoopRelay?
     private var writable = true
     /// The outbox said close or finished: nothing more is taken from it.
     private var writerStopped = false
@@ -84,20 +84,17 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
         self.context = context
         writable = context.channel.isWritable
         let eventLoop = context.eventLoop
-        let handler = NIOLoopBound(self, eventLoop: eventLoop)
+        let relay = LoopRelay(NIOLoopBound(self, eventLoop: eventLoop), eventLoop: eventLoop)
         let session = Session(
             connection: connection, hub: settings.hub, store: settings.store, limits: settings.limits,
-            onSendsStored: { eventLoop.execute { handler.value.resumeReading() } }
+            onSendsStored: relay.resumeReading
         )
         self.session = session
-        inbox = SessionInbox(session: session) {
-            eventLoop.execute { handler.value.resumeReading() }
-        }
+        inbox = SessionInbox(session: session, resumeReading: relay.resumeReading)
         connection.outbox.whenClosing { closing in
-            guard closing else { return }
-            eventLoop.execute { handler.value.startCloseDeadline() }
+            if closing { relay.closeRequested() }
         }
-        waker = OutboxWaker(handler, eventLoop: eventLoop)
+        self.relay = relay
         pinger = settings.heartbeat.pinger(on: eventLoop)
         pinger?.add(self)
         drain()
@@ -107,7 +104,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     /// the connection.
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
-        waker = nil
+        relay = nil
         inbox = nil
         session = nil
     }
@@ -270,7 +267,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
             && (session?.unstoredSendCount ?? 0) < settings.maxUnstoredSends
     }
 
-    private func resumeReading() {
+    fileprivate func resumeReading() {
         guard readPending, mayRead, let context else { return }
         readPending = false
         context.read()
@@ -291,9 +288,9 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     /// Takes and writes everything the outbox holds while the socket is writable, with one flush. After an
     /// overflow the frames in hand are abandoned, so the 4008 close goes out as soon as the socket takes it.
     fileprivate func drain() {
-        guard let context, let waker, !writerStopped else { return }
+        guard let context, let relay, !writerStopped else { return }
         var wrote = false
-        taking: while writable, let batch = connection.outbox.take(orNotify: waker) {
+        taking: while writable, let batch = connection.outbox.take(orNotify: relay) {
             switch batch {
             case .frames(let frames):
                 if connection.outbox.hasOverflowed { continue }
@@ -350,7 +347,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     /// Once a close is asked for, gives the close frame ``Settings/closeFlushTimeout`` to be written and the client
     /// as long again to answer it, and otherwise drops the connection: a client that stopped reading cannot hold it
     /// open.
-    private func startCloseDeadline() {
+    fileprivate func startCloseDeadline() {
         guard let context, closeDeadline == nil else { return }
         if connection.outbox.hasOverflowed { settings.hub.metrics.slowConsumerCloses.increment() }
         let timeout = settings.closeFlushTimeout
@@ -380,8 +377,9 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     }
 }
 
-/// Tells a connection's handler, on its event loop, that its outbox has something.
-private final class OutboxWaker: OutboxReader {
+/// How other threads reach a connection's handler: each call runs on the handler's event loop. One object per
+/// connection serves the outbox, the session and the inbox.
+private final class LoopRelay: OutboxReader {
     private let handler: NIOLoopBound<WebSocketConnection>
     private let eventLoop: any EventLoop
 
@@ -393,5 +391,15 @@ private final class OutboxWaker: OutboxReader {
     func outboxHasWork() {
         let handler = self.handler
         eventLoop.execute { handler.value.drain() }
+    }
+
+    @Sendable func resumeReading() {
+        let handler = self.handler
+        eventLoop.execute { handler.value.resumeReading() }
+    }
+
+    func closeRequested() {
+        let handler = self.handler
+        eventLoop.execute { handler.value.startCloseDeadline() }
     }
 }
