@@ -1,6 +1,5 @@
 import NIOCore
 import ParleyCore
-import Synchronization
 
 /// How a WebSocket connection checks that its client is still there: a ping every `interval`, and the connection is
 /// dropped when the pong has not come back within `timeout`, so a client that vanished without closing leaves its
@@ -11,22 +10,17 @@ import Synchronization
 final class Heartbeat: Sendable {
     let interval: Duration
     let timeout: Duration
-    private let pingers = Mutex<[ObjectIdentifier: Pinger]>([:])
+    private let pingers: PerEventLoop<Pinger>
 
     init(interval: Duration, timeout: Duration) {
         self.interval = interval
         self.timeout = timeout
+        pingers = PerEventLoop { Pinger(eventLoop: $0, interval: interval, timeout: timeout) }
     }
 
     /// The pinger of the event loop the caller runs on, started with the loop's first connection.
     func pinger(on eventLoop: any EventLoop) -> Pinger {
-        eventLoop.preconditionInEventLoop()
-        return pingers.withLock { pingers in
-            if let pinger = pingers[ObjectIdentifier(eventLoop)] { return pinger }
-            let pinger = Pinger(eventLoop: eventLoop, interval: interval, timeout: timeout)
-            pingers[ObjectIdentifier(eventLoop)] = pinger
-            return pinger
-        }
+        pingers.value(on: eventLoop)
     }
 
     /// What a pinger asks of a connection. Called on its event loop.

@@ -3,6 +3,7 @@ import NIOCore
 import NIOWebSocket
 import ParleyCore
 import ParleyProtocol
+import Synchronization
 
 /// The server side of one upgraded WebSocket connection: a single channel handler on the connection's event loop,
 /// right after the frame decoder, and no task while the connection is idle.
@@ -30,6 +31,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
         let limits: Limits
         let heartbeat: Heartbeat
         let closeFlushTimeout: TimeAmount
+        fileprivate let drainQueues = PerEventLoop { DrainQueue(eventLoop: $0) }
 
         init(hub: Hub, store: any MessageStore, limits: Limits, heartbeat: Heartbeat, closeFlushTimeout: TimeAmount) {
             self.hub = hub
@@ -84,7 +86,9 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
         self.context = context
         writable = context.channel.isWritable
         let eventLoop = context.eventLoop
-        let relay = LoopRelay(NIOLoopBound(self, eventLoop: eventLoop), eventLoop: eventLoop)
+        let relay = LoopRelay(
+            NIOLoopBound(self, eventLoop: eventLoop), eventLoop: eventLoop, drainQueue: settings.drainQueues.value(on: eventLoop)
+        )
         let session = Session(
             connection: connection, hub: settings.hub, store: settings.store, limits: settings.limits,
             onSendsStored: relay.resumeReading
@@ -382,15 +386,21 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
 private final class LoopRelay: OutboxReader {
     private let handler: NIOLoopBound<WebSocketConnection>
     private let eventLoop: any EventLoop
+    private let drainQueue: DrainQueue
 
-    init(_ handler: NIOLoopBound<WebSocketConnection>, eventLoop: any EventLoop) {
+    init(_ handler: NIOLoopBound<WebSocketConnection>, eventLoop: any EventLoop, drainQueue: DrainQueue) {
         self.handler = handler
         self.eventLoop = eventLoop
+        self.drainQueue = drainQueue
     }
 
     func outboxHasWork() {
-        let handler = self.handler
-        eventLoop.execute { handler.value.drain() }
+        drainQueue.schedule(self)
+    }
+
+    /// Drains the outbox; on the event loop.
+    func drain() {
+        handler.value.drain()
     }
 
     @Sendable func resumeReading() {
@@ -401,5 +411,35 @@ private final class LoopRelay: OutboxReader {
     func closeRequested() {
         let handler = self.handler
         eventLoop.execute { handler.value.startCloseDeadline() }
+    }
+}
+
+/// The connections of one event loop whose outboxes have something: fan-out of a message to a room wakes each
+/// loop once, with one task that drains them all, instead of one task per member.
+private final class DrainQueue: Sendable {
+    private let eventLoop: any EventLoop
+    private let pending = Mutex<(relays: [LoopRelay], scheduled: Bool)>(([], false))
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func schedule(_ relay: LoopRelay) {
+        let first = pending.withLock { pending in
+            pending.relays.append(relay)
+            defer { pending.scheduled = true }
+            return !pending.scheduled
+        }
+        if first { eventLoop.execute { self.drainAll() } }
+    }
+
+    private func drainAll() {
+        let relays = pending.withLock { pending in
+            pending.scheduled = false
+            var taken: [LoopRelay] = []
+            swap(&taken, &pending.relays)
+            return taken
+        }
+        for relay in relays { relay.drain() }
     }
 }
