@@ -62,12 +62,6 @@ struct ChatEndpoint: Sendable {
             addressLimiter.release(address)
             return try pipeline.addHandler(WebSocketRefusal(code: .goingAway, reason: "server shutting down"))
         }
-        // The socket may hold as much again as the outbox before the writer stops taking from it: a reader that falls
-        // behind for a moment has the outbox's bound plus this before it is a slow consumer.
-        try channel.syncOptions?.setOption(
-            ChannelOptions.writeBufferWaterMark,
-            value: .init(low: limits.outboxBytes / 2, high: max(limits.outboxBytes, 1))
-        )
         let addressLimiter = self.addressLimiter
         try pipeline.addHandler(
             WebSocketConnection(connection: connection, settings: settings) {

@@ -70,6 +70,10 @@ class Parley:
                 self.process.kill()
 
 
+# How a Swift process that trapped (a failed precondition, a crash) ends; tests only ever send SIGTERM and SIGKILL.
+CRASH_EXIT_CODES = {-signal.SIGILL, -signal.SIGTRAP, -signal.SIGABRT, -signal.SIGSEGV, -signal.SIGBUS}
+
+
 @pytest.fixture
 def start_parley(tmp_path):
     """Starts `parley serve` processes; each is stopped with SIGTERM at the end and must exit 0."""
@@ -85,6 +89,8 @@ def start_parley(tmp_path):
     for node in started:
         if node.process and node.process.poll() is None:
             assert node.stop() == 0, node.stderr()
+        elif node.process and node.process.returncode in CRASH_EXIT_CODES:
+            raise AssertionError(f"parley crashed ({signal.Signals(-node.process.returncode).name}): {node.stderr()}")
 
 
 @pytest.fixture

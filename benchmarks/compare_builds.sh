@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Several builds of `parley` against one parley-bench scenario, interleaved, each on a fresh server: how the
+# "A/B" rows of docs/benchmarks.md were measured. Server on core 1, bench on core 0, as in peers.sh.
+#
+#   bash benchmarks/compare_builds.sh OLD_BINARY NEW_BINARY [OLD_BINARY NEW_BINARY …]
+#   BENCH_ARGS="--plain --clients 10000 --senders 1 --rate 1 --duration 5" bash benchmarks/compare_builds.sh …
+#
+# Default scenario: a 1,000-client plain-mode room at saturation (10 senders, closed loop) for 10 s. Prints one line
+# per run: deliveries/s, server CPU µs per delivery, p99, peak RSS and growth per client, and what was lost.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -gt 0 ] || { echo "usage: $0 PARLEY_BINARY…" >&2; exit 2; }
+swift build -c release --product parley-bench >/dev/null
+ulimit -n "$(ulimit -Hn)"
+read -r -a scenario <<<"${BENCH_ARGS:---plain --clients 1000 --senders 10 --rate 0 --duration 10}"
+for binary in "$@"; do
+    work=$(mktemp -d)
+    port=$((20000 + RANDOM % 20000))
+    taskset -c 1 "$binary" serve --port "$port" --db "$work/parley.sqlite" --rate-limit 0 --max-connections-per-ip 0 \
+        --log-level warning >"$work/server.log" 2>&1 &
+    server=$!
+    sleep 1
+    baseline=$(awk '/^VmRSS/ {print $2}' "/proc/$server/status")
+    taskset -c 0 .build/release/parley-bench --url "ws://127.0.0.1:$port/ws" --server-pid "$server" --warmup 2 \
+        --json "$work/report.json" "${scenario[@]}" >/dev/null 2>&1 || true
+    kill "$server"
+    wait "$server" 2>/dev/null || true
+    python3 - "$binary" "$work/report.json" "$baseline" "${scenario[@]}" <<'PY'
+import json, sys
+binary, path, baseline, scenario = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+clients = int(scenario[scenario.index("--clients") + 1]) if "--clients" in scenario else 0
+try:
+    r = json.load(open(path))
+except (OSError, ValueError):
+    print(f"{binary}: no report"); sys.exit()
+peak = r.get("serverPeakRSSKiB") or 0
+per_client = f" ({(peak - baseline) / clients:.1f} KiB per client)" if clients else ""
+print(f"{binary}: {r['deliveriesPerSecond']:,.0f} deliveries/s, {r.get('serverCPUMicrosecondsPerDelivery') or 0:.2f} us/delivery, "
+      f"p99 {r['latencyMilliseconds']['p99']:.1f} ms, peak RSS {peak:,} KiB{per_client}, "
+      f"lost {r['lost']}, disconnects {r['disconnects']}")
+PY
+    rm -rf "$work"
+done
