@@ -5,20 +5,20 @@ import ParleyCore
 import ParleyProtocol
 import Synchronization
 
-/// The server side of one upgraded WebSocket connection: a single channel handler on the connection's event loop,
-/// right after the frame decoder, and no task while the connection is idle.
+/// The server side of one upgraded WebSocket connection: the only handler in the connection's pipeline, on its event
+/// loop, and no task while the connection is idle.
 ///
-/// Reading, it enforces RFC 6455 (masked client frames, no reserved bits or opcodes, fragments in order, text in
-/// UTF-8, messages within the limit), answers pings, notes pongs for the heartbeat and passes messages to the
-/// session through a ``SessionInbox``, pausing the socket while the session is behind. Writing, it drains the
-/// connection's ``Outbox`` whenever the outbox has something and the socket is writable: the outbox holds complete
-/// frames (``Frame``), so a message fanned out to a room is one buffer every member's connection writes as it is,
-/// with one flush per batch and no per-receiver framing or task switch.
+/// Reading, it parses client frames (``WebSocketWire``) and enforces RFC 6455 (masked client frames, no reserved bits
+/// or opcodes, fragments in order, text in UTF-8, messages within the limit), answers pings, notes pongs for the
+/// heartbeat and passes messages to the session through a ``SessionInbox``, pausing the socket while the session is
+/// behind. Writing, it drains the connection's ``Outbox`` whenever the outbox has something and the socket is
+/// writable: the outbox holds complete frames (``Frame``), so a message fanned out to a room is one buffer every
+/// member's connection writes as it is, with one flush per batch and no per-receiver framing or task switch.
 ///
 /// Closing follows the handshake: a close the server starts (the outbox's, on overflow or shutdown) waits for the
-/// client's answer, and the connection is dropped if the close frame is not written within ``closeFlushTimeout`` or
-/// not answered within as long again; a protocol violation is answered with its close code and the connection is
-/// closed at once.
+/// client's answer, and the connection is dropped if the close frame is not written within
+/// ``Settings/closeFlushTimeout`` or not answered within as long again; a protocol violation is answered with its
+/// close code and the connection is closed at once.
 final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, Heartbeat.Pingable {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
