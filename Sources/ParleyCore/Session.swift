@@ -5,10 +5,11 @@ import Synchronization
 
 /// One client's conversation: decodes its frames, answers them and feeds its sends to the store.
 ///
-/// The connection layer calls ``receive(text:)`` for each text frame, in order, runs ``run()`` beside it for
-/// the send pipeline, writes what appears in the connection's outbox, and calls ``end()`` when the connection
-/// has gone. Sends are queued and stored in batches, so a client that sends quickly is limited by group commit,
-/// not by one commit per message; its messages keep their order.
+/// The connection layer calls ``receive(text:)`` for each text frame, in order, writes what appears in the
+/// connection's outbox, and calls ``end()`` when the connection has gone. Sends are queued and stored in batches by
+/// a send pipeline the session starts with its first send (a connection that only listens costs no task for it),
+/// so a client that sends quickly is limited by group commit, not by one commit per message; its messages keep
+/// their order.
 public final class Session: Sendable {
     private struct PendingSend: Sendable {
         var ref: String?
@@ -40,7 +41,7 @@ public final class Session: Sendable {
     private let limits: Limits
     private let now: @Sendable () -> Duration
     private let sends = WorkQueue<PendingSend>()
-    private let sentAnything = Atomic<Bool>(false)
+    private let sendPipelineStarted = Atomic<Bool>(false)
     private let unstoredSends = Atomic<Int>(0)
     private let onSendsStored: @Sendable () -> Void
     private let state: Mutex<State>
@@ -82,8 +83,8 @@ public final class Session: Sendable {
 
     private static let clockOrigin = ContinuousClock.now
 
-    /// Runs the send pipeline until ``end()``: stores queued sends in batches and acknowledges them.
-    public func run() async {
+    /// The send pipeline, until ``end()``: stores queued sends in batches and acknowledges them.
+    private func runSendPipeline() async {
         while let batch = await sends.next() {
             defer { onSendsStored() }
             do {
@@ -114,9 +115,6 @@ public final class Session: Sendable {
         }
     }
 
-    /// Whether anything was ever queued for the send pipeline: ``run()`` need not be running before that.
-    public var hasQueuedSends: Bool { sentAnything.load(ordering: .relaxed) }
-
     /// Sends received and not yet stored: a connection stops reading past a bound, so a client cannot queue more
     /// than its outbox can take answers for.
     public var unstoredSendCount: Int { unstoredSends.load(ordering: .relaxed) }
@@ -124,7 +122,9 @@ public final class Session: Sendable {
     private func queue(_ send: PendingSend) {
         unstoredSends.add(1, ordering: .relaxed)
         sends.push(send)
-        sentAnything.store(true, ordering: .relaxed)
+        if !sendPipelineStarted.exchange(true, ordering: .relaxed) {
+            Task { await self.runSendPipeline() }
+        }
     }
 
     /// Ends the session: leaves every room and stops the send pipeline once queued sends are stored.

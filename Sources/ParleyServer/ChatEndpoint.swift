@@ -14,7 +14,7 @@ struct ChatEndpoint: Sendable {
     static let subprotocol = "parley.v1"
     /// How long a close frame may take to be written, and then how long the client has to answer it, before the TCP
     /// connection is dropped.
-    static let closeFlushTimeout: Duration = .seconds(2)
+    static let closeFlushTimeout: TimeAmount = .seconds(2)
 
     /// What every chat connection shares (hub, store, limits, heartbeat).
     let settings: WebSocketConnection.Settings
@@ -79,7 +79,7 @@ final class WebSocketRefusal: ChannelInboundHandler, RemovableChannelHandler {
 
     private let code: WebSocketErrorCode
     private let reason: String
-    private var unparsed: ByteBuffer?
+    private var frames = WebSocketWire.FrameReader(maxPayload: 125)
 
     init(code: WebSocketErrorCode, reason: String) {
         self.code = code
@@ -90,29 +90,18 @@ final class WebSocketRefusal: ChannelInboundHandler, RemovableChannelHandler {
         let frame = Frame.close(code: UInt16(webSocketErrorCode: code), reason: reason)
         context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
         let channel = context.channel
-        context.eventLoop.scheduleTask(in: .nanoseconds(ChatEndpoint.closeFlushTimeout.nanoseconds)) {
+        context.eventLoop.scheduleTask(in: ChatEndpoint.closeFlushTimeout) {
             channel.close(promise: nil)
         }
     }
 
     /// Reads frames only to see the client's close.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var bytes = unwrapInboundIn(data)
-        if var unparsed {
-            self.unparsed = nil
-            unparsed.writeBuffer(&bytes)
-            bytes = unparsed
+        var closed = false
+        let withinLimit = frames.read(unwrapInboundIn(data)) { frame in
+            closed = frame.opcode == .connectionClose
+            return !closed
         }
-        while true {
-            switch WebSocketWire.parseFrame(from: &bytes, maxPayload: 125) {
-            case .frame(let frame):
-                if frame.opcode == .connectionClose { return context.close(promise: nil) }
-            case .tooLarge:
-                return context.close(promise: nil)
-            case .needMoreBytes:
-                if bytes.readableBytes > 0 { unparsed = bytes }
-                return
-            }
-        }
+        if closed || !withinLimit { context.close(promise: nil) }
     }
 }

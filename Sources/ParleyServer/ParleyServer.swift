@@ -109,8 +109,7 @@ public struct ParleyServer: Sendable {
         let endpoint = ChatEndpoint(
             settings: WebSocketConnection.Settings(
                 hub: hub, store: store, limits: configuration.limits,
-                heartbeat: Heartbeat(interval: configuration.pingInterval, timeout: configuration.pongTimeout),
-                closeFlushTimeout: .nanoseconds(ChatEndpoint.closeFlushTimeout.nanoseconds)
+                heartbeat: Heartbeat(interval: configuration.pingInterval, timeout: configuration.pongTimeout)
             ),
             originPolicy: OriginPolicy(allowedOrigins: configuration.allowedOrigins),
             addressLimiter: AddressLimiter(limit: configuration.maxConnectionsPerAddress),

@@ -2,8 +2,7 @@ import ParleyCore
 import Synchronization
 
 /// What a connection has read and its ``Session`` has yet to handle, handled in order by a task that exists only
-/// while there is something to handle: an idle connection costs no task, and neither does one that only listens
-/// (the session's send pipeline starts with its first send).
+/// while there is something to handle: an idle connection costs no task.
 ///
 /// Past ``pauseAt`` waiting items the connection should stop reading from its socket (TCP then slows the client
 /// down); ``resumeReading`` is called once the backlog is down to ``resumeAt``.
@@ -20,7 +19,6 @@ final class SessionInbox: Sendable {
         var items: [Item] = []
         var handling = false
         var readingPaused = false
-        var sendPipelineStarted = false
     }
 
     static let pauseAt = 16
@@ -36,20 +34,17 @@ final class SessionInbox: Sendable {
     }
 
     /// Queues an item, starting a task to handle it unless one is running.
-    /// - Returns: Whether the connection should stop reading until ``resumeReading`` is called.
-    func submit(_ item: Item) -> Bool {
-        let (start, pause) = state.withLock { state -> (Bool, Bool) in
+    func submit(_ item: Item) {
+        let start = state.withLock { state -> Bool in
             state.items.append(item)
-            let start = !state.handling
-            state.handling = true
             if state.items.count >= Self.pauseAt { state.readingPaused = true }
-            return (start, state.readingPaused)
+            defer { state.handling = true }
+            return !state.handling
         }
         if start { Task { await self.handleAll() } }
-        return pause
     }
 
-    /// Whether reading is paused for the backlog.
+    /// Whether the connection should not read until ``resumeReading`` is called: the backlog reached ``pauseAt``.
     var isReadingPaused: Bool {
         state.withLock { $0.readingPaused }
     }
@@ -60,14 +55,6 @@ final class SessionInbox: Sendable {
             case .text(let text): await session.receive(text: text)
             case .binary: await session.receiveBinary()
             case .end: session.end()
-            }
-            let startSendPipeline = session.hasQueuedSends && state.withLock { state in
-                defer { state.sendPipelineStarted = true }
-                return !state.sendPipelineStarted
-            }
-            if startSendPipeline {
-                let session = self.session
-                Task { await session.run() }
             }
         }
     }

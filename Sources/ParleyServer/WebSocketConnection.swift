@@ -17,7 +17,7 @@ import Synchronization
 ///
 /// Closing follows the handshake: a close the server starts (the outbox's, on overflow or shutdown) waits for the
 /// client's answer, and the connection is dropped if the close frame is not written within
-/// ``Settings/closeFlushTimeout`` or not answered within as long again; a protocol violation is answered with its
+/// ``ChatEndpoint/closeFlushTimeout`` or not answered within as long again; a protocol violation is answered with its
 /// close code and the connection is closed at once.
 final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, Heartbeat.Pingable {
     typealias InboundIn = ByteBuffer
@@ -30,15 +30,13 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
         let store: any MessageStore
         let limits: Limits
         let heartbeat: Heartbeat
-        let closeFlushTimeout: TimeAmount
         fileprivate let drainQueues = PerEventLoop { DrainQueue(eventLoop: $0) }
 
-        init(hub: Hub, store: any MessageStore, limits: Limits, heartbeat: Heartbeat, closeFlushTimeout: TimeAmount) {
+        init(hub: Hub, store: any MessageStore, limits: Limits, heartbeat: Heartbeat) {
             self.hub = hub
             self.store = store
             self.limits = limits
             self.heartbeat = heartbeat
-            self.closeFlushTimeout = closeFlushTimeout
         }
 
         /// Sends a client may have waiting to be stored before its connection stops reading: their answers (an
@@ -54,8 +52,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     private let onClosed: () -> Void
 
     private var context: ChannelHandlerContext?
-    /// The start of a frame that has not all arrived.
-    private var unparsed: ByteBuffer?
+    private var frames: WebSocketWire.FrameReader
     /// A protocol violation was answered: nothing more is read.
     private var failed = false
     private var inbox: SessionInbox?
@@ -80,6 +77,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
         self.connection = connection
         self.settings = settings
         self.onClosed = onClosed
+        frames = WebSocketWire.FrameReader(maxPayload: settings.limits.maxFrameBytes)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -116,7 +114,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     func channelInactive(context: ChannelHandlerContext) {
         pinger?.remove(self)
         closeDeadline?.cancel()
-        _ = inbox?.submit(.end)
+        inbox?.submit(.end)
         onClosed()
         context.fireChannelInactive()
     }
@@ -124,23 +122,12 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     // MARK: Reading
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var bytes = unwrapInboundIn(data)
-        if var unparsed {
-            self.unparsed = nil
-            unparsed.writeBuffer(&bytes)
-            bytes = unparsed
+        guard !failed else { return }
+        let withinLimit = frames.read(unwrapInboundIn(data)) { frame in
+            receive(frame)
+            return !failed
         }
-        while !failed {
-            switch WebSocketWire.parseFrame(from: &bytes, maxPayload: settings.limits.maxFrameBytes) {
-            case .frame(let frame):
-                receive(frame)
-            case .needMoreBytes:
-                if bytes.readableBytes > 0 { unparsed = bytes }
-                return
-            case .tooLarge:
-                return violation(.messageTooLarge, "frame over \(settings.limits.maxFrameBytes) bytes")
-            }
-        }
+        if !withinLimit { violation(.messageTooLarge, "frame over \(settings.limits.maxFrameBytes) bytes") }
     }
 
     private func receive(_ frame: WebSocketFrame) {
@@ -204,7 +191,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
         } else {
             item = .binary
         }
-        _ = inbox.submit(item)
+        inbox.submit(item)
     }
 
     /// The client's close: the answer to ours, or its own, which is echoed before the connection closes.
@@ -348,13 +335,13 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
         }
     }
 
-    /// Once a close is asked for, gives the close frame ``Settings/closeFlushTimeout`` to be written and the client
+    /// Once a close is asked for, gives the close frame ``ChatEndpoint/closeFlushTimeout`` to be written and the client
     /// as long again to answer it, and otherwise drops the connection: a client that stopped reading cannot hold it
     /// open.
     fileprivate func startCloseDeadline() {
         guard let context, closeDeadline == nil else { return }
         if connection.outbox.hasOverflowed { settings.hub.metrics.slowConsumerCloses.increment() }
-        let timeout = settings.closeFlushTimeout
+        let timeout = ChatEndpoint.closeFlushTimeout
         let eventLoop = context.eventLoop
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
         closeDeadline = eventLoop.scheduleTask(in: timeout) {

@@ -54,6 +54,38 @@ enum WebSocketWire {
         return .frame(frame)
     }
 
+    /// A connection's frames across its reads: keeps the start of a frame that has not all arrived for the next read.
+    struct FrameReader {
+        let maxPayload: Int
+        private var unparsed: ByteBuffer?
+
+        init(maxPayload: Int) {
+            self.maxPayload = maxPayload
+        }
+
+        /// Parses what `bytes`, after what earlier reads left, holds: `body` gets each whole frame and returns whether
+        /// to go on. Whatever does not make a whole frame is kept for the next read.
+        /// - Returns: `false` if a frame's payload is over ``maxPayload`` (nothing after it is parsed).
+        mutating func read(_ bytes: ByteBuffer, _ body: (WebSocketFrame) -> Bool) -> Bool {
+            var bytes = bytes
+            if var unparsed = unparsed.take() {
+                unparsed.writeBuffer(&bytes)
+                bytes = unparsed
+            }
+            while true {
+                switch parseFrame(from: &bytes, maxPayload: maxPayload) {
+                case .frame(let frame):
+                    guard body(frame) else { return true }
+                case .needMoreBytes:
+                    if bytes.readableBytes > 0 { unparsed = bytes }
+                    return true
+                case .tooLarge:
+                    return false
+                }
+            }
+        }
+    }
+
     /// The `Sec-WebSocket-Accept` answering a client's `Sec-WebSocket-Key` (RFC 6455 §4.2.2).
     static func acceptValue(forKey key: String) -> String {
         let digest = Insecure.SHA1.hash(data: Array((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8))

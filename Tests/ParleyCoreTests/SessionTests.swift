@@ -9,15 +9,12 @@ import Testing
     private struct Harness {
         let hub: Hub
         let session: Session
-        let pipeline: Task<Void, Never>
 
         init(store: (any MessageStore)? = nil, limits: Limits = Limits()) {
             let hub = Hub(limits: limits)
             let store = store ?? InMemoryMessageStore(onCommit: { hub.deliver($0) })
             self.hub = hub
             session = Session(connection: hub.connect(mode: .parley)!, hub: hub, store: store, limits: limits)
-            let session = self.session
-            pipeline = Task { await session.run() }
         }
 
         func send(_ command: ClientCommand, ref: String? = nil) async {
