@@ -108,10 +108,10 @@ let package = Package(
             name: "ParleyBench",
             dependencies: [
                 "ParleyProtocol",
-                .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -132,7 +132,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "ParleyBenchTests", dependencies: ["ParleyBench", "ParleyProtocol"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ParleyBenchTests",
+            dependencies: ["ParleyBench", "ParleyProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "ParleyProtocolTests", dependencies: ["ParleyProtocol"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ParleyCoreTests",

@@ -15,7 +15,8 @@ ulimit -n "$(ulimit -Hn)"
 read -r -a scenario <<<"${BENCH_ARGS:---plain --clients 1000 --senders 10 --rate 0 --duration 10}"
 for binary in "$@"; do
     work=$(mktemp -d)
-    port=$((20000 + RANDOM % 20000))
+    # Below the ephemeral range (32768 and up), where the bench's own connections could hold the port.
+    port=$((10000 + RANDOM % 20000))
     taskset -c 1 "$binary" serve --port "$port" --db "$work/parley.sqlite" --rate-limit 0 --max-connections-per-ip 0 \
         --log-level warning >"$work/server.log" 2>&1 &
     server=$!

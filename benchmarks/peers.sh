@@ -75,7 +75,8 @@ start_server() {
 bench() {
     local name=$1 scenario=$2
     shift 2
-    local port=$((20000 + RANDOM % 20000))
+    # Below the ephemeral range (32768 and up), where the previous run's connections could still hold the port.
+    local port=$((10000 + RANDOM % 20000))
     start_server "$name" "$port"
     sleep 0.5
     local baseline

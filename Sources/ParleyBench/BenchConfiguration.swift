@@ -60,9 +60,4 @@ public struct BenchConfiguration: Sendable {
         self.warmup = warmup
         self.connectConcurrency = connectConcurrency
     }
-
-    /// The room of client `index`.
-    func room(of index: Int) -> String {
-        "bench-\(index % rooms)"
-    }
 }

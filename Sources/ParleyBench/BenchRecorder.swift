@@ -14,6 +14,9 @@ final class BenchRecorder: Sendable {
         var errors = 0
         var disconnects = 0
         var joined = 0
+        /// Connections that could not be opened or upgraded.
+        var failedConnects = 0
+        var firstConnectError: String?
         var heads: [String: Int64] = [:]
         /// Plain dialect: texts sent by each sender, the "head" its receivers are checked against.
         var sentBySender: [Int: Int64] = [:]
@@ -64,7 +67,62 @@ final class BenchRecorder: Sendable {
         state.withLock { update(&$0) }
     }
 
+    /// A connection could not be opened or upgraded: a disconnect, and the first such error is kept for the report.
+    func connectFailed(_ error: any Error) {
+        state.withLock { state in
+            state.failedConnects += 1
+            state.disconnects += 1
+            if state.firstConnectError == nil { state.firstConnectError = "\(error)" }
+        }
+    }
+
+    /// The newest offset acknowledged in `room`: what every member should have received.
+    func head(of room: String) -> Int64 {
+        state.withLock { $0.heads[room] ?? 0 }
+    }
+
+    /// Plain dialect: how many texts each sender sent.
+    var sentBySender: [Int: Int64] { state.withLock { $0.sentBySender } }
+
+    /// Deliveries so far, and their latency's 99th percentile in microseconds.
+    var progress: (deliveries: UInt64, p99: UInt64) {
+        state.withLock { ($0.deliveries, $0.latency.valueAtPercentile(99)) }
+    }
+
     var joinedCount: Int { state.withLock { $0.joined } }
+
+    /// Connections that joined or failed: the next wave may open once enough have.
+    var settledCount: Int { state.withLock { $0.joined + $0.failedConnects } }
+
+    var firstConnectError: String? { state.withLock { $0.firstConnectError } }
+
+    /// The report of a run that measured over `configuration.duration`.
+    func report(configuration: BenchConfiguration, serverCPUSeconds serverCPU: Double?, serverPeakRSSKiB: Int?) -> BenchReport {
+        state.withLock { state in
+            func latency(_ histogram: Histogram<UInt64>) -> BenchReport.Latency {
+                BenchReport.Latency(
+                    p50: Double(histogram.valueAtPercentile(50)) / 1000,
+                    p90: Double(histogram.valueAtPercentile(90)) / 1000,
+                    p99: Double(histogram.valueAtPercentile(99)) / 1000,
+                    p999: Double(histogram.valueAtPercentile(99.9)) / 1000,
+                    max: Double(histogram.max) / 1000,
+                    count: histogram.totalCount
+                )
+            }
+            let seconds = configuration.duration.seconds
+            return BenchReport(
+                clients: configuration.clients, rooms: configuration.rooms, senders: configuration.senders,
+                targetRate: configuration.rate, messageBytes: configuration.messageBytes, measuredSeconds: seconds,
+                messagesSent: state.sent, deliveries: state.deliveries,
+                deliveriesPerSecond: Double(state.deliveries) / seconds, latencyMilliseconds: latency(state.latency),
+                lost: state.lost, duplicated: state.duplicated, outOfOrder: state.outOfOrder, errors: state.errors,
+                disconnects: state.disconnects, connectMilliseconds: latency(state.connect),
+                serverCPUSeconds: serverCPU,
+                serverCPUMicrosecondsPerDelivery: serverCPU.map { $0 * 1e6 / Double(max(state.deliveries, 1)) },
+                serverPeakRSSKiB: serverPeakRSSKiB
+            )
+        }
+    }
 }
 
 /// One client's view of its room's offsets: detects gaps, repeats and reordering.

@@ -1,17 +1,14 @@
 import Foundation
-import HTTPTypes
-import Histogram
-import Logging
 import NIOCore
-import NIOWebSocket
-import ParleyProtocol
+import NIOPosix
 import Synchronization
-import WSClient
 
 /// Runs a load against a Parley server and measures deliveries and latency.
 ///
 /// Every client connects and joins first; then the senders start. Each message carries the time it was *scheduled*
-/// to be sent (open loop), so a server that stalls shows the stall as latency instead of sending less.
+/// to be sent (open loop), so a server that stalls shows the stall as latency instead of sending less. The clients
+/// are channel handlers on NIO event loops (``BenchClient``), so one core of bench keeps up with a server fanning out
+/// 100,000 deliveries a second.
 public struct BenchRun: Sendable {
     let configuration: BenchConfiguration
     let progress: @Sendable (String) -> Void
@@ -23,102 +20,145 @@ public struct BenchRun: Sendable {
     }
 
     /// Runs the load and returns what it measured.
+    /// - Throws: ``BenchError`` when the URL is not one the bench speaks to, or no client could connect.
     public func run() async throws -> BenchReport {
-        let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
-        var adjusted = self.configuration
+        let endpoint = try BenchEndpoint(url: configuration.url)
+        var adjusted = configuration
         adjusted.senders = min(adjusted.senders, adjusted.clients)
-        let configuration = adjusted
-        let recorder = BenchRecorder()
-        let start = Gate()
-        let finish = Gate()
-        let clock = ContinuousClock()
-        let epoch = clock.now
-        let window = WindowBox()
-        let padding = String(repeating: "x", count: max(0, configuration.messageBytes - 40))
+        let run = BenchRunContext(configuration: adjusted)
+        let recorder = run.recorder
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let connector = BenchConnector(endpoint: endpoint, group: group, run: run)
 
-        let clients = Task {
-            await withTaskGroup(of: Void.self) { group in
-                for index in 0..<configuration.clients {
-                    if index >= configuration.connectConcurrency {
-                        // Let connections open in waves.
-                        while recorder.joinedCount + configuration.connectConcurrency <= index, !finish.isOpen {
-                            try? await Task.sleep(for: .milliseconds(5))
-                        }
-                    }
-                    group.addTask {
-                        switch configuration.dialect {
-                        case .parley:
-                            await runClient(
-                                index: index, runID: runID, configuration: configuration, recorder: recorder, start: start,
-                                finish: finish, epoch: epoch, window: window, padding: padding
-                            )
-                        case .plain(let subprotocol):
-                            await runPlainClient(
-                                index: index, subprotocol: subprotocol, configuration: configuration, recorder: recorder,
-                                start: start, finish: finish, epoch: epoch, window: window, padding: padding
-                            )
-                        }
-                    }
-                }
+        let connectDeadline = run.clock.now() + .seconds(120)
+        for index in 0..<adjusted.clients {
+            // Connections open in waves.
+            while recorder.settledCount + adjusted.connectConcurrency <= index, run.clock.now() < connectDeadline {
+                try await Task.sleep(for: .milliseconds(5))
             }
+            connector.connect(index: index).whenFailure { error in recorder.connectFailed(error) }
         }
-
-        let connectDeadline = clock.now + .seconds(120)
-        while recorder.joinedCount < configuration.clients, clock.now < connectDeadline {
+        while recorder.settledCount < adjusted.clients, run.clock.now() < connectDeadline {
             try await Task.sleep(for: .milliseconds(20))
         }
-        let measureStart = clock.now + configuration.warmup
-        let measureEnd = measureStart + configuration.duration
-        window.set(start: measureStart - epoch, end: measureEnd - epoch)
-        start.open()
+        if recorder.joinedCount == 0 {
+            try await group.shutdownGracefully()
+            throw BenchError.noClientConnected(url: adjusted.url, reason: recorder.firstConnectError ?? "no answer within 120 s")
+        }
+
+        let measureStart = run.clock.now() + adjusted.warmup
+        let measureEnd = measureStart + adjusted.duration
+        run.window.set(start: measureStart, end: measureEnd)
+        run.start()
 
         var lastDeliveries: UInt64 = 0
-        var lastTick = clock.now
+        var lastTick = run.clock.now()
         var cpuAtStart: Double?
         var peakRSS: Int?
-        while clock.now < measureEnd {
-            if cpuAtStart == nil, clock.now >= measureStart {
-                cpuAtStart = configuration.serverProcessID.flatMap(processCPUSeconds)
+        while run.clock.now() < measureEnd {
+            if cpuAtStart == nil, run.clock.now() >= measureStart {
+                cpuAtStart = adjusted.serverProcessID.flatMap(processCPUSeconds)
             }
             try await Task.sleep(for: .seconds(1))
-            if let rss = configuration.serverProcessID.flatMap(processResidentKiB) { peakRSS = max(peakRSS ?? 0, rss) }
-            let (deliveries, p99) = recorder.state.withLock { ($0.deliveries, $0.latency.valueAtPercentile(99)) }
-            let now = clock.now
+            if let rss = adjusted.serverProcessID.flatMap(processResidentKiB) { peakRSS = max(peakRSS ?? 0, rss) }
+            let (deliveries, p99) = recorder.progress
+            let now = run.clock.now()
             let rate = Double(deliveries - lastDeliveries) / (now - lastTick).seconds
-            progress(String(format: "%5.1f s  %10.0f deliveries/s  p99 %.2f ms", (now - epoch).seconds, rate, Double(p99) / 1000))
+            progress(String(format: "%5.1f s  %10.0f deliveries/s  p99 %.2f ms", now.seconds, rate, Double(p99) / 1000))
             lastDeliveries = deliveries
             lastTick = now
         }
-        let serverCPU = cpuAtStart.flatMap { start in configuration.serverProcessID.flatMap(processCPUSeconds).map { $0 - start } }
+        let serverCPU = cpuAtStart.flatMap { start in adjusted.serverProcessID.flatMap(processCPUSeconds).map { $0 - start } }
         // Let the last messages arrive.
         try await Task.sleep(for: .seconds(2))
-        finish.open()
-        await clients.value
+        await run.finish(on: group.next())
+        try await group.shutdownGracefully()
+        return recorder.report(configuration: adjusted, serverCPUSeconds: serverCPU, serverPeakRSSKiB: peakRSS)
+    }
+}
 
-        return recorder.state.withLock { state in
-            func latency(_ histogram: Histogram<UInt64>) -> BenchReport.Latency {
-                BenchReport.Latency(
-                    p50: Double(histogram.valueAtPercentile(50)) / 1000,
-                    p90: Double(histogram.valueAtPercentile(90)) / 1000,
-                    p99: Double(histogram.valueAtPercentile(99)) / 1000,
-                    p999: Double(histogram.valueAtPercentile(99.9)) / 1000,
-                    max: Double(histogram.max) / 1000,
-                    count: histogram.totalCount
-                )
-            }
-            let seconds = configuration.duration.seconds
-            return BenchReport(
-                clients: configuration.clients, rooms: configuration.rooms, senders: configuration.senders,
-                targetRate: configuration.rate, messageBytes: configuration.messageBytes, measuredSeconds: seconds,
-                messagesSent: state.sent, deliveries: state.deliveries,
-                deliveriesPerSecond: Double(state.deliveries) / seconds, latencyMilliseconds: latency(state.latency),
-                lost: state.lost, duplicated: state.duplicated, outOfOrder: state.outOfOrder, errors: state.errors,
-                disconnects: state.disconnects, connectMilliseconds: latency(state.connect),
-                serverCPUSeconds: serverCPU,
-                serverCPUMicrosecondsPerDelivery: serverCPU.map { $0 * 1e6 / Double(max(state.deliveries, 1)) },
-                serverPeakRSSKiB: peakRSS
-            )
+/// What every client of a run shares, and how the run reaches its clients on their event loops.
+final class BenchRunContext: Sendable {
+    private enum Phase {
+        case connecting, started, finished
+    }
+
+    let configuration: BenchConfiguration
+    /// Makes the run's room names unique, so each run starts from empty rooms.
+    let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+    let recorder = BenchRecorder()
+    let clock = BenchClock()
+    let window = WindowBox()
+    /// Fills each message's text to the configured size.
+    let padding: String
+    private let clients = Mutex<(registered: [(client: NIOLoopBound<BenchClient>, channel: any Channel)], phase: Phase)>(
+        ([], .connecting)
+    )
+
+    init(configuration: BenchConfiguration) {
+        self.configuration = configuration
+        padding = String(repeating: "x", count: max(0, configuration.messageBytes - 40))
+    }
+
+    /// Adds a client whose upgrade succeeded; on its event loop. A client that arrives late catches up with the run.
+    func register(_ client: NIOLoopBound<BenchClient>, channel: any Channel) {
+        let phase = clients.withLock { clients in
+            clients.registered.append((client, channel))
+            return clients.phase
         }
+        switch phase {
+        case .connecting: break
+        case .started: client.value.start()
+        case .finished: client.value.finish()
+        }
+    }
+
+    /// The senders start.
+    func start() {
+        let registered = clients.withLock { clients in
+            clients.phase = .started
+            return clients.registered
+        }
+        for (client, channel) in registered {
+            channel.eventLoop.execute { client.value.start() }
+        }
+    }
+
+    /// Whether the run has finished: a connection that ends from now on is no disconnect.
+    var isFinished: Bool {
+        clients.withLock { $0.phase == .finished }
+    }
+
+    /// Every client closes; returns once all connections have ended (after 10 s, those left are dropped).
+    func finish(on eventLoop: any EventLoop) async {
+        let registered = clients.withLock { clients in
+            clients.phase = .finished
+            return clients.registered
+        }
+        for (client, channel) in registered {
+            channel.eventLoop.execute { client.value.finish() }
+        }
+        let channels = registered.map(\.channel)
+        let dropStragglers = eventLoop.scheduleTask(in: .seconds(10)) {
+            for channel in channels { channel.close(promise: nil) }
+        }
+        try? await EventLoopFuture.andAllComplete(channels.map(\.closeFuture), on: eventLoop).get()
+        dropStragglers.cancel()
+    }
+}
+
+/// Times within a run, as offsets from its start on NIO's monotonic clock (the one its timers use).
+struct BenchClock: Sendable {
+    private let epoch = NIODeadline.now()
+
+    /// How long the run has been going.
+    func now() -> Duration {
+        .nanoseconds((NIODeadline.now() - epoch).nanoseconds)
+    }
+
+    /// The deadline `offset` into the run, for scheduling on an event loop.
+    func deadline(at offset: Duration) -> NIODeadline {
+        epoch + .nanoseconds(offset.nanoseconds)
     }
 }
 
@@ -152,238 +192,4 @@ final class WindowBox: Sendable {
     }
 
     var end: Duration { bounds.withLock { $0.end } }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-    var microseconds: UInt64 { UInt64(max(0, seconds * 1_000_000)) }
-}
-
-private func runClient(
-    index: Int, runID: String, configuration: BenchConfiguration, recorder: BenchRecorder, start: Gate, finish: Gate,
-    epoch: ContinuousClock.Instant, window: WindowBox, padding: String
-) async {
-    let room = "bench-\(runID)-\(index % configuration.rooms)"
-    let isSender = index < configuration.senders
-    let clock = ContinuousClock()
-    let connectStarted = clock.now
-    var headers = HTTPFields()
-    headers[.secWebSocketProtocol] = "parley.v1"
-    let clientConfiguration = WebSocketClientConfiguration(maxFrameSize: 1 << 20, additionalHeaders: headers)
-    let acks = AsyncStream<Void>.makeStream()
-    do {
-        _ = try await WebSocketClient.connect(url: configuration.url, configuration: clientConfiguration, logger: Logger(label: "bench")) {
-            inbound, outbound, _ in
-            try await outbound.write(.text(ClientFrame(command: .hello(name: "bench-\(index)", token: nil)).jsonText()))
-            try await outbound.write(.text(ClientFrame(command: .join(room: room, since: nil)).jsonText()))
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    await start.wait()
-                    if isSender {
-                        try await send(
-                            to: outbound, index: index, configuration: configuration, epoch: epoch, window: window,
-                            acks: acks.stream, finish: finish
-                        ) { sequence, scheduledAt in
-                            BenchMessage.command(room: room, sender: index, sequence: sequence, scheduledAt: scheduledAt, padding: padding)
-                        }
-                    }
-                    await finish.wait()
-                    try await outbound.close(.normalClosure, reason: nil)
-                }
-                var tracker = OffsetTracker()
-                for try await message in inbound.messages(maxSize: 1 << 24) {
-                    guard case .text(let text) = message else { continue }
-                    let receivedAt = clock.now - epoch
-                    if let fast = BenchMessage.parseDelivery(text) {
-                        tracker.receive(fast.offset)
-                        let sentAt = Duration.nanoseconds(fast.scheduledNanos)
-                        recorder.delivered(latencyMicroseconds: window.contains(sentAt) ? (receivedAt - sentAt).microseconds : nil)
-                        continue
-                    }
-                    guard let event = try? ServerEvent.decode(text) else { continue }
-                    switch event {
-                    case .joined:
-                        recorder.joined(connectMicroseconds: (clock.now - connectStarted).microseconds)
-                    case .message(let chat):
-                        tracker.receive(chat.offset)
-                        let sentAt = BenchMessage.scheduledTime(in: chat.text)
-                        recorder.delivered(latencyMicroseconds: sentAt.flatMap { window.contains($0) ? (receivedAt - $0).microseconds : nil })
-                    case .ack(_, let ackRoom, let id, let offset, _):
-                        let sentAt = BenchMessage.scheduledTime(in: id)
-                        recorder.acknowledged(room: ackRoom, offset: offset, inWindow: sentAt.map(window.contains) ?? false)
-                        acks.continuation.yield()
-                    case .error:
-                        recorder.count { $0.errors += 1 }
-                    default:
-                        continue
-                    }
-                }
-                acks.continuation.finish()
-                let head = recorder.state.withLock { $0.heads[room] ?? 0 }
-                recorder.tally(tracker, head: head)
-                if !finish.isOpen { recorder.count { $0.disconnects += 1 } }
-                group.cancelAll()
-            }
-        }
-    } catch {
-        // Once the run has finished, closing is the point; a server that drops the connection then lost nothing.
-        if !finish.isOpen { recorder.count { $0.disconnects += 1 } }
-    }
-}
-
-/// One plain-dialect client: connects, counts every bench text it receives, and (if a sender) sends its own.
-private func runPlainClient(
-    index: Int, subprotocol: String?, configuration: BenchConfiguration, recorder: BenchRecorder, start: Gate,
-    finish: Gate, epoch: ContinuousClock.Instant, window: WindowBox, padding: String
-) async {
-    let isSender = index < configuration.senders
-    let clock = ContinuousClock()
-    let connectStarted = clock.now
-    var headers = HTTPFields()
-    if let subprotocol { headers[.secWebSocketProtocol] = subprotocol }
-    let clientConfiguration = WebSocketClientConfiguration(maxFrameSize: 1 << 20, additionalHeaders: headers)
-    let ownTextsBack = AsyncStream<Void>.makeStream()
-    do {
-        _ = try await WebSocketClient.connect(url: configuration.url, configuration: clientConfiguration, logger: Logger(label: "bench")) {
-            inbound, outbound, _ in
-            recorder.joined(connectMicroseconds: (clock.now - connectStarted).microseconds)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    await start.wait()
-                    if isSender {
-                        try await send(
-                            to: outbound, index: index, configuration: configuration, epoch: epoch, window: window,
-                            acks: ownTextsBack.stream, finish: finish
-                        ) { sequence, scheduledAt in
-                            recorder.sentPlain(sender: index, sequence: sequence, inWindow: window.contains(scheduledAt))
-                            return BenchMessage.plainText(sender: index, sequence: sequence, scheduledAt: scheduledAt, padding: padding)
-                        }
-                    }
-                    await finish.wait()
-                    try await outbound.close(.normalClosure, reason: nil)
-                }
-                var trackers: [Int: OffsetTracker] = [:]
-                for try await message in inbound.messages(maxSize: 1 << 24) {
-                    guard case .text(let text) = message, let delivery = BenchMessage.parsePlain(text) else { continue }
-                    let receivedAt = clock.now - epoch
-                    trackers[delivery.sender, default: OffsetTracker()].receive(delivery.sequence + 1)
-                    let sentAt = Duration.nanoseconds(delivery.scheduledNanos)
-                    recorder.delivered(latencyMicroseconds: window.contains(sentAt) ? (receivedAt - sentAt).microseconds : nil)
-                    if delivery.sender == index { ownTextsBack.continuation.yield() }
-                }
-                ownTextsBack.continuation.finish()
-                for (sender, sent) in recorder.state.withLock({ $0.sentBySender }) {
-                    recorder.tally(trackers[sender] ?? OffsetTracker(), head: sent)
-                }
-                if !finish.isOpen { recorder.count { $0.disconnects += 1 } }
-                group.cancelAll()
-            }
-        }
-    } catch {
-        // Once the run has finished, closing is the point; a server that drops the connection then lost nothing.
-        if !finish.isOpen { recorder.count { $0.disconnects += 1 } }
-    }
-}
-
-/// Sends until the measured window ends: at the configured rate (open loop, each text stamped with its scheduled
-/// time), or one at a time waiting for `acks` (closed loop).
-private func send(
-    to outbound: WebSocketOutboundWriter, index: Int, configuration: BenchConfiguration, epoch: ContinuousClock.Instant,
-    window: WindowBox, acks: AsyncStream<Void>, finish: Gate, frame: (_ sequence: Int, _ scheduledAt: Duration) -> String
-) async throws {
-    let clock = ContinuousClock()
-    var sequence = 0
-    if configuration.rate > 0 {
-        let interval = Duration.seconds(Double(configuration.senders) / configuration.rate)
-        var next = clock.now + interval * (Double(index) / Double(configuration.senders))
-        while next - epoch <= window.end, !finish.isOpen {
-            try await clock.sleep(until: next)
-            try await outbound.write(.text(frame(sequence, next - epoch)))
-            sequence += 1
-            next += interval
-        }
-    } else {
-        var pendingAcks = acks.makeAsyncIterator()
-        while clock.now - epoch <= window.end, !finish.isOpen {
-            try await outbound.write(.text(frame(sequence, clock.now - epoch)))
-            sequence += 1
-            guard await pendingAcks.next() != nil else { return }
-        }
-    }
-}
-
-/// How bench messages carry their scheduled send time: in the id and in the text.
-enum BenchMessage {
-    static func command(room: String, sender: Int, sequence: Int, scheduledAt: Duration, padding: String) -> String {
-        let nanos = scheduledAt.components.seconds * 1_000_000_000 + scheduledAt.components.attoseconds / 1_000_000_000
-        let id = "\(sender)-\(sequence)-\(nanos)"
-        return ClientFrame(command: .send(room: room, text: "bench|\(nanos)|\(padding)", id: id)).jsonText()
-    }
-
-    /// A plain-dialect text: `bench|NANOS|SENDER|SEQUENCE|padding`.
-    static func plainText(sender: Int, sequence: Int, scheduledAt: Duration, padding: String) -> String {
-        let nanos = scheduledAt.components.seconds * 1_000_000_000 + scheduledAt.components.attoseconds / 1_000_000_000
-        return "bench|\(nanos)|\(sender)|\(sequence)|\(padding)"
-    }
-
-    /// Reads a plain-dialect text as a broadcast server returns it (any prefix, e.g. `Mensagem recebida: `);
-    /// `nil` for other texts.
-    static func parsePlain(_ text: String) -> (scheduledNanos: Int64, sender: Int, sequence: Int64)? {
-        var utf8 = Substring(text).utf8
-        guard let nanos = integer(after: "bench|", in: &utf8), let sender = integer(after: "|", in: &utf8),
-            let sequence = integer(after: "|", in: &utf8)
-        else { return nil }
-        return (nanos, Int(sender), sequence)
-    }
-
-    /// Reads a bench `message` frame without a JSON decoder: the bench must not be the slower side. Relies on
-    /// the server writing keys in sorted order (`…"offset":N,"room":…,"text":"bench|NANOS|…`); any other frame gives
-    /// `nil` and is decoded in full.
-    static func parseDelivery(_ frame: String) -> (offset: Int64, scheduledNanos: Int64)? {
-        var utf8 = Substring(frame).utf8
-        guard utf8.last == UInt8(ascii: "}"), frame.hasSuffix(#""type":"message"}"#) else { return nil }
-        guard let offset = integer(after: #""offset":"#, in: &utf8), let nanos = integer(after: #""text":"bench|"#, in: &utf8)
-        else { return nil }
-        return (offset, nanos)
-    }
-
-    /// The integer right after `marker`, searching forward from the start of `utf8`, which is advanced past it.
-    private static func integer(after marker: String, in utf8: inout Substring.UTF8View) -> Int64? {
-        let pattern = Array(marker.utf8)
-        var index = utf8.startIndex
-        while index != utf8.endIndex {
-            if utf8[index...].starts(with: pattern) {
-                var cursor = utf8.index(index, offsetBy: pattern.count)
-                var value: Int64 = 0
-                var digits = 0
-                while cursor != utf8.endIndex, let digit = utf8[cursor].asciiDigit, digits < 19 {
-                    value = value * 10 + Int64(digit)
-                    digits += 1
-                    cursor = utf8.index(after: cursor)
-                }
-                guard digits > 0 else { return nil }
-                utf8 = utf8[cursor...]
-                return value
-            }
-            index = utf8.index(after: index)
-        }
-        return nil
-    }
-
-    /// The scheduled time in a message text (`bench|NANOS|…`) or id (`SENDER-SEQ-NANOS`).
-    static func scheduledTime(in field: String) -> Duration? {
-        let nanos: Int64?
-        if field.hasPrefix("bench|") {
-            nanos = field.split(separator: "|", maxSplits: 2).dropFirst().first.flatMap { Int64($0) }
-        } else {
-            nanos = field.split(separator: "-").last.flatMap { Int64($0) }
-        }
-        return nanos.map { .nanoseconds($0) }
-    }
-}
-
-extension UInt8 {
-    fileprivate var asciiDigit: UInt8? {
-        self >= UInt8(ascii: "0") && self <= UInt8(ascii: "9") ? self - UInt8(ascii: "0") : nil
-    }
 }

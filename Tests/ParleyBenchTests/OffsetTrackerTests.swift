@@ -1,4 +1,5 @@
 @testable import ParleyBench
+import NIOCore
 import ParleyProtocol
 import Testing
 
@@ -22,12 +23,20 @@ import Testing
     @Test func deliveriesAreReadWithoutAJSONDecoderExactlyAsTheServerWritesThem() throws {
         let message = ChatMessage(room: "bench-x-0", offset: 42, id: "3-7-1500000000", from: "bench-3",
                                   text: "bench|1500000000|xxxx", ts: "2026-11-26T00:00:00.000Z")
-        let frame = String(decoding: ServerEvent.message(message).jsonBytes(), as: UTF8.self)
+        let frame = ByteBuffer(bytes: ServerEvent.message(message).jsonBytes())
         #expect(BenchMessage.parseDelivery(frame)?.offset == 42)
         #expect(BenchMessage.parseDelivery(frame)?.scheduledNanos == 1_500_000_000)
         let other = ChatMessage(room: "r", offset: 1, id: "x", from: "y", text: "hello", ts: "z")
-        #expect(BenchMessage.parseDelivery(String(decoding: ServerEvent.message(other).jsonBytes(), as: UTF8.self)) == nil)
-        #expect(BenchMessage.parseDelivery(#"{"id":"a","offset":1,"room":"r","ts":"z","type":"ack"}"#) == nil)
+        #expect(BenchMessage.parseDelivery(ByteBuffer(bytes: ServerEvent.message(other).jsonBytes())) == nil)
+        #expect(BenchMessage.parseDelivery(ByteBuffer(string: #"{"id":"a","offset":1,"room":"r","ts":"z","type":"ack"}"#)) == nil)
+    }
+
+    @Test func presenceAndTypingAreToldApartFromWhatTheBenchCounts() {
+        let presence = ByteBuffer(bytes: ServerEvent.presence(room: "r", event: .join, user: "bench-1").jsonBytes())
+        let typing = ByteBuffer(bytes: ServerEvent.typing(room: "r", from: "bench-1").jsonBytes())
+        #expect(BenchMessage.isAnnouncement(presence) && BenchMessage.isAnnouncement(typing))
+        let quoting = ChatMessage(room: "r", offset: 1, id: "x", from: "y", text: #""type":"presence""#, ts: "z")
+        #expect(!BenchMessage.isAnnouncement(ByteBuffer(bytes: ServerEvent.message(quoting).jsonBytes())))
     }
 
     @Test func benchMessagesCarryTheirScheduledTimeInTextAndId() throws {
@@ -44,9 +53,9 @@ import Testing
     @Test func plainTextsCarryTimeSenderAndSequenceThroughAnyPrefix() {
         let text = BenchMessage.plainText(sender: 3, sequence: 41, scheduledAt: .nanoseconds(1_500_000_000), padding: "xx")
         #expect(text == "bench|1500000000|3|41|xx")
-        let parsed = BenchMessage.parsePlain("Mensagem recebida: " + text)
+        let parsed = BenchMessage.parsePlain(ByteBuffer(string: "Mensagem recebida: " + text))
         #expect(parsed?.scheduledNanos == 1_500_000_000 && parsed?.sender == 3 && parsed?.sequence == 41)
-        #expect(BenchMessage.parsePlain("Um cliente desconectou.") == nil)
-        #expect(BenchMessage.parsePlain("bench|12|x") == nil)
+        #expect(BenchMessage.parsePlain(ByteBuffer(string: "Um cliente desconectou.")) == nil)
+        #expect(BenchMessage.parsePlain(ByteBuffer(string: "bench|12|x")) == nil)
     }
 }

@@ -3,7 +3,7 @@
 import json
 import subprocess
 
-from conftest import BINARY
+from conftest import BINARY, free_port
 
 BENCH = BINARY.with_name("parley-bench")
 
@@ -45,3 +45,16 @@ def test_parley_bench_plain_mode_measures_a_broadcast_server_with_zero_loss(star
 def test_parley_bench_refuses_a_bad_setting():
     result = subprocess.run([str(BENCH), "--clients", "0"], capture_output=True, text=True, timeout=30)
     assert result.returncode != 0 and "--clients" in result.stderr
+
+
+def test_parley_bench_says_why_no_client_could_connect(start_parley):
+    node = start_parley()
+    for url, reason in [
+        (f"ws://127.0.0.1:{free_port()}/ws", "Connection refused"),
+        (node.ws_url.replace("/ws", "/no-such-endpoint"), "refused the WebSocket upgrade"),
+        (node.ws_url.replace("ws://", "http://"), "--url must be ws://"),
+    ]:
+        result = subprocess.run([str(BENCH), "--url", url, "--clients", "2", "--duration", "1"],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode != 0, url
+        assert reason in result.stderr, (url, result.stderr)
