@@ -19,27 +19,54 @@ public final class Session: Sendable {
     }
 
     private struct State {
-        var sessionID: String?
+        /// The session id's 64 random bits (a 16-character string would take a heap allocation per client).
+        var sessionBits: UInt64?
         var name: String?
         var joined: Set<String> = []
         var limiter: RateLimiter
+    }
+
+    /// What every session of a server shares, referred to rather than copied into each session: an idle connection's
+    /// memory is mostly what it holds.
+    public final class Environment: Sendable {
+        public let hub: Hub
+        public let store: any MessageStore
+        public let limits: Limits
+        /// A monotonic clock for rate limiting.
+        public let now: @Sendable () -> Duration
+
+        /// - Parameters:
+        ///   - hub: The hub.
+        ///   - store: The message store.
+        ///   - limits: The limits to enforce.
+        ///   - now: A monotonic clock for rate limiting.
+        public init(
+            hub: Hub, store: any MessageStore, limits: Limits, now: @escaping @Sendable () -> Duration = Session.monotonicNow
+        ) {
+            self.hub = hub
+            self.store = store
+            self.limits = limits
+            self.now = now
+        }
     }
 
     /// The connection this session speaks for.
     public let connection: Connection
     /// The `session` sent in `welcome`, made when first asked for (plain clients never need one).
     public var sessionID: String {
-        state.withLock { state in
-            if let id = state.sessionID { return id }
-            let id = Self.randomHex(bytes: 8)
-            state.sessionID = id
-            return id
+        let bits = state.withLock { state in
+            if let bits = state.sessionBits { return bits }
+            let bits = UInt64.random(in: .min ... .max)
+            state.sessionBits = bits
+            return bits
         }
+        let hex = String(bits, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
-    private let hub: Hub
-    private let store: any MessageStore
-    private let limits: Limits
-    private let now: @Sendable () -> Duration
+    private let environment: Environment
+    private var hub: Hub { environment.hub }
+    private var store: any MessageStore { environment.store }
+    private var limits: Limits { environment.limits }
     private let sends = WorkQueue<PendingSend>()
     private let sendPipelineStarted = Atomic<Bool>(false)
     private let unstoredSends = Atomic<Int>(0)
@@ -53,25 +80,13 @@ public final class Session: Sendable {
     /// Creates a session for a connection the hub has registered.
     /// - Parameters:
     ///   - connection: The connection, from ``Hub/connect(mode:)``.
-    ///   - hub: The hub.
-    ///   - store: The message store.
-    ///   - limits: The limits to enforce.
-    ///   - now: A monotonic clock for rate limiting.
+    ///   - environment: The hub, store, limits and clock, shared by the server's sessions.
     ///   - onSendsStored: Called after each batch of this client's sends is stored (or failed) and answered.
-    public init(
-        connection: Connection,
-        hub: Hub,
-        store: any MessageStore,
-        limits: Limits,
-        now: @escaping @Sendable () -> Duration = Session.monotonicNow,
-        onSendsStored: @escaping @Sendable () -> Void = {}
-    ) {
+    public init(connection: Connection, environment: Environment, onSendsStored: @escaping @Sendable () -> Void = {}) {
         self.connection = connection
         self.onSendsStored = onSendsStored
-        self.hub = hub
-        self.store = store
-        self.limits = limits
-        self.now = now
+        self.environment = environment
+        let limits = environment.limits
         self.state = Mutex(State(limiter: RateLimiter(rate: limits.commandsPerSecond, burst: limits.commandBurst)))
     }
 
@@ -303,7 +318,7 @@ public final class Session: Sendable {
     }
 
     private func allowedByRateLimit() -> Bool {
-        let time = now()
+        let time = environment.now()
         let allowed = state.withLock { $0.limiter.allow(now: time) }
         if !allowed { hub.metrics.rateLimitedCommands.increment() }
         return allowed

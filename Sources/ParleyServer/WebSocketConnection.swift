@@ -26,18 +26,17 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
 
     /// What every connection shares: one instance per server, referred to rather than copied into each handler.
     final class Settings: Sendable {
-        let hub: Hub
-        let store: any MessageStore
-        let limits: Limits
+        let sessionEnvironment: Session.Environment
         let heartbeat: Heartbeat
         fileprivate let drainQueues = PerEventLoop { DrainQueue(eventLoop: $0) }
 
         init(hub: Hub, store: any MessageStore, limits: Limits, heartbeat: Heartbeat) {
-            self.hub = hub
-            self.store = store
-            self.limits = limits
+            sessionEnvironment = Session.Environment(hub: hub, store: store, limits: limits)
             self.heartbeat = heartbeat
         }
+
+        var hub: Hub { sessionEnvironment.hub }
+        var limits: Limits { sessionEnvironment.limits }
 
         /// Sends a client may have waiting to be stored before its connection stops reading: their answers (an
         /// `ack`, and the message itself for a member of the room) must fit in its outbox.
@@ -88,8 +87,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
             NIOLoopBound(self, eventLoop: eventLoop), eventLoop: eventLoop, drainQueue: settings.drainQueues.value(on: eventLoop)
         )
         let session = Session(
-            connection: connection, hub: settings.hub, store: settings.store, limits: settings.limits,
-            onSendsStored: relay.resumeReading
+            connection: connection, environment: settings.sessionEnvironment, onSendsStored: relay.resumeReading
         )
         self.session = session
         inbox = SessionInbox(session: session, resumeReading: relay.resumeReading)

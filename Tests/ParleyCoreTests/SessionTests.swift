@@ -14,7 +14,9 @@ import Testing
             let hub = Hub(limits: limits)
             let store = store ?? InMemoryMessageStore(onCommit: { hub.deliver($0) })
             self.hub = hub
-            session = Session(connection: hub.connect(mode: .parley)!, hub: hub, store: store, limits: limits)
+            session = Session(
+                connection: hub.connect(mode: .parley)!, environment: Session.Environment(hub: hub, store: store, limits: limits)
+            )
         }
 
         func send(_ command: ClientCommand, ref: String? = nil) async {
