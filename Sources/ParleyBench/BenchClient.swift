@@ -106,7 +106,7 @@ final class BenchClient: ChannelInboundHandler {
         let receivedAt = run.clock.now()
         if let delivery = BenchMessage.parseDelivery(text) {
             tracker.receive(delivery.offset)
-            recordLatency(scheduledNanos: delivery.scheduledNanos, receivedAt: receivedAt)
+            recordLatency(sentAt: .nanoseconds(delivery.scheduledNanos), receivedAt: receivedAt)
             return
         }
         guard !BenchMessage.isAnnouncement(text), let event = try? ServerEvent.decode(String(buffer: text)) else { return }
@@ -115,11 +115,7 @@ final class BenchClient: ChannelInboundHandler {
             markJoined()
         case .message(let chat):
             tracker.receive(chat.offset)
-            if let sentAt = BenchMessage.scheduledTime(in: chat.text) {
-                recordLatency(scheduledNanos: sentAt.nanoseconds, receivedAt: receivedAt)
-            } else {
-                run.recorder.delivered(latencyMicroseconds: nil)
-            }
+            if let sentAt = BenchMessage.scheduledTime(in: chat.text) { recordLatency(sentAt: sentAt, receivedAt: receivedAt) }
         case .ack(_, let ackRoom, let id, let offset, _):
             let sentAt = BenchMessage.scheduledTime(in: id)
             run.recorder.acknowledged(room: ackRoom, offset: offset, inWindow: sentAt.map(run.window.contains) ?? false)
@@ -135,12 +131,12 @@ final class BenchClient: ChannelInboundHandler {
         let receivedAt = run.clock.now()
         guard let delivery = BenchMessage.parsePlain(text) else { return }
         trackersBySender[delivery.sender, default: OffsetTracker()].receive(delivery.sequence + 1)
-        recordLatency(scheduledNanos: delivery.scheduledNanos, receivedAt: receivedAt)
+        recordLatency(sentAt: .nanoseconds(delivery.scheduledNanos), receivedAt: receivedAt)
         if delivery.sender == index, configuration.rate == 0 { sendNow() }
     }
 
-    private func recordLatency(scheduledNanos: Int64, receivedAt: Duration) {
-        let sentAt = Duration.nanoseconds(scheduledNanos)
+    /// Counts a delivery of a message sent within the measured window.
+    private func recordLatency(sentAt: Duration, receivedAt: Duration) {
         run.recorder.delivered(latencyMicroseconds: run.window.contains(sentAt) ? (receivedAt - sentAt).microseconds : nil)
     }
 

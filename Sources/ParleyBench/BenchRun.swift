@@ -153,13 +153,19 @@ struct BenchClock: Sendable {
 
     /// How long the run has been going.
     func now() -> Duration {
-        .nanoseconds((NIODeadline.now() - epoch).nanoseconds)
+        Duration(NIODeadline.now() - epoch)
     }
 
     /// The deadline `offset` into the run, for scheduling on an event loop.
     func deadline(at offset: Duration) -> NIODeadline {
-        epoch + .nanoseconds(offset.nanoseconds)
+        epoch + TimeAmount(offset)
     }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    var microseconds: UInt64 { UInt64(max(0, seconds * 1_000_000)) }
+    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
 }
 
 /// User plus system CPU seconds a process has used, from `/proc/PID/stat` (`nil` where there is no such file).

@@ -41,8 +41,8 @@ final class Heartbeat: Sendable {
             sequence = NIOLoopBoundBox(0, eventLoop: eventLoop)
             let members = self.members
             let sequence = self.sequence
-            let timeout = TimeAmount.nanoseconds(timeout.nanoseconds)
-            let interval = TimeAmount.nanoseconds(interval.nanoseconds)
+            let timeout = TimeAmount(timeout)
+            let interval = TimeAmount(interval)
             eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
                 sequence.value += 1
                 let sent = sequence.value
