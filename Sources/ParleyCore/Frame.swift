@@ -30,9 +30,9 @@ public enum Frame {
         frame(opcode: 0xA, payload: payload.readableBytesView)
     }
 
-    /// A ping carrying a sequence number, which the client's pong echoes.
-    public static func ping(_ sequence: UInt64) -> ByteBuffer {
-        withUnsafeBytes(of: sequence.bigEndian) { frame(opcode: 0x9, payload: $0) }
+    /// A ping carrying eight bytes, which the client's pong echoes.
+    public static func ping(_ payload: UInt64) -> ByteBuffer {
+        withUnsafeBytes(of: payload.bigEndian) { frame(opcode: 0x9, payload: $0) }
     }
 
     /// UTF-8 bytes as one text frame.

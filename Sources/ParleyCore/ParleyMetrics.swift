@@ -28,6 +28,8 @@ public struct ParleyMetrics: Sendable {
     public let commitDuration: Timer
     /// How many messages each store commit carried.
     public let commitBatchSize: Recorder
+    /// Store commits that failed (their messages were answered `internal`).
+    public let commitFailures: Counter
     /// Times the connection carrying fan-out between nodes was lost (cluster only).
     public let clusterLinkLosses: Counter
     /// Messages read back from the store because their notification was missed or travelled by reference.
@@ -47,6 +49,7 @@ public struct ParleyMetrics: Sendable {
         protocolViolations = Counter(label: "parley_protocol_violations_total", factory: factory)
         commitDuration = Timer(label: "parley_store_commit_duration_seconds", factory: factory)
         commitBatchSize = Recorder(label: "parley_store_commit_batch_size", factory: factory)
+        commitFailures = Counter(label: "parley_store_commit_failures_total", factory: factory)
         clusterLinkLosses = Counter(label: "parley_cluster_link_losses_total", factory: factory)
         clusterCatchUpMessages = Counter(label: "parley_cluster_catch_up_messages_total", factory: factory)
         errorCounters = Dictionary(

@@ -12,18 +12,20 @@ public struct RateLimiter: Sendable {
         self.tokens = self.burst
     }
 
-    /// Takes one token if there is one.
-    /// - Parameter now: The current time on any monotonic clock, as a duration since its origin.
-    /// - Returns: Whether the command is allowed.
-    public mutating func allow(now: Duration) -> Bool {
+    /// Takes `cost` tokens if there are that many (a cost above the burst is allowed from a full bucket).
+    /// - Parameters:
+    ///   - now: The current time on any monotonic clock, as a duration since its origin.
+    ///   - cost: Tokens the action takes: 1 for a command, the size for bytes.
+    /// - Returns: Whether the action is allowed.
+    public mutating func allow(now: Duration, cost: Double = 1) -> Bool {
         guard rate > 0 else { return true }
         if let last {
             let elapsed = Double((now - last).components.seconds) + Double((now - last).components.attoseconds) / 1e18
             tokens = min(burst, tokens + max(elapsed, 0) * rate)
         }
         last = now
-        guard tokens >= 1 else { return false }
-        tokens -= 1
+        guard tokens >= min(cost, burst) else { return false }
+        tokens -= cost
         return true
     }
 }

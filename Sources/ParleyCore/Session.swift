@@ -52,6 +52,8 @@ public final class Session: Sendable {
 
     /// The connection this session speaks for.
     public let connection: Connection
+    /// The client's address, whose allowance this session's commands and texts draw on with its other connections'.
+    public let client: ClientAddress
     /// The `session` sent in `welcome`, made when first asked for (plain clients never need one).
     public var sessionID: String {
         let bits = state.withLock { state in
@@ -73,17 +75,22 @@ public final class Session: Sendable {
     private let onSendsStored: @Sendable () -> Void
     private let state: Mutex<State>
 
-    /// Bytes of message text one `history` reply or replay page carries at most, so frames stay readable by
-    /// clients with a 1 MiB frame limit.
-    static let pageTextBudget = 512 * 1024
+    /// Bytes of encoded messages one `history` reply carries at most, so its frame stays readable by clients with a
+    /// 1 MiB frame limit and a client asking for pages it does not read holds the server to its outbox bound.
+    static let historyPageBudget = 512 * 1024
 
     /// Creates a session for a connection the hub has registered.
     /// - Parameters:
     ///   - connection: The connection, from ``Hub/connect(mode:)``.
     ///   - environment: The hub, store, limits and clock, shared by the server's sessions.
+    ///   - client: The client's address and its allowance.
     ///   - onSendsStored: Called after each batch of this client's sends is stored (or failed) and answered.
-    public init(connection: Connection, environment: Environment, onSendsStored: @escaping @Sendable () -> Void = {}) {
+    public init(
+        connection: Connection, environment: Environment, client: ClientAddress = .unlimited(),
+        onSendsStored: @escaping @Sendable () -> Void = {}
+    ) {
         self.connection = connection
+        self.client = client
         self.onSendsStored = onSendsStored
         self.environment = environment
         let limits = environment.limits
@@ -163,7 +170,9 @@ public final class Session: Sendable {
     }
 
     private func receivePlain(_ text: String) {
-        guard allowedByRateLimit(), !text.isEmpty, text.utf8.count <= limits.maxTextBytes, !text.utf8.contains(0) else { return }
+        guard allowedByRateLimit(), !text.isEmpty, text.utf8.count <= limits.maxTextBytes, !text.utf8.contains(0),
+            client.allowsStoring(bytes: text.utf8.count)
+        else { return }
         hub.metrics.messagesReceived.increment()
         let draft = MessageDraft(
             room: hub.plainMode.room, sender: hub.plainMode.senderName, clientID: "plain-" + Self.randomHex(bytes: 16),
@@ -210,10 +219,13 @@ public final class Session: Sendable {
         }
     }
 
-    private func hello(name: String, ref: String?) async {
-        guard Names.isValidDisplayName(name) else {
+    private func hello(name requested: String, ref: String?) async {
+        guard let name = Names.displayName(enforcing: requested) else {
             await reply(
-                .error(ref: ref, code: .invalidName, message: "a display name is 1–32 printable characters, not only spaces")
+                .error(
+                    ref: ref, code: .invalidName,
+                    message: "a display name is 1–32 visible characters in at most 128 bytes, without control characters"
+                )
             )
             return
         }
@@ -236,13 +248,17 @@ public final class Session: Sendable {
             guard text.utf8.count <= limits.maxTextBytes else {
                 throw CommandRejection(.tooLarge, "text is over \(limits.maxTextBytes) bytes")
             }
+            guard client.allowsStoring(bytes: text.utf8.count) else {
+                hub.metrics.rateLimitedCommands.increment()
+                throw CommandRejection(.rateLimited, "your address is sending more text than the server stores for it; slow down")
+            }
             queue(PendingSend(ref: ref, draft: MessageDraft(room: room, sender: name, clientID: id, text: text), acknowledges: true))
             hub.metrics.messagesReceived.increment()
         case .history(let room, let before, let limit):
             try validate(room: room)
             let page = min(limit ?? limits.joinReplayCount, limits.maxHistoryPage)
             let messages = Self.trimmedToBudget(try await store.messages(in: room, before: before, limit: page))
-            await reply(.history(ref: ref, room: room, messages: messages.map(\.chatMessage)))
+            await reply(.history(ref: ref, room: room, messages: messages))
         case .typing(let room):
             try validate(room: room)
             try requireJoined(room)
@@ -260,6 +276,10 @@ public final class Session: Sendable {
 
     /// Subscribes first, then replays from the store, then goes live: no gap, no duplicate, in offset order.
     private func join(_ room: String, since: Int64?, ref: String?, name: String) async throws {
+        let maxRooms = limits.maxJoinedRooms
+        guard state.withLock({ $0.joined.count < maxRooms || $0.joined.contains(room) }) else {
+            throw CommandRejection(.badRequest, "this connection is in \(limits.maxJoinedRooms) rooms, the most it may join; leave one first")
+        }
         let members = hub.beginJoin(room, connection: connection, name: name)
         state.withLock { _ = $0.joined.insert(room) }
         do {
@@ -317,9 +337,15 @@ public final class Session: Sendable {
         return await connection.outbox.pushWaitingForSpace(Frame.encode(event))
     }
 
+    /// Whether a WebSocket ping from the client may be answered: it counts as a command for the rate limits.
+    public func allowsControlFrame() -> Bool {
+        allowedByRateLimit()
+    }
+
+    /// Takes one command from the connection's allowance, then from its address's.
     private func allowedByRateLimit() -> Bool {
         let time = environment.now()
-        let allowed = state.withLock { $0.limiter.allow(now: time) }
+        let allowed = state.withLock { $0.limiter.allow(now: time) } && client.allowsCommand()
         if !allowed { hub.metrics.rateLimitedCommands.increment() }
         return allowed
     }
@@ -336,17 +362,19 @@ public final class Session: Sendable {
         }
     }
 
-    /// Keeps the newest messages whose text fits the page budget (always at least one).
-    static func trimmedToBudget(_ messages: [StoredMessage]) -> [StoredMessage] {
+    /// Keeps the newest messages whose encoded size (escapes and every field included, not only the text) fits the
+    /// page budget, always at least one.
+    static func trimmedToBudget(_ messages: [StoredMessage]) -> [ChatMessage] {
         var total = 0
-        var start = messages.endIndex
-        while start > messages.startIndex {
-            let size = messages[start - 1].text.utf8.count
-            if total + size > pageTextBudget && start < messages.endIndex { break }
+        var kept: [ChatMessage] = []
+        for message in messages.reversed() {
+            let chatMessage = message.chatMessage
+            let size = ServerEvent.message(chatMessage).jsonBytes().count + 1
+            if total + size > historyPageBudget && !kept.isEmpty { break }
             total += size
-            start -= 1
+            kept.append(chatMessage)
         }
-        return Array(messages[start...])
+        return kept.reversed()
     }
 
     private static func randomHex(bytes: Int) -> String {

@@ -18,6 +18,7 @@ public final class PostgresMessageStore: MessageStore {
     private let writes = GroupCommitQueue()
     private let metrics: ParleyMetrics
     private let logger: Logger
+    private let health: StoreHealth
     private let now: @Sendable () -> Int64
 
     /// Connects to the database and brings its schema up to date.
@@ -36,6 +37,7 @@ public final class PostgresMessageStore: MessageStore {
         self.location = location
         self.metrics = metrics
         self.logger = logger
+        self.health = StoreHealth(database: location.description, metrics: metrics, logger: logger)
         self.now = now
         try await Self.checkConnection(to: location, logger: logger)
         // The pool warns when it is used a moment before its task starts; that race is harmless here.
@@ -95,9 +97,10 @@ public final class PostgresMessageStore: MessageStore {
             metrics.commitDuration.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
             metrics.commitBatchSize.record(drafts.count)
             metrics.messagesStored.increment(by: outcomes.filter(\.isNew).count)
+            health.writeSucceeded()
             GroupCommitQueue.answer(batch, with: outcomes)
         } catch {
-            logger.error("storing messages failed", metadata: ["database": "\(location)", "error": "\(PostgresStoreError.describe(error))"])
+            health.commitFailed(PostgresStoreError.describe(error))
             let failure = PostgresStoreError.unavailable(location: location.description, reason: PostgresStoreError.describe(error))
             GroupCommitQueue.fail(batch, with: failure)
         }
@@ -211,10 +214,15 @@ public final class PostgresMessageStore: MessageStore {
         }
     }
 
+    /// Reads; and while commits are failing, also writes (a transaction that takes an id commits a record to the
+    /// write-ahead log), so readiness comes back once the database takes writes again even when nobody sends.
     public func checkReachable() async throws {
-        let client = self.client
+        let (client, writes) = (self.client, health.isFailing)
         do {
-            try await withDeadline(Self.operationDeadline) { try await client.query("SELECT 1").drain() }
+            try await withDeadline(Self.operationDeadline) {
+                try await client.query(writes ? "SELECT txid_current()" : "SELECT 1").drain()
+            }
+            if writes { health.writeSucceeded() }
         } catch {
             throw PostgresStoreError.unavailable(location: location.description, reason: PostgresStoreError.describe(error))
         }

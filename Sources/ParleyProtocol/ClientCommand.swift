@@ -74,10 +74,16 @@ extension ClientFrame {
     /// - Parameter text: The frame's text.
     /// - Returns: The frame.
     /// - Throws: `CommandRejection` with `bad_request` (not JSON, not an object, a field missing or of the wrong
-    ///   type) or `unknown_type`.
+    ///   type, a key given twice) or `unknown_type`.
     public static func decode(_ text: String) throws(CommandRejection) -> ClientFrame {
         do {
-            return try JSONDecoder().decode(ClientFrame.self, from: Data(text.utf8))
+            let frame = try JSONDecoder().decode(ClientFrame.self, from: Data(text.utf8))
+            guard !DuplicateKeys.occur(in: text) else {
+                throw CommandRejection(
+                    .badRequest, "a key appears twice in one object; send each field once", ref: frame.ref, type: frame.command.type
+                )
+            }
+            return frame
         } catch let rejection as CommandRejection {
             throw rejection
         } catch {

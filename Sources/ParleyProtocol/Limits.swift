@@ -16,6 +16,8 @@ public struct Limits: Codable, Sendable, Equatable {
     public var maxHistoryPage: Int
     /// Messages replayed on `join` without `since`.
     public var joinReplayCount: Int
+    /// Rooms one connection may be joined to at once; a `join` beyond it gets `bad_request`.
+    public var maxJoinedRooms: Int
 
     /// Creates limits; the defaults are parley.v1's.
     public init(
@@ -26,7 +28,8 @@ public struct Limits: Codable, Sendable, Equatable {
         outboxBytes: Int = 1024 * 1024,
         outboxFrames: Int = 1000,
         maxHistoryPage: Int = 200,
-        joinReplayCount: Int = 50
+        joinReplayCount: Int = 50,
+        maxJoinedRooms: Int = 256
     ) {
         self.maxTextBytes = maxTextBytes
         self.maxFrameBytes = maxFrameBytes
@@ -36,5 +39,6 @@ public struct Limits: Codable, Sendable, Equatable {
         self.outboxFrames = outboxFrames
         self.maxHistoryPage = maxHistoryPage
         self.joinReplayCount = joinReplayCount
+        self.maxJoinedRooms = maxJoinedRooms
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The naming rules of parley.v1.
 public enum Names {
     /// Whether `name` is a valid room name: 1–64 characters of ASCII letters, digits, `-`, `_`, `.`.
@@ -15,23 +17,69 @@ public enum Names {
         }
     }
 
-    /// Whether `name` is a valid display name: 1–32 printable characters (grapheme clusters), not only white
-    /// space, with no control, format or unassigned code points, except the joiners that emoji and some scripts
-    /// need (U+200C, U+200D). Bidirectional overrides are format characters and so refused.
+    /// The most characters (grapheme clusters) a display name may have.
+    public static let maxDisplayNameCharacters = 32
+    /// The most UTF-8 bytes a display name may take: a name is sent in every message, presence event and member
+    /// list, so its size is bounded, not only its length as people read it.
+    public static let maxDisplayNameBytes = 128
+    /// The most Unicode scalars one character of a display name may combine (the longest emoji sequences take 10;
+    /// a letter buried under thousands of combining accents is still one character).
+    public static let maxScalarsPerCharacter = 10
+
+    /// Applies the PRECIS nickname profile (RFC 8266 §2.2) to a requested display name and checks the result:
+    /// every space character becomes U+0020, spaces at either end are removed and runs of them become one, and the
+    /// name is put in Unicode Normalization Form C.
+    /// - Returns: The name as it is to be shown and compared, or `nil` when it breaks
+    ///   ``isValidDisplayName(_:)`` after enforcement.
+    public static func displayName(enforcing requested: String) -> String? {
+        // Anything this long cannot shrink to a valid name (mapping only removes spaces and NFC only composes):
+        // refused before any work proportional to its size.
+        guard requested.utf8.count <= 4 * maxDisplayNameBytes else { return nil }
+        var mapped = String.UnicodeScalarView()
+        var spacePending = false
+        for scalar in requested.unicodeScalars {
+            if scalar.properties.generalCategory == .spaceSeparator {
+                spacePending = !mapped.isEmpty
+                continue
+            }
+            if spacePending {
+                mapped.append(" ")
+                spacePending = false
+            }
+            mapped.append(scalar)
+        }
+        let name = String(mapped).precomposedStringWithCanonicalMapping
+        return isValidDisplayName(name) ? name : nil
+    }
+
+    /// Whether `name` is a valid display name as enforced by ``displayName(enforcing:)``: 1–32 characters
+    /// (grapheme clusters) in at most 128 UTF-8 bytes, at most 10 scalars per character, no control, format,
+    /// private-use or unassigned code points (except the joiners emoji and some scripts need, U+200C and U+200D),
+    /// and at least one character that shows: a name of only spaces, fillers or default-ignorable code points
+    /// is refused. Bidirectional overrides are format characters and so refused.
     public static func isValidDisplayName(_ name: String) -> Bool {
-        guard (1...32).contains(name.count) else { return false }
+        guard name.utf8.count <= maxDisplayNameBytes, (1...maxDisplayNameCharacters).contains(name.count) else {
+            return false
+        }
+        guard name.allSatisfy({ $0.unicodeScalars.count <= maxScalarsPerCharacter }) else { return false }
         var hasVisible = false
         for scalar in name.unicodeScalars {
             if scalar == "\u{200C}" || scalar == "\u{200D}" { continue }
             switch scalar.properties.generalCategory {
             case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned:
                 return false
-            case .spaceSeparator:
+            case .spaceSeparator, .nonspacingMark, .enclosingMark:
                 continue
             default:
-                hasVisible = true
+                if !isInvisible(scalar) { hasVisible = true }
             }
         }
         return hasVisible
+    }
+
+    /// Letters and symbols that draw nothing: default-ignorable code points (the Hangul fillers among them) and the
+    /// blank Braille pattern, favourites for names that look empty.
+    private static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.properties.isDefaultIgnorableCodePoint || scalar == "\u{2800}"
     }
 }

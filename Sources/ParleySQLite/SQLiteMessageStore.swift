@@ -1,5 +1,6 @@
 import CoreMetrics
 import GRDB
+import Logging
 import ParleyCore
 
 /// The embedded `MessageStore`: one SQLite file in WAL mode, written by one writer with group commit.
@@ -14,24 +15,33 @@ public final class SQLiteMessageStore: MessageStore {
     private let now: @Sendable () -> Int64
     private let onCommit: CommitHandler
     private let metrics: ParleyMetrics
+    private let health: StoreHealth
+    private let logger: Logger
     /// Where the database lives.
     public let path: String
+
+    /// How long a write waits for a lock another process holds before it fails (and its senders are told
+    /// `internal`): Parley is the database's only regular writer, so a lock held longer is an operator's tool or a
+    /// stuck process, and a send should not hang on it.
+    static let busyTimeoutSeconds: Double = 1
 
     /// Opens (creating if needed) and migrates the database at `path`.
     /// - Parameters:
     ///   - path: The database file.
     ///   - metrics: Where commits are counted and timed.
+    ///   - logger: Where failed commits are logged.
     ///   - now: The clock for timestamps, in milliseconds since the Unix epoch.
     ///   - onCommit: Told of each batch of new messages, in commit order, before their senders are answered.
     /// - Throws: `SQLiteStoreError` naming the file when it cannot be opened or migrated.
     public init(
         path: String,
         metrics: ParleyMetrics = .disabled,
+        logger: Logger = Logger(label: "parley"),
         now: @escaping @Sendable () -> Int64 = SystemTime.millisecondsSinceEpoch,
         onCommit: @escaping CommitHandler
     ) throws {
         var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
+        configuration.busyMode = .timeout(Self.busyTimeoutSeconds)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
@@ -43,6 +53,8 @@ public final class SQLiteMessageStore: MessageStore {
         }
         self.path = path
         self.metrics = metrics
+        self.health = StoreHealth(database: path, metrics: metrics, logger: logger)
+        self.logger = logger
         self.now = now
         self.onCommit = onCommit
     }
@@ -66,13 +78,25 @@ public final class SQLiteMessageStore: MessageStore {
                     """
             )
         }
+        migrator.registerMigration("v2: health probe") { db in
+            try db.execute(sql: "CREATE TABLE health_probe (id INTEGER PRIMARY KEY CHECK (id = 1), probed_at INTEGER NOT NULL)")
+        }
         return migrator
     }
 
-    /// Runs the writer until graceful shutdown (or cancellation), then stores what is still queued and closes
-    /// the file.
+    /// Runs the writer until graceful shutdown (or cancellation), then stores what is still queued, moves
+    /// everything from the write-ahead log into the database file and closes it: after a clean stop the `.sqlite`
+    /// file alone holds the whole history (copying it is a backup).
     public func run() async throws {
         await writes.run { batch in await commit(batch) }
+        do {
+            try await pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        } catch {
+            logger.error(
+                "could not move the write-ahead log into the database file; keep the -wal file with it",
+                metadata: ["database": "\(path)", "error": "\(error)"]
+            )
+        }
         try pool.close()
     }
 
@@ -91,8 +115,10 @@ public final class SQLiteMessageStore: MessageStore {
             let committed = outcomes.filter(\.isNew).map(\.message)
             metrics.messagesStored.increment(by: committed.count)
             if !committed.isEmpty { onCommit(committed) }
+            health.writeSucceeded()
             GroupCommitQueue.answer(batch, with: outcomes)
         } catch {
+            health.commitFailed("\(error)")
             GroupCommitQueue.fail(batch, with: error)
         }
     }
@@ -156,8 +182,19 @@ public final class SQLiteMessageStore: MessageStore {
         try await pool.read { db in try Self.headOffset(of: room, in: db) }
     }
 
+    /// Reads; and while commits are failing, also writes (a row of its own), so readiness comes back once the
+    /// database takes writes again even when nobody sends.
     public func checkReachable() async throws {
         try await pool.read { db in try db.execute(sql: "SELECT 1 FROM messages LIMIT 1") }
+        guard health.isFailing else { return }
+        let now = self.now()
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO health_probe (id, probed_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at",
+                arguments: [now]
+            )
+        }
+        health.writeSucceeded()
     }
 
     private static let columns = "room, room_offset, sender, client_id, text, stored_at"

@@ -6,10 +6,12 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOWebSocket
+import ParleyCore
 import ParleyProtocol
 
-/// How each accepted TCP connection is served: HTTP requests by Hummingbird's router, and an upgrade of `/ws` by
-/// ``ChatEndpoint`` as channel handlers only.
+/// How each accepted TCP connection is served: counted against its address's cap (``ConnectionTracker``), guarded
+/// while it speaks HTTP (``HTTPRequestGuard``), then HTTP requests go to Hummingbird's router and an upgrade of
+/// `/ws` to ``ChatEndpoint`` as channel handlers only.
 ///
 /// Hummingbird runs every connection in a task of its own for the connection's whole life; for a WebSocket that
 /// task would hold its whole async call stack (about 19 KiB measured) while the connection idles. Here the upgrade
@@ -21,8 +23,10 @@ struct ChatChildChannel: ServerChildChannel, HTTPChannelHandler {
         case webSocket
         /// Plain HTTP, served by the router.
         case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
-        /// An upgrade that was not accepted (another path): `400`.
+        /// An upgrade that was not accepted (another path, a bad handshake): `400`.
         case refusedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        /// A connection over its address's cap, answered `429` and closed by ``ConnectionRefusal``.
+        case refusedConnection
     }
 
     struct Value: ServerChildChannelValue {
@@ -32,12 +36,19 @@ struct ChatChildChannel: ServerChildChannel, HTTPChannelHandler {
 
     let responder: HTTPChannelHandler.Responder
     let endpoint: ChatEndpoint
+    let connections: ConnectionTracker
+    let guardSettings: HTTPRequestGuard.Settings
 
     /// - Parameter responder: Hummingbird's router. A WebSocket upgrade can only start a connection; one that arrives
     ///   on a connection that already served HTTP (a proxy's kept-alive connection) is redirected to the same path
     ///   with `Connection: close`, so the client tries again on a new connection, as Hummingbird does.
-    init(responder: @escaping HTTPChannelHandler.Responder, endpoint: ChatEndpoint) {
+    init(
+        responder: @escaping HTTPChannelHandler.Responder, endpoint: ChatEndpoint, connections: ConnectionTracker,
+        guardSettings: HTTPRequestGuard.Settings
+    ) {
         self.endpoint = endpoint
+        self.connections = connections
+        self.guardSettings = guardSettings
         self.responder = { request, responseWriter, channel in
             guard request.headers[.upgrade]?.lowercased() == "websocket" else {
                 return try await responder(request, responseWriter, channel)
@@ -61,8 +72,16 @@ struct ChatChildChannel: ServerChildChannel, HTTPChannelHandler {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.readSizes)
+            guard let client = connections.admit(channel) else {
+                guardSettings.log.warning(
+                    "refused a connection over the per-address limit",
+                    metadata: ["address": "\(ConnectionTracker.addressKey(of: channel))"]
+                )
+                try channel.pipeline.syncOperations.addHandler(ConnectionRefusal.tooManyConnections)
+                return Value(negotiated: channel.eventLoop.makeSucceededFuture(.refusedConnection), channel: channel)
+            }
             let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
-            let upgrader = ChatUpgrader(endpoint: endpoint) { upgradeAttempted.value = true }
+            let upgrader = ChatUpgrader(endpoint: endpoint, client: client) { upgradeAttempted.value = true }
             let upgrades = NIOTypedHTTPServerUpgradeConfiguration(
                 upgraders: [upgrader],
                 notUpgradingCompletionHandler: { channel in
@@ -79,11 +98,21 @@ struct ChatChildChannel: ServerChildChannel, HTTPChannelHandler {
                 }
             )
             var configuration = NIOUpgradableHTTPServerPipelineConfiguration(upgradeConfiguration: upgrades)
-            // As Hummingbird configures its own HTTP/1 channel: it pipelines and handles errors itself.
+            // As Hummingbird configures its own HTTP/1 channel: it pipelines itself. Parse errors are answered by
+            // the guard.
             configuration.enablePipelining = false
             configuration.enableErrorHandling = false
             configuration.enableResponseHeaderValidation = false
-            let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            configuration.decoderConfiguration.maxHeaderFieldSize = guardSettings.maxHeaderBytes
+            configuration.decoderConfiguration.maxHeaderListSize = guardSettings.maxHeaderBytes
+            configuration.decoderConfiguration.maxHeaderFieldCount = 100
+            // The guard goes between the decoder and the upgrade handler (the last handler added).
+            let pipeline = channel.pipeline.syncOperations
+            let negotiated = try pipeline.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            let upgradeHandler = try pipeline.context(handlerType: NIOTypedHTTPServerUpgradeHandler<Negotiated>.self)
+            try pipeline.addHandler(
+                HTTPRequestGuard(settings: guardSettings), name: HTTPRequestGuard.name, position: .before(upgradeHandler.handler)
+            )
             return Value(negotiated: negotiated, channel: channel)
         }
     }
@@ -91,7 +120,7 @@ struct ChatChildChannel: ServerChildChannel, HTTPChannelHandler {
     func handle(value: Value, logger: Logger) async {
         do {
             switch try await value.negotiated.get() {
-            case .webSocket:
+            case .webSocket, .refusedConnection:
                 return
             case .http(let http):
                 await handleHTTP(asyncChannel: http, logger: logger)

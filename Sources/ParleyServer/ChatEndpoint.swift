@@ -19,8 +19,8 @@ struct ChatEndpoint: Sendable {
     /// What every chat connection shares (hub, store, limits, heartbeat).
     let settings: WebSocketConnection.Settings
     let originPolicy: OriginPolicy
-    let addressLimiter: AddressLimiter
-    let logger: Logger
+    /// Where refusals are logged, a few a minute at most.
+    let log: LogThrottle
 
     var hub: Hub { settings.hub }
     var limits: Limits { settings.limits }
@@ -41,33 +41,24 @@ struct ChatEndpoint: Sendable {
         }
     }
 
-    /// Sets up an upgraded connection, on its event loop: refuses it with a close code (origin, per-address limit,
-    /// shutdown) or registers it with the hub and adds its ``WebSocketConnection`` handler.
-    func accept(_ channel: any Channel, head: HTTPRequestHead) throws {
+    /// Sets up an upgraded connection, on its event loop: refuses it with a close code (origin, shutdown) or
+    /// registers it with the hub and adds its ``WebSocketConnection`` handler.
+    /// - Parameter client: The client's address and its allowance, shared with its other connections.
+    func accept(_ channel: any Channel, head: HTTPRequestHead, client: ClientAddress) throws {
         let pipeline = channel.pipeline.syncOperations
         let origin = head.headers.first(name: "Origin")
         guard originPolicy.allows(origin: origin, host: head.headers.first(name: "Host")) else {
-            logger.warning("refused WebSocket from another origin", metadata: ["origin": "\(origin ?? "")"])
-            return try pipeline.addHandler(WebSocketRefusal(code: .policyViolation, reason: "origin not allowed"))
-        }
-        let address = channel.remoteAddress?.ipAddress ?? "unknown"
-        guard addressLimiter.acquire(address) else {
-            logger.warning("refused WebSocket over the per-address limit", metadata: ["address": "\(address)"])
-            return try pipeline.addHandler(
-                WebSocketRefusal(code: .policyViolation, reason: "too many connections from your address")
+            log.warning(
+                "refused WebSocket from another origin",
+                metadata: ["origin": LogThrottle.clientValue(origin ?? ""), "address": "\(client.address)"]
             )
+            return try pipeline.addHandler(WebSocketRefusal(code: .policyViolation, reason: "origin not allowed"))
         }
         let mode: Connection.Mode = Self.offersParley(head.headers) ? .parley : .plain
         guard let connection = hub.connect(mode: mode) else {
-            addressLimiter.release(address)
             return try pipeline.addHandler(WebSocketRefusal(code: .goingAway, reason: "server shutting down"))
         }
-        let addressLimiter = self.addressLimiter
-        try pipeline.addHandler(
-            WebSocketConnection(connection: connection, settings: settings) {
-                addressLimiter.release(address)
-            }
-        )
+        try pipeline.addHandler(WebSocketConnection(connection: connection, settings: settings, client: client))
     }
 }
 

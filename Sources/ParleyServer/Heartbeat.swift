@@ -25,8 +25,8 @@ final class Heartbeat: Sendable {
 
     /// What a pinger asks of a connection. Called on its event loop.
     protocol Pingable: AnyObject {
-        /// Sends a ping carrying `sequence`.
-        func ping(_ sequence: UInt64)
+        /// Sends ping number `sequence`, carrying `payload`: only a pong echoing that payload answers it.
+        func ping(_ sequence: UInt64, payload: UInt64)
         /// Drops the connection if the pong for `sequence` has not come back (and it was sent that ping).
         func dropIfUnanswered(_ sequence: UInt64)
     }
@@ -46,7 +46,9 @@ final class Heartbeat: Sendable {
             eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
                 sequence.value += 1
                 let sent = sequence.value
-                for member in members.value.values { member.ping(sent) }
+                // Unpredictable, so a client cannot answer a ping it never read with a pong made in advance.
+                let payload = UInt64.random(in: .min ... .max)
+                for member in members.value.values { member.ping(sent, payload: payload) }
                 eventLoop.scheduleTask(in: timeout) {
                     for member in Array(members.value.values) { member.dropIfUnanswered(sent) }
                 }

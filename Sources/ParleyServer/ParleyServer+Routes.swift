@@ -33,7 +33,7 @@ extension ParleyServer {
             Self.json(.upgradeRequired, #"{"error":"/ws is a WebSocket endpoint: connect with a WebSocket client"}"#)
         }
         if let webRoot = configuration.webRoot {
-            router.add(middleware: FileMiddleware(webRoot, searchForIndexHtml: true, logger: logger))
+            router.add(middleware: WebRootMiddleware(folder: webRoot))
         } else {
             router.add(middleware: WebClientMiddleware(client: .embedded))
         }

@@ -26,7 +26,7 @@ public struct ParleyServer: Sendable {
     let logger: Logger
     /// Where this node's metrics are collected, served at `/metrics`.
     let metricsRegistry: PrometheusCollectorRegistry
-    let connections = ConnectionTracker()
+    let connections: ConnectionTracker
 
     /// Opens (and migrates) the store and prepares the node; nothing listens until
     /// ``run(gracefulShutdownSignals:onListening:)``.
@@ -37,6 +37,7 @@ public struct ParleyServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.metricsRegistry = registry
+        self.connections = ConnectionTracker(addresses: ClientAddresses(limits: configuration.addressLimits))
         if let location = configuration.postgres {
             let (announcements, announcementQueue) = AsyncStream.makeStream(of: Hub.Announcement.self)
             let hub = Hub(limits: configuration.limits, plainMode: configuration.plainMode, metrics: metrics, announcements: announcementQueue)
@@ -52,7 +53,9 @@ public struct ParleyServer: Sendable {
         } else {
             let hub = Hub(limits: configuration.limits, plainMode: configuration.plainMode, metrics: metrics)
             self.hub = hub
-            self.store = try SQLiteMessageStore(path: configuration.databasePath, metrics: metrics, onCommit: { hub.deliver($0) })
+            self.store = try SQLiteMessageStore(
+                path: configuration.databasePath, metrics: metrics, logger: logger, onCommit: { hub.deliver($0) }
+            )
             self.broker = nil
         }
     }
@@ -106,23 +109,34 @@ public struct ParleyServer: Sendable {
         // Hummingbird's trace level prints request details Parley's own logs leave out: it logs at debug at most.
         var frameworkLogger = logger
         frameworkLogger.logLevel = max(logger.logLevel, .debug)
+        let log = LogThrottle(logger: logger)
         let endpoint = ChatEndpoint(
             settings: WebSocketConnection.Settings(
                 hub: hub, store: store, limits: configuration.limits,
                 heartbeat: Heartbeat(interval: configuration.pingInterval, timeout: configuration.pongTimeout)
             ),
             originPolicy: OriginPolicy(allowedOrigins: configuration.allowedOrigins),
-            addressLimiter: AddressLimiter(limit: configuration.maxConnectionsPerAddress),
-            logger: logger
+            log: log
         )
+        let guardSettings = HTTPRequestGuard.Settings(
+            requestTimeout: TimeAmount(configuration.requestTimeout), idleTimeout: TimeAmount(configuration.idleTimeout),
+            maxHeaderBytes: configuration.maxHeaderBytes,
+            hostPolicy: HostPolicy(bindHost: configuration.host, publicHosts: configuration.publicHosts), log: log
+        )
+        let maxConnections = configuration.maxConnections
+            ?? ConnectionBudget.maxConnections(forOpenFileLimit: OpenFileLimit.current ?? 1024 * 1024)
+        logger.info("connection limit", metadata: ["connections": "\(maxConnections)"])
         let connections = self.connections
         let host = configuration.host
         return Application(
             router: makeRouter(),
             server: HTTPServerBuilder { responder in
-                TrackedChildChannel(base: ChatChildChannel(responder: responder, endpoint: endpoint), tracker: connections)
+                ChatChildChannel(responder: responder, endpoint: endpoint, connections: connections, guardSettings: guardSettings)
             },
-            configuration: .init(address: .hostname(host, port: configuration.port), serverName: "Parley"),
+            configuration: .init(
+                address: .hostname(host, port: configuration.port), serverName: "Parley",
+                availableConnectionsDelegate: ConnectionBudget(maxConnections: maxConnections, log: log)
+            ),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 let shownHost = host.contains(":") ? "[\(host)]" : host

@@ -21,13 +21,24 @@ public struct ServerConfiguration: Sendable {
     public var plainMode: PlainModeSettings
     /// Origins accepted besides those on the server's own host name, e.g. `https://chat.example.com`.
     public var allowedOrigins: [String]
+    /// Host names clients reach the server by besides loopback ones (a reverse proxy's public name, say); on a
+    /// loopback bind no other `Host` is answered (see ``HostPolicy``).
+    public var publicHosts: [String]
     /// How often each WebSocket is pinged.
     public var pingInterval: Duration
     /// How long a pong may take before the connection counts as dead and is dropped.
     public var pongTimeout: Duration
-    /// Open WebSocket connections allowed per client IP address; 0 for no limit. Behind a reverse proxy every client
-    /// has the proxy's address: raise it or set 0 there.
-    public var maxConnectionsPerAddress: Int
+    /// What each client address may do across its connections: open connections (HTTP and WebSocket), commands
+    /// and stored text per second. Behind a reverse proxy every client has the proxy's address: raise them there.
+    public var addressLimits: AddressLimits
+    /// The most TCP connections held at once; `nil` for the open file limit less a reserve (see ``ConnectionBudget``).
+    public var maxConnections: Int?
+    /// How long a new connection has to send its first HTTP request, whole.
+    public var requestTimeout: Duration
+    /// How long a kept-alive HTTP connection may wait for its next request.
+    public var idleTimeout: Duration
+    /// The largest HTTP request header block; larger ones are answered `431`.
+    public var maxHeaderBytes: Int
     /// How long a shutdown waits for clients to close before it goes on.
     public var drainTimeout: Duration
     /// A folder of static files served at `/` instead of the embedded web client (for working on the client).
@@ -45,9 +56,14 @@ public struct ServerConfiguration: Sendable {
         limits: Limits = Limits(),
         plainMode: PlainModeSettings = PlainModeSettings(),
         allowedOrigins: [String] = [],
+        publicHosts: [String] = [],
         pingInterval: Duration = .seconds(25),
         pongTimeout: Duration = .seconds(10),
-        maxConnectionsPerAddress: Int = 256,
+        addressLimits: AddressLimits = AddressLimits(),
+        maxConnections: Int? = nil,
+        requestTimeout: Duration = .seconds(10),
+        idleTimeout: Duration = .seconds(60),
+        maxHeaderBytes: Int = 16 * 1024,
         drainTimeout: Duration = .seconds(10),
         webRoot: String? = nil,
         logLevel: Logger.Level = .info
@@ -60,9 +76,14 @@ public struct ServerConfiguration: Sendable {
         self.limits = limits
         self.plainMode = plainMode
         self.allowedOrigins = allowedOrigins
+        self.publicHosts = publicHosts
         self.pingInterval = pingInterval
         self.pongTimeout = pongTimeout
-        self.maxConnectionsPerAddress = maxConnectionsPerAddress
+        self.addressLimits = addressLimits
+        self.maxConnections = maxConnections
+        self.requestTimeout = requestTimeout
+        self.idleTimeout = idleTimeout
+        self.maxHeaderBytes = maxHeaderBytes
         self.drainTimeout = drainTimeout
         self.webRoot = webRoot
         self.logLevel = logLevel

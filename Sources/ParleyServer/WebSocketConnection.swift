@@ -47,8 +47,8 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     /// Created once the handler is in the pipeline (it tells the handler when sends are stored).
     private var session: Session?
     private let settings: Settings
-    /// Called once the connection has closed.
-    private let onClosed: () -> Void
+    /// The client's address, whose allowance the session shares with the address's other connections.
+    private let client: ClientAddress
 
     private var context: ChannelHandlerContext?
     private var frames: WebSocketWire.FrameReader
@@ -67,15 +67,20 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     private var fragments: (opcode: WebSocketOpcode, data: ByteBuffer)?
     /// A read held back while the session is behind.
     private var readPending = false
+    /// The payload of the client's latest ping, to be echoed once the socket takes it. Only the latest ping is
+    /// answered (RFC 6455 §5.5.3), and reading stops while its pong waits: pings cost the server one pending frame.
+    private var pongDue: ByteBuffer?
     private var lastPingSequence: UInt64 = 0
+    /// What the pong answering ping ``lastPingSequence`` must carry.
+    private var lastPingPayload: UInt64 = 0
     private var lastPongSequence: UInt64 = 0
     private var pinger: Heartbeat.Pinger?
     private var closeDeadline: Scheduled<Void>?
 
-    init(connection: Connection, settings: Settings, onClosed: @escaping () -> Void) {
+    init(connection: Connection, settings: Settings, client: ClientAddress) {
         self.connection = connection
         self.settings = settings
-        self.onClosed = onClosed
+        self.client = client
         frames = WebSocketWire.FrameReader(maxPayload: settings.limits.maxFrameBytes)
     }
 
@@ -87,7 +92,8 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
             NIOLoopBound(self, eventLoop: eventLoop), eventLoop: eventLoop, drainQueue: settings.drainQueues.value(on: eventLoop)
         )
         let session = Session(
-            connection: connection, environment: settings.sessionEnvironment, onSendsStored: relay.resumeReading
+            connection: connection, environment: settings.sessionEnvironment, client: client,
+            onSendsStored: relay.resumeReading
         )
         self.session = session
         inbox = SessionInbox(session: session, resumeReading: relay.resumeReading)
@@ -113,7 +119,6 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
         pinger?.remove(self)
         closeDeadline?.cancel()
         inbox?.submit(.end)
-        onClosed()
         context.fireChannelInactive()
     }
 
@@ -126,6 +131,8 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
             return !failed
         }
         if !withinLimit { violation(.messageTooLarge, "frame over \(settings.limits.maxFrameBytes) bytes") }
+        // Pings read together get one pong, written with the outbox's frames.
+        if pongDue != nil { drain() }
     }
 
     private func receive(_ frame: WebSocketFrame) {
@@ -165,11 +172,13 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
                 fragments = message
             }
         case .ping:
-            if !closeSent { writeControlFrame(Frame.pong(echoing: frame.unmaskedData)) }
+            // A ping counts as a command for the rate limit; one over it is not answered.
+            if !closeSent, session?.allowsControlFrame() ?? false { pongDue = frame.unmaskedData }
         case .pong:
+            // Only the echo of the outstanding ping counts: an unsolicited pong proves nothing about the client.
             let payload = frame.unmaskedData
-            if let sequence = payload.getInteger(at: payload.readerIndex, as: UInt64.self) {
-                lastPongSequence = max(lastPongSequence, sequence)
+            if payload.readableBytes == 8, payload.getInteger(at: payload.readerIndex, as: UInt64.self) == lastPingPayload {
+                lastPongSequence = lastPingSequence
             }
         case .connectionClose:
             receiveClose(frame.unmaskedData)
@@ -252,7 +261,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     }
 
     private var mayRead: Bool {
-        !(inbox?.isReadingPaused ?? false) && !connection.outbox.isOverHalfFull
+        pongDue == nil && !(inbox?.isReadingPaused ?? false) && !connection.outbox.isOverHalfFull
             && (session?.unstoredSendCount ?? 0) < settings.maxUnstoredSends
     }
 
@@ -279,6 +288,11 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     fileprivate func drain() {
         guard let context, let relay, !writerStopped else { return }
         var wrote = false
+        if writable, let pong = pongDue {
+            pongDue = nil
+            context.write(wrapOutboundOut(Frame.pong(echoing: pong)), promise: nil)
+            wrote = true
+        }
         taking: while writable, let batch = connection.outbox.take(orNotify: relay) {
             switch batch {
             case .frames(let frames):
@@ -356,9 +370,10 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
 
     // MARK: Heartbeat
 
-    func ping(_ sequence: UInt64) {
+    func ping(_ sequence: UInt64, payload: UInt64) {
         lastPingSequence = sequence
-        writeControlFrame(Frame.ping(sequence))
+        lastPingPayload = payload
+        writeControlFrame(Frame.ping(payload))
     }
 
     func dropIfUnanswered(_ sequence: UInt64) {

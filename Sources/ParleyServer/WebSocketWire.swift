@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
+import ParleyCore
 
 /// RFC 6455 on the wire, for a connection that has only its own handler in its pipeline: the upgrade's accept key
 /// and the parsing of client frames.
@@ -102,6 +103,8 @@ struct ChatUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     let supportedProtocol = "websocket"
     let requiredUpgradeHeaders: [String] = []
     let endpoint: ChatEndpoint
+    /// The connection's client address and its allowance.
+    let client: ClientAddress
     /// Called when a client asks for this upgrade, whatever the outcome.
     let onAttempt: @Sendable () -> Void
 
@@ -118,22 +121,34 @@ struct ChatUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     ) -> EventLoopFuture<HTTPHeaders> {
         onAttempt()
         return channel.eventLoop.makeCompletedFuture {
-            let keys = upgradeRequest.headers["Sec-WebSocket-Key"]
-            guard keys.count == 1, upgradeRequest.headers["Sec-WebSocket-Version"] == ["13"] else {
-                throw Refusal.badHandshake
-            }
+            guard Self.isValidHandshake(upgradeRequest) else { throw Refusal.badHandshake }
             guard var headers = endpoint.upgradeHeaders(for: upgradeRequest) else { throw Refusal.notAWebSocketPath }
             headers.add(contentsOf: initialResponseHeaders)
             headers.replaceOrAdd(name: "Upgrade", value: "websocket")
             headers.replaceOrAdd(name: "Connection", value: "upgrade")
-            headers.add(name: "Sec-WebSocket-Accept", value: WebSocketWire.acceptValue(forKey: keys[0]))
+            headers.add(name: "Sec-WebSocket-Accept", value: WebSocketWire.acceptValue(forKey: upgradeRequest.headers["Sec-WebSocket-Key"][0]))
+            // The upgrade goes ahead: the HTTP guard leaves before the decoder passes on what follows the request
+            // (it would be WebSocket bytes, not HTTP parts).
+            let pipeline = channel.pipeline.syncOperations
+            try pipeline.removeHandler(context: pipeline.context(name: HTTPRequestGuard.name), promise: nil)
             return headers
         }
     }
 
+    /// The opening handshake's checks (RFC 6455 §4.2.1): a `GET` over HTTP/1.1 or later with a `Host`, version 13,
+    /// and one `Sec-WebSocket-Key` that is 16 bytes in base64.
+    static func isValidHandshake(_ request: HTTPRequestHead) -> Bool {
+        guard request.method == .GET, request.version.major == 1, request.version.minor >= 1,
+            request.headers["Host"].count == 1, request.headers["Sec-WebSocket-Version"] == ["13"]
+        else { return false }
+        let keys = request.headers["Sec-WebSocket-Key"]
+        guard keys.count == 1, let key = Data(base64Encoded: keys[0].trimmingCharacters(in: .whitespaces)) else { return false }
+        return key.count == 16
+    }
+
     func upgrade(channel: any Channel, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<UpgradeResult> {
         channel.eventLoop.makeCompletedFuture {
-            try endpoint.accept(channel, head: upgradeRequest)
+            try endpoint.accept(channel, head: upgradeRequest, client: client)
             return .webSocket
         }
     }

@@ -35,8 +35,17 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The largest WebSocket frame or message in bytes; larger ones close the connection with 1009. (PARLEY_MAX_FRAME_BYTES; default 65536)")
     var maxFrameBytes: Int?
 
-    @Option(help: "Commands per connection as PER_SECOND:BURST; 0 turns rate limiting off. (PARLEY_RATE_LIMIT; default 10:100)")
+    @Option(help: "Commands per connection as PER_SECOND:BURST; 0 turns every rate limit off, the per-address ones too unless they are given (as load tests need). (PARLEY_RATE_LIMIT; default 10:100)")
     var rateLimit: String?
+
+    @Option(help: "Commands per client address, all its connections together, as PER_SECOND:BURST; 0 turns it off. (PARLEY_ADDRESS_RATE_LIMIT; default 200:1000)")
+    var addressRateLimit: String?
+
+    @Option(help: "Bytes of message text stored per client address, all its connections together, as BYTES_PER_SECOND:BURST; 0 turns it off. (PARLEY_ADDRESS_TEXT_RATE; default 65536:1048576)")
+    var addressTextRate: String?
+
+    @Option(help: "Rooms one connection may be joined to at once. (PARLEY_MAX_JOINED_ROOMS; default 256)")
+    var maxJoinedRooms: Int?
 
     @Option(help: "Bytes a connection's outbox holds before it is closed with 4008. (PARLEY_OUTBOX_BYTES; default 1048576)")
     var outboxBytes: Int?
@@ -47,14 +56,29 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "An origin allowed to open WebSockets besides the server's own host name, e.g. https://chat.example.com; repeatable. (PARLEY_ALLOWED_ORIGINS, comma-separated)")
     var allowedOrigin: [String] = []
 
+    @Option(help: "A host name clients reach this server by besides loopback ones, e.g. chat.example.com behind a proxy; repeatable. On a loopback --host no other Host header is answered (against DNS rebinding). (PARLEY_PUBLIC_HOSTS, comma-separated)")
+    var publicHost: [String] = []
+
     @Option(help: "Seconds between WebSocket pings. (PARLEY_PING_INTERVAL; default 25)")
     var pingInterval: Int?
 
     @Option(help: "Seconds a pong may take before the connection is dropped as dead. (PARLEY_PONG_TIMEOUT; default 10)")
     var pongTimeout: Int?
 
-    @Option(help: "Open WebSocket connections allowed per client IP address, 0 for no limit; behind a proxy every client has the proxy's address. (PARLEY_MAX_CONNECTIONS_PER_IP; default 256)")
+    @Option(help: "Open TCP connections (HTTP and WebSocket) allowed per client IP address (an IPv6 /64), 0 for no limit; behind a proxy every client has the proxy's address. (PARLEY_MAX_CONNECTIONS_PER_IP; default 256)")
     var maxConnectionsPerIp: Int?
+
+    @Option(help: "The most TCP connections held at once; past it new ones wait in the kernel's backlog. (PARLEY_MAX_CONNECTIONS; default the open file limit less a reserve of up to 128)")
+    var maxConnections: Int?
+
+    @Option(help: "Seconds a new connection has to send its first HTTP request, whole. (PARLEY_REQUEST_TIMEOUT; default 10)")
+    var requestTimeout: Int?
+
+    @Option(help: "Seconds a kept-alive HTTP connection may wait for its next request. (PARLEY_IDLE_TIMEOUT; default 60)")
+    var idleTimeout: Int?
+
+    @Option(help: "The largest HTTP request header block in bytes; larger ones are answered 431. (PARLEY_MAX_HEADER_BYTES; default 16384)")
+    var maxHeaderBytes: Int?
 
     @Option(help: "Seconds a shutdown waits for clients to close. (PARLEY_DRAIN_TIMEOUT; default 10)")
     var drainTimeout: Int?
@@ -91,6 +115,11 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "parley")
+        if let (before, after) = OpenFileLimit.raiseToHardLimit() {
+            logger.info("open file limit raised to the hard limit", metadata: ["was": "\(before)", "now": "\(after)"])
+        } else {
+            logger.warning("could not raise the open file limit; connections may be refused early")
+        }
         let server: ParleyServer
         do {
             server = try await ParleyServer(configuration: configuration, logger: logger)
@@ -127,8 +156,9 @@ struct Serve: AsyncParsableCommand {
         limits.maxTextBytes = try settings.integer(maxTextBytes, "--max-text-bytes", "PARLEY_MAX_TEXT_BYTES", in: 1...(16 << 20)) ?? limits.maxTextBytes
         limits.maxFrameBytes = try settings.integer(maxFrameBytes, "--max-frame-bytes", "PARLEY_MAX_FRAME_BYTES", in: 1024...(64 << 20)) ?? limits.maxFrameBytes
         if let rate = try settings.string(rateLimit, "--rate-limit", "PARLEY_RATE_LIMIT") {
-            (limits.commandsPerSecond, limits.commandBurst) = try Settings.rateLimit(rate)
+            (limits.commandsPerSecond, limits.commandBurst) = try Settings.rateLimit(rate, "--rate-limit")
         }
+        limits.maxJoinedRooms = try settings.integer(maxJoinedRooms, "--max-joined-rooms", "PARLEY_MAX_JOINED_ROOMS", in: 1...100_000) ?? limits.maxJoinedRooms
         limits.outboxBytes = try settings.integer(outboxBytes, "--outbox-bytes", "PARLEY_OUTBOX_BYTES", in: 1024...(1 << 30)) ?? limits.outboxBytes
         limits.outboxFrames = try settings.integer(outboxFrames, "--outbox-frames", "PARLEY_OUTBOX_FRAMES", in: 1...10_000_000) ?? limits.outboxFrames
         configuration.limits = limits
@@ -142,9 +172,40 @@ struct Serve: AsyncParsableCommand {
         if let seconds = try settings.integer(pongTimeout, "--pong-timeout", "PARLEY_PONG_TIMEOUT", in: 1...3600) {
             configuration.pongTimeout = .seconds(seconds)
         }
-        configuration.maxConnectionsPerAddress = try settings.integer(
+        configuration.publicHosts = publicHost
+        if publicHost.isEmpty, let hosts = environment["PARLEY_PUBLIC_HOSTS"] {
+            configuration.publicHosts = hosts.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        }
+        if let bad = configuration.publicHosts.first(where: { $0.isEmpty || $0.contains("/") || $0.contains(" ") }) {
+            throw ConfigurationError("--public-host: \"\(bad)\" is not a host name (e.g. chat.example.com)")
+        }
+        var addressLimits = configuration.addressLimits
+        addressLimits.maxConnections = try settings.integer(
             maxConnectionsPerIp, "--max-connections-per-ip", "PARLEY_MAX_CONNECTIONS_PER_IP", in: 0...10_000_000
-        ) ?? configuration.maxConnectionsPerAddress
+        ) ?? addressLimits.maxConnections
+        if limits.commandsPerSecond == 0 {
+            addressLimits.commandsPerSecond = 0
+            addressLimits.storedBytesPerSecond = 0
+        }
+        if let rate = try settings.string(addressRateLimit, "--address-rate-limit", "PARLEY_ADDRESS_RATE_LIMIT") {
+            (addressLimits.commandsPerSecond, addressLimits.commandBurst) = try Settings.rateLimit(rate, "--address-rate-limit")
+        }
+        if let rate = try settings.string(addressTextRate, "--address-text-rate", "PARLEY_ADDRESS_TEXT_RATE") {
+            let (bytes, burst) = try Settings.rateLimit(rate, "--address-text-rate")
+            addressLimits.storedBytesPerSecond = Int(bytes)
+            addressLimits.storedBytesBurst = burst
+        }
+        configuration.addressLimits = addressLimits
+        configuration.maxConnections = try settings.integer(maxConnections, "--max-connections", "PARLEY_MAX_CONNECTIONS", in: 1...100_000_000)
+        if let seconds = try settings.integer(requestTimeout, "--request-timeout", "PARLEY_REQUEST_TIMEOUT", in: 1...3600) {
+            configuration.requestTimeout = .seconds(seconds)
+        }
+        if let seconds = try settings.integer(idleTimeout, "--idle-timeout", "PARLEY_IDLE_TIMEOUT", in: 1...86400) {
+            configuration.idleTimeout = .seconds(seconds)
+        }
+        configuration.maxHeaderBytes = try settings.integer(
+            maxHeaderBytes, "--max-header-bytes", "PARLEY_MAX_HEADER_BYTES", in: 1024...(1 << 20)
+        ) ?? configuration.maxHeaderBytes
         if let seconds = try settings.integer(drainTimeout, "--drain-timeout", "PARLEY_DRAIN_TIMEOUT", in: 0...3600) {
             configuration.drainTimeout = .seconds(seconds)
         }
@@ -206,12 +267,12 @@ struct Settings {
         }
     }
 
-    /// Parses `PER_SECOND:BURST` (or `0` for no limit).
-    static func rateLimit(_ text: String) throws -> (Double, Int) {
+    /// Parses `PER_SECOND:BURST` (or `0` for no limit) given to `flag`.
+    static func rateLimit(_ text: String, _ flag: String) throws -> (Double, Int) {
         if text.trimmingCharacters(in: .whitespaces) == "0" { return (0, 1) }
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, let rate = Double(parts[0]), rate > 0, rate.isFinite, let burst = Int(parts[1]), burst >= 1 else {
-            throw ConfigurationError("--rate-limit: \"\(text)\" is not PER_SECOND:BURST (e.g. 10:100) or 0 to turn it off")
+            throw ConfigurationError("\(flag): \"\(text)\" is not PER_SECOND:BURST (e.g. 10:100) or 0 to turn it off")
         }
         return (rate, burst)
     }

@@ -12,12 +12,29 @@ import Testing
     }
 
     @Test func displayNames() {
-        for valid in ["Ana", "Zoë O'Brien", "李小龍", "👩🏽‍💻 dev", String(repeating: "é", count: 32), " Ana "] {
+        let family = "👨‍👩‍👧‍👦"
+        for valid in ["Ana", "Zoë O'Brien", "李小龍", "👩🏽‍💻 dev", String(repeating: "é", count: 32), family, String(repeating: "😀", count: 32)] {
             #expect(Names.isValidDisplayName(valid), "\(valid)")
         }
-        for invalid in ["", "  ", "a\u{0}", "tab\t", "new\nline", "bidi\u{202E}", String(repeating: "x", count: 33)] {
-            #expect(!Names.isValidDisplayName(invalid), "\(invalid.debugDescription)")
+        let fat = "a" + String(repeating: "\u{301}", count: 30_000)
+        for invalid in [
+            "", "  ", "a\u{0}", "tab\t", "new\nline", "bidi\u{202E}", String(repeating: "x", count: 33), fat,
+            "a" + String(repeating: "\u{301}", count: 10), String(repeating: "李", count: 32) + "李",
+            String(repeating: family, count: 6), "\u{3164}", "\u{3164}\u{3164}", "\u{2800}", "\u{115F}\u{1160}",
+            "\u{301}", "\u{FE0F}", "\u{200D}\u{200C}",
+        ] {
+            #expect(!Names.isValidDisplayName(invalid), "\(invalid.unicodeScalars.count) scalars")
         }
+    }
+
+    @Test func displayNamesAreEnforcedAsPRECISNicknames() {
+        #expect(Names.displayName(enforcing: "  Ana   Maria \u{3000}") == "Ana Maria")
+        #expect(Names.displayName(enforcing: "Zo\u{65}\u{308}") == "Zo\u{EB}")
+        #expect(Names.displayName(enforcing: "\u{A0}Bea\u{2003}\u{2003}Lu\u{202F}") == "Bea Lu")
+        #expect(Names.displayName(enforcing: "\u{3000}\u{A0} ") == nil)
+        // Decomposed, 32 characters take 64 scalars and bytes enough to fail a check made before NFC.
+        #expect(Names.displayName(enforcing: String(repeating: "e\u{301}", count: 32)) == String(repeating: "\u{E9}", count: 32))
+        #expect(Names.displayName(enforcing: "a" + String(repeating: "\u{301}", count: 30_000)) == nil)
     }
 
     @Test(arguments: [

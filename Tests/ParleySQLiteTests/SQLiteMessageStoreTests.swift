@@ -113,7 +113,7 @@ import Testing
         try await Self.withStore(at: path) { _ in }
         let database = try DatabaseQueue(path: path)
         let migrations = try await database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
-        #expect(migrations == ["v1: messages"])
+        #expect(migrations == ["v1: messages", "v2: health probe"])
         let journal = try await database.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
         await #expect(throws: DatabaseError.self) {

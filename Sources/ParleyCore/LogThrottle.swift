@@ -1,0 +1,73 @@
+import Logging
+import Synchronization
+
+/// Keeps what clients control from flooding the log: at most ``linesPerWindow`` lines per kind of event per
+/// ``window``; the next line logged after a quiet spell says how many were left out.
+public final class LogThrottle: Sendable {
+    /// Lines of one kind logged per window at most.
+    public static let linesPerWindow = 10
+    /// The window.
+    public static let window: Duration = .seconds(60)
+
+    private let logger: Logger
+    private let kinds = Mutex<[String: (started: ContinuousClock.Instant, logged: Int, left: Int)]>([:])
+
+    /// Logs to `logger`.
+    public init(logger: Logger) {
+        self.logger = logger
+    }
+
+    /// Logs a warning unless ``linesPerWindow`` lines of the same `message` were logged within the window.
+    public func warning(_ message: String, metadata: Logger.Metadata) {
+        log(.warning, message, metadata: metadata)
+    }
+
+    /// Logs an error unless ``linesPerWindow`` lines of the same `message` were logged within the window.
+    public func error(_ message: String, metadata: Logger.Metadata) {
+        log(.error, message, metadata: metadata)
+    }
+
+    private func log(_ level: Logger.Level, _ message: String, metadata: Logger.Metadata) {
+        let now = ContinuousClock.now
+        let leftOut = kinds.withLock { kinds -> Int? in
+            var kind = kinds[message] ?? (now, 0, 0)
+            if now - kind.started >= Self.window { kind = (now, 0, kind.left) }
+            let leftOut: Int?
+            if kind.logged < Self.linesPerWindow {
+                kind.logged += 1
+                leftOut = kind.left
+                kind.left = 0
+            } else {
+                kind.left += 1
+                leftOut = nil
+            }
+            kinds[message] = kind
+            return leftOut
+        }
+        guard let leftOut else { return }
+        var metadata = metadata
+        if leftOut > 0 { metadata["left out"] = "\(leftOut) more since the last line" }
+        logger.log(level: level, "\(message)", metadata: metadata)
+    }
+
+    /// A value a client sent, fit for a log line: characters outside printable ASCII escaped as `\u{…}` (no terminal
+    /// control sequences, no bidirectional overrides) and at most 100 characters kept.
+    public static func clientValue(_ value: String) -> Logger.MetadataValue {
+        let limit = 100
+        var shown = ""
+        var count = 0
+        for scalar in value.unicodeScalars {
+            guard count < limit else {
+                shown += "… (\(value.utf8.count) bytes)"
+                break
+            }
+            if scalar.isASCII, scalar.value >= 0x20, scalar.value < 0x7F, scalar != "\\" {
+                shown.unicodeScalars.append(scalar)
+            } else {
+                shown += "\\u{\(String(scalar.value, radix: 16))}"
+            }
+            count += 1
+        }
+        return .string(shown)
+    }
+}
