@@ -51,23 +51,19 @@ public final class LogThrottle: Sendable {
     }
 
     /// A value a client sent, fit for a log line: characters outside printable ASCII escaped as `\u{…}` (no terminal
-    /// control sequences, no bidirectional overrides) and at most 100 characters kept.
-    public static func clientValue(_ value: String) -> Logger.MetadataValue {
+    /// control sequences, no bidirectional overrides) and at most 100 characters of the result kept.
+    public static func clientValue(_ value: String) -> String {
         let limit = 100
         var shown = ""
-        var count = 0
         for scalar in value.unicodeScalars {
-            guard count < limit else {
-                shown += "… (\(value.utf8.count) bytes)"
-                break
+            let piece =
+                scalar.isASCII && scalar.value >= 0x20 && scalar.value < 0x7F && scalar != "\\"
+                ? String(scalar) : "\\u{\(String(scalar.value, radix: 16))}"
+            guard shown.count + piece.count <= limit else {
+                return shown + "… (\(value.utf8.count) bytes)"
             }
-            if scalar.isASCII, scalar.value >= 0x20, scalar.value < 0x7F, scalar != "\\" {
-                shown.unicodeScalars.append(scalar)
-            } else {
-                shown += "\\u{\(String(scalar.value, radix: 16))}"
-            }
-            count += 1
+            shown += piece
         }
-        return .string(shown)
+        return shown
     }
 }

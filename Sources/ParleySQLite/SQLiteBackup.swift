@@ -21,7 +21,7 @@ public enum SQLiteBackup {
             let to = try DatabaseQueue(path: destination)
             try from.backup(to: to)
             try from.close()
-            let messages = try to.write { db in
+            let messages = try to.writeWithoutTransaction { db in
                 // The copy's header says WAL, like its source; as a file of its own it needs no log.
                 try db.execute(sql: "PRAGMA journal_mode = DELETE")
                 return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages") ?? 0

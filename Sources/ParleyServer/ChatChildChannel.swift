@@ -25,7 +25,8 @@ struct ChatChildChannel: ServerChildChannel, HTTPChannelHandler {
         case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
         /// An upgrade that was not accepted (another path, a bad handshake): `400`.
         case refusedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
-        /// A connection over its address's cap, answered `429` and closed by ``ConnectionRefusal``.
+        /// A connection over its address's cap (answered `429` by ``ConnectionRefusal``) or over the server's
+        /// (closed at once).
         case refusedConnection
     }
 
@@ -72,12 +73,19 @@ struct ChatChildChannel: ServerChildChannel, HTTPChannelHandler {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.readSizes)
-            guard let client = connections.admit(channel) else {
+            let client: ClientAddress
+            switch connections.admit(channel) {
+            case .admitted(let admitted):
+                client = admitted
+            case .overAddressLimit:
                 guardSettings.log.warning(
                     "refused a connection over the per-address limit",
                     metadata: ["address": "\(ConnectionTracker.addressKey(of: channel))"]
                 )
                 try channel.pipeline.syncOperations.addHandler(ConnectionRefusal.tooManyConnections)
+                return Value(negotiated: channel.eventLoop.makeSucceededFuture(.refusedConnection), channel: channel)
+            case .overConnectionLimit:
+                channel.close(promise: nil)
                 return Value(negotiated: channel.eventLoop.makeSucceededFuture(.refusedConnection), channel: channel)
             }
             let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)

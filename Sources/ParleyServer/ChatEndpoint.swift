@@ -50,7 +50,7 @@ struct ChatEndpoint: Sendable {
         guard originPolicy.allows(origin: origin, host: head.headers.first(name: "Host")) else {
             log.warning(
                 "refused WebSocket from another origin",
-                metadata: ["origin": LogThrottle.clientValue(origin ?? ""), "address": "\(client.address)"]
+                metadata: ["origin": "\(LogThrottle.clientValue(origin ?? ""))", "address": "\(client.address)"]
             )
             return try pipeline.addHandler(WebSocketRefusal(code: .policyViolation, reason: "origin not allowed"))
         }

@@ -3,34 +3,75 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Logging
 import NIOCore
 import ParleyCore
 import Synchronization
 
-/// Every TCP connection the server has accepted and not yet closed, each counted against its client address's cap
-/// (HTTP and WebSocket alike), so that one address cannot hold the server's descriptors, and so that a shutdown can
-/// end the connections the HTTP server would wait on forever: a connection accepted before its first request
-/// (browsers open such sockets ahead of time) waits for that request without noticing the shutdown.
+/// Every TCP connection the server has accepted and not yet closed.
+///
+/// - It keeps the server below its open file limit: past ``maxConnections`` a new connection is closed at once
+///   (and the error logged). At the descriptor limit itself every accept would fail, and SwiftNIO retries a
+///   listening socket that stays readable in a loop that takes a whole core while nobody is served.
+/// - It counts connections per client address (HTTP and WebSocket alike), so one address cannot hold the server's
+///   descriptors: past the address's cap a connection is answered `429` (``ConnectionRefusal``).
+/// - It lets a shutdown end the connections the HTTP server would wait on forever: a connection accepted before its
+///   first request (browsers open such sockets ahead of time) waits for that request without noticing the shutdown.
 final class ConnectionTracker: Sendable {
-    /// The client addresses with connections open, and what each may do.
-    let addresses: ClientAddresses
-    private let open = Mutex<[ObjectIdentifier: any Channel]>([:])
-
-    init(addresses: ClientAddresses) {
-        self.addresses = addresses
+    /// What becomes of an accepted connection.
+    enum Admission {
+        /// Served, drawing on its address's allowance.
+        case admitted(ClientAddress)
+        /// Its address has as many connections open as it may.
+        case overAddressLimit
+        /// The server holds as many connections as it may.
+        case overConnectionLimit
     }
 
-    /// Registers an accepted connection under its address.
-    /// - Returns: The address's allowance, or `nil` (and the connection is not registered) when the address has as
-    ///   many connections open as it may.
-    func admit(_ channel: any Channel) -> ClientAddress? {
-        guard let client = addresses.admit(Self.addressKey(of: channel)) else { return nil }
-        open.withLock { $0[ObjectIdentifier(channel)] = channel }
-        channel.closeFuture.whenComplete { _ in
-            _ = self.open.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
-            self.addresses.release(client)
+    /// Descriptors kept back from connections, for the database's files and connections, logs and the like.
+    static func reserve(forOpenFileLimit limit: Int) -> Int { min(128, limit / 4) }
+
+    /// The most connections a process whose open file limit is `limit` holds.
+    static func maxConnections(forOpenFileLimit limit: Int) -> Int { max(1, limit - reserve(forOpenFileLimit: limit)) }
+
+    /// The client addresses with connections open, and what each may do.
+    let addresses: ClientAddresses
+    /// The most connections held at once, refused ones waiting to close included.
+    let maxConnections: Int
+    private let log: LogThrottle
+    private let openCount = Atomic<Int>(0)
+    private let open = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    init(addresses: ClientAddresses, maxConnections: Int, log: LogThrottle) {
+        self.addresses = addresses
+        self.maxConnections = maxConnections
+        self.log = log
+    }
+
+    /// Counts an accepted connection and decides what becomes of it; every connection is forgotten when it closes.
+    func admit(_ channel: any Channel) -> Admission {
+        let count = openCount.wrappingAdd(1, ordering: .relaxed).newValue
+        let admission: Admission
+        if count > maxConnections {
+            log.error(
+                "connection limit reached: new connections are closed until some close",
+                metadata: ["limit": "\(maxConnections)"]
+            )
+            admission = .overConnectionLimit
+        } else if let client = addresses.admit(Self.addressKey(of: channel)) {
+            open.withLock { $0[ObjectIdentifier(channel)] = channel }
+            admission = .admitted(client)
+        } else {
+            admission = .overAddressLimit
         }
-        return client
+        channel.closeFuture.whenComplete { _ in
+            self.openCount.subtract(1, ordering: .relaxed)
+            if case .admitted(let client) = admission {
+                _ = self.open.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+                self.addresses.release(client)
+            }
+        }
+        return admission
     }
 
     /// Closes every connection still open.
@@ -53,8 +94,8 @@ final class ConnectionTracker: Sendable {
     }
 }
 
-/// Answers a connection the server will not serve with a fixed HTTP response as soon as it is accepted, then
-/// closes it once the client has read it (or after ``closeTimeout``), without reading its request.
+/// Answers a connection the server will not serve with a fixed HTTP response as soon as it is accepted, without
+/// reading its request, then closes it once the client has read it (or after ``closeTimeout``).
 final class ConnectionRefusal: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
 
@@ -88,4 +129,8 @@ final class ConnectionRefusal: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Whatever the client sends is ignored; its end of the connection ends ours.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event { context.close(promise: nil) }
+    }
 }

@@ -40,8 +40,8 @@ final class HTTPRequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let settings: Settings
     private var deadline: Scheduled<Void>?
-    /// Requests read whole and not yet answered.
-    private var unanswered = 0
+    /// Requests read whole less responses finished (below zero when a response ends before its request's body).
+    private var owed = 0
     /// A request's head has been read and its end has not.
     private var readingRequest = false
     /// A refusal was written: nothing more is read.
@@ -79,7 +79,7 @@ final class HTTPRequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 settings.log.warning(
                     "refused an HTTP request",
                     metadata: [
-                        "status": "\(status.code)", "host": LogThrottle.clientValue(head.headers.first(name: "Host") ?? ""),
+                        "status": "\(status.code)", "host": "\(LogThrottle.clientValue(head.headers.first(name: "Host") ?? ""))",
                         "address": "\(context.channel.remoteAddress?.ipAddress ?? "unknown")",
                     ]
                 )
@@ -91,17 +91,18 @@ final class HTTPRequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
             break
         case .end:
             readingRequest = false
-            unanswered += 1
+            owed += 1
             deadline?.cancel()
             deadline = nil
+            if owed <= 0 { arm(settings.idleTimeout, context: context) }
         }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .end = unwrapOutboundIn(data) {
-            unanswered = max(0, unanswered - 1)
-            if unanswered == 0, !readingRequest, deadline == nil { arm(settings.idleTimeout, context: context) }
+            owed -= 1
+            if owed <= 0, !readingRequest { arm(settings.idleTimeout, context: context) }
         }
         context.write(data, promise: promise)
     }
@@ -170,7 +171,7 @@ final class HTTPRequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private func timedOut(context: ChannelHandlerContext) {
         deadline = nil
         guard !refused else { return }
-        if unanswered == 0 {
+        if owed <= 0 {
             refuse(
                 context: context, status: .requestTimeout, code: "bad_request",
                 message: "the request did not arrive whole in time; send it at once"

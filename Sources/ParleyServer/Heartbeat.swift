@@ -35,6 +35,9 @@ final class Heartbeat: Sendable {
     final class Pinger: Sendable {
         private let members: NIOLoopBoundBox<[ObjectIdentifier: any Pingable]>
         private let sequence: NIOLoopBoundBox<UInt64>
+        /// What makes ping payloads unpredictable, so that a client cannot answer a ping it never read with a pong
+        /// made in advance; a payload is derived from it and the ping's number, so no connection stores one.
+        private let secret = UInt64.random(in: .min ... .max)
 
         fileprivate init(eventLoop: any EventLoop, interval: Duration, timeout: Duration) {
             members = NIOLoopBoundBox([:], eventLoop: eventLoop)
@@ -43,16 +46,28 @@ final class Heartbeat: Sendable {
             let sequence = self.sequence
             let timeout = TimeAmount(timeout)
             let interval = TimeAmount(interval)
+            let secret = self.secret
             eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
                 sequence.value += 1
                 let sent = sequence.value
-                // Unpredictable, so a client cannot answer a ping it never read with a pong made in advance.
-                let payload = UInt64.random(in: .min ... .max)
+                let payload = Self.payload(of: sent, secret: secret)
                 for member in members.value.values { member.ping(sent, payload: payload) }
                 eventLoop.scheduleTask(in: timeout) {
                     for member in Array(members.value.values) { member.dropIfUnanswered(sent) }
                 }
             }
+        }
+
+        /// The eight bytes ping number `sequence` carries, and its pong must echo.
+        func payload(of sequence: UInt64) -> UInt64 {
+            Self.payload(of: sequence, secret: secret)
+        }
+
+        private static func payload(of sequence: UInt64, secret: UInt64) -> UInt64 {
+            var hasher = Hasher()
+            hasher.combine(secret)
+            hasher.combine(sequence)
+            return UInt64(bitPattern: Int64(hasher.finalize()))
         }
 
         /// Pings `member` from the next tick on, until ``remove(_:)``. On the pinger's event loop.

@@ -37,7 +37,13 @@ public struct ParleyServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.metricsRegistry = registry
-        self.connections = ConnectionTracker(addresses: ClientAddresses(limits: configuration.addressLimits))
+        let maxConnections = configuration.maxConnections
+            ?? ConnectionTracker.maxConnections(forOpenFileLimit: OpenFileLimit.current ?? 1024 * 1024)
+        logger.info("connection limit", metadata: ["connections": "\(maxConnections)"])
+        self.connections = ConnectionTracker(
+            addresses: ClientAddresses(limits: configuration.addressLimits), maxConnections: maxConnections,
+            log: LogThrottle(logger: logger)
+        )
         if let location = configuration.postgres {
             let (announcements, announcementQueue) = AsyncStream.makeStream(of: Hub.Announcement.self)
             let hub = Hub(limits: configuration.limits, plainMode: configuration.plainMode, metrics: metrics, announcements: announcementQueue)
@@ -123,9 +129,6 @@ public struct ParleyServer: Sendable {
             maxHeaderBytes: configuration.maxHeaderBytes,
             hostPolicy: HostPolicy(bindHost: configuration.host, publicHosts: configuration.publicHosts), log: log
         )
-        let maxConnections = configuration.maxConnections
-            ?? ConnectionBudget.maxConnections(forOpenFileLimit: OpenFileLimit.current ?? 1024 * 1024)
-        logger.info("connection limit", metadata: ["connections": "\(maxConnections)"])
         let connections = self.connections
         let host = configuration.host
         return Application(
@@ -133,10 +136,7 @@ public struct ParleyServer: Sendable {
             server: HTTPServerBuilder { responder in
                 ChatChildChannel(responder: responder, endpoint: endpoint, connections: connections, guardSettings: guardSettings)
             },
-            configuration: .init(
-                address: .hostname(host, port: configuration.port), serverName: "Parley",
-                availableConnectionsDelegate: ConnectionBudget(maxConnections: maxConnections, log: log)
-            ),
+            configuration: .init(address: .hostname(host, port: configuration.port), serverName: "Parley"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 let shownHost = host.contains(":") ? "[\(host)]" : host

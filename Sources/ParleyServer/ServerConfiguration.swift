@@ -31,7 +31,7 @@ public struct ServerConfiguration: Sendable {
     /// What each client address may do across its connections: open connections (HTTP and WebSocket), commands
     /// and stored text per second. Behind a reverse proxy every client has the proxy's address: raise them there.
     public var addressLimits: AddressLimits
-    /// The most TCP connections held at once; `nil` for the open file limit less a reserve (see ``ConnectionBudget``).
+    /// The most TCP connections held at once; `nil` for the open file limit less a reserve (see ``ConnectionTracker``).
     public var maxConnections: Int?
     /// How long a new connection has to send its first HTTP request, whole.
     public var requestTimeout: Duration

@@ -67,12 +67,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     private var fragments: (opcode: WebSocketOpcode, data: ByteBuffer)?
     /// A read held back while the session is behind.
     private var readPending = false
-    /// The payload of the client's latest ping, to be echoed once the socket takes it. Only the latest ping is
-    /// answered (RFC 6455 §5.5.3), and reading stops while its pong waits: pings cost the server one pending frame.
-    private var pongDue: ByteBuffer?
     private var lastPingSequence: UInt64 = 0
-    /// What the pong answering ping ``lastPingSequence`` must carry.
-    private var lastPingPayload: UInt64 = 0
     private var lastPongSequence: UInt64 = 0
     private var pinger: Heartbeat.Pinger?
     private var closeDeadline: Scheduled<Void>?
@@ -131,8 +126,6 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
             return !failed
         }
         if !withinLimit { violation(.messageTooLarge, "frame over \(settings.limits.maxFrameBytes) bytes") }
-        // Pings read together get one pong, written with the outbox's frames.
-        if pongDue != nil { drain() }
     }
 
     private func receive(_ frame: WebSocketFrame) {
@@ -172,12 +165,15 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
                 fragments = message
             }
         case .ping:
-            // A ping counts as a command for the rate limit; one over it is not answered.
-            if !closeSent, session?.allowsControlFrame() ?? false { pongDue = frame.unmaskedData }
+            // A ping counts as a command for the rate limit (one over it is not answered), and its pong goes through
+            // the outbox like every other frame: bounded by it, and pausing reads when it is over half full.
+            if !closeSent, session?.allowsControlFrame() ?? false { connection.outbox.push(Frame.pong(echoing: frame.unmaskedData)) }
         case .pong:
             // Only the echo of the outstanding ping counts: an unsolicited pong proves nothing about the client.
             let payload = frame.unmaskedData
-            if payload.readableBytes == 8, payload.getInteger(at: payload.readerIndex, as: UInt64.self) == lastPingPayload {
+            if payload.readableBytes == 8, let pinger,
+                payload.getInteger(at: payload.readerIndex, as: UInt64.self) == pinger.payload(of: lastPingSequence)
+            {
                 lastPongSequence = lastPingSequence
             }
         case .connectionClose:
@@ -261,7 +257,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     }
 
     private var mayRead: Bool {
-        pongDue == nil && !(inbox?.isReadingPaused ?? false) && !connection.outbox.isOverHalfFull
+        !(inbox?.isReadingPaused ?? false) && !connection.outbox.isOverHalfFull
             && (session?.unstoredSendCount ?? 0) < settings.maxUnstoredSends
     }
 
@@ -288,11 +284,6 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     fileprivate func drain() {
         guard let context, let relay, !writerStopped else { return }
         var wrote = false
-        if writable, let pong = pongDue {
-            pongDue = nil
-            context.write(wrapOutboundOut(Frame.pong(echoing: pong)), promise: nil)
-            wrote = true
-        }
         taking: while writable, let batch = connection.outbox.take(orNotify: relay) {
             switch batch {
             case .frames(let frames):
@@ -372,7 +363,6 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
 
     func ping(_ sequence: UInt64, payload: UInt64) {
         lastPingSequence = sequence
-        lastPingPayload = payload
         writeControlFrame(Frame.ping(payload))
     }
 

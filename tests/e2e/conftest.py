@@ -19,8 +19,10 @@ BINARY = Path(os.environ.get("PARLEY_BIN", ROOT / ".build" / "debug" / "parley")
 class Parley:
     """One `parley serve` process."""
 
-    def __init__(self, db: Path | str, *args: str, env: dict | None = None, port: int = 0, log: Path | None = None):
+    def __init__(self, db: Path | str, *args: str, env: dict | None = None, port: int = 0, log: Path | None = None,
+                 prefix: tuple[str, ...] = ()):
         self.db = db
+        self.prefix = prefix
         self.requested_port = port
         self.args = args
         self.env = env or {}
@@ -30,7 +32,7 @@ class Parley:
 
     def start(self) -> "Parley":
         self.process = subprocess.Popen(
-            [str(BINARY), "serve", "--port", str(self.requested_port), "--db", str(self.db), *self.args],
+            [*self.prefix, str(BINARY), "serve", "--port", str(self.requested_port), "--db", str(self.db), *self.args],
             stdout=subprocess.PIPE,
             stderr=open(self.stderr_path, "wb"),
             env={**os.environ, **self.env},
@@ -79,9 +81,11 @@ def start_parley(tmp_path):
     """Starts `parley serve` processes; each is stopped with SIGTERM at the end and must exit 0."""
     started: list[Parley] = []
 
-    def start(*args: str, db: Path | str | None = None, env: dict | None = None, port: int = 0) -> Parley:
+    def start(*args: str, db: Path | str | None = None, env: dict | None = None, port: int = 0,
+              prefix: tuple[str, ...] = ()) -> Parley:
+        """`prefix` runs the binary under another command (`prlimit …`)."""
         log = tmp_path / f"parley-{len(started)}.stderr.log"
-        node = Parley(db or tmp_path / f"parley-{len(started)}.sqlite", *args, env=env, port=port, log=log).start()
+        node = Parley(db or tmp_path / f"parley-{len(started)}.sqlite", *args, env=env, port=port, log=log, prefix=prefix).start()
         started.append(node)
         return node
 

@@ -467,6 +467,10 @@ def test_a_chat_through_nginx_in_front_of_two_nodes(start_node, nginx):
         assert "text/html" in response.headers["Content-Type"]
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=10) as response:
         assert response.status == 200
+    # Metrics are scraped from each node, never served to the public through the proxy.
+    with pytest.raises(urllib.error.HTTPError) as hidden:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10)
+    assert hidden.value.code == 404
 
     async def scenario():
         ana = await Member.connect(url, "Ana", "lobby")

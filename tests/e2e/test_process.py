@@ -46,6 +46,14 @@ def test_help_explains_every_flag_and_its_environment_variable():
         ("--log-format", "PARLEY_LOG_FORMAT"),
         ("--outbox-bytes", "PARLEY_OUTBOX_BYTES"),
         ("--node-timeout", "PARLEY_NODE_TIMEOUT"),
+        ("--public-host", "PARLEY_PUBLIC_HOSTS"),
+        ("--address-rate-limit", "PARLEY_ADDRESS_RATE_LIMIT"),
+        ("--address-text-rate", "PARLEY_ADDRESS_TEXT_RATE"),
+        ("--max-joined-rooms", "PARLEY_MAX_JOINED_ROOMS"),
+        ("--max-connections", "PARLEY_MAX_CONNECTIONS"),
+        ("--request-timeout", "PARLEY_REQUEST_TIMEOUT"),
+        ("--idle-timeout", "PARLEY_IDLE_TIMEOUT"),
+        ("--max-header-bytes", "PARLEY_MAX_HEADER_BYTES"),
     ]:
         assert flag in result.stdout and variable in result.stdout, flag
 
@@ -66,6 +74,12 @@ def test_help_explains_every_flag_and_its_environment_variable():
         (["--db", "postgresql://user@localhost:5432/"], {}, "--db"),
         (["--node-timeout", "1"], {}, "--node-timeout"),
         (["--port"], {}, "--port"),
+        (["--address-rate-limit", "lots"], {}, "--address-rate-limit"),
+        (["--address-text-rate", "5"], {}, "--address-text-rate"),
+        (["--public-host", "http://chat.example.com/"], {}, "--public-host"),
+        (["--request-timeout", "0"], {}, "--request-timeout"),
+        (["--max-header-bytes", "10"], {}, "--max-header-bytes"),
+        (["--max-joined-rooms", "0"], {}, "--max-joined-rooms"),
     ],
 )
 def test_a_bad_setting_exits_non_zero_naming_it(args, env, named, tmp_path):

@@ -92,8 +92,15 @@ export function isValidRoomName(name: string): boolean {
   return /^[A-Za-z0-9._-]{1,64}$/.test(name);
 }
 
-/** Display names: 1–32 characters, not only spaces, no control characters (the server checks the rest). */
+/** Display names: 1–32 characters in at most 128 UTF-8 bytes, not only spaces, no control characters (the server
+ * checks the rest and answers with the name as it enforced it). */
 export function isPlausibleDisplayName(name: string): boolean {
-  const characters = Array.from(name);
-  return characters.length >= 1 && characters.length <= 32 && name.trim().length > 0 && !/[\u0000-\u001f\u007f]/.test(name);
+  const characters = Array.from(new Intl.Segmenter(undefined, { granularity: "grapheme" }).segment(name));
+  return (
+    characters.length >= 1 &&
+    characters.length <= 32 &&
+    new TextEncoder().encode(name).length <= 128 &&
+    name.trim().length > 0 &&
+    !/[\u0000-\u001f\u007f]/.test(name)
+  );
 }
