@@ -9,16 +9,16 @@ import Synchronization
 /// outbox. A member that is still replaying history after `join` gets live frames buffered instead, and
 /// ``finishJoin(_:connection:deliveredThrough:)`` releases them, dropping offsets it already replayed.
 ///
-/// In a cluster the hub also knows who is present on the other nodes (``applyRemotePresence(node:room:name:present:)``)
-/// and announces its own presence changes and typing to them (``Announcement``), so `members` and `presence` events
-/// span every node.
+/// Presence counts a user id once, however many connections it has in a room. In a cluster the hub also knows who is
+/// present on the other nodes (``applyRemotePresence(node:room:user:present:)``) and announces its own presence changes
+/// and typing to them (``Announcement``), so `members` and `presence` events span every node.
 public final class Hub: Sendable {
     /// What this node tells the other nodes of a cluster.
     public enum Announcement: Sendable, Equatable {
-        /// A display name became present in (or absent from) a room on this node.
-        case presence(room: String, name: String, present: Bool)
-        /// Someone on this node is typing in a room.
-        case typing(room: String, name: String)
+        /// A user became present in (or absent from) a room on this node.
+        case presence(room: String, user: UserRef, present: Bool)
+        /// Someone on this node is typing.
+        case typing(room: String, user: UserRef)
         /// A plain-mode client on this node disconnected (the other nodes' plain clients get the notice too).
         case plainClientLeft
     }
@@ -40,8 +40,8 @@ public final class Hub: Sendable {
 
     private struct Member {
         let connection: Connection
-        /// The display name; `nil` for plain clients, who take no part in presence.
-        let name: String?
+        /// Who the connection speaks for; `nil` for plain clients, who take no part in presence.
+        let user: UserRef?
         var deliveredThrough: Int64 = 0
         /// Frames held back while the member replays history; `nil` when live.
         var replayBuffer: [Buffered]?
@@ -50,8 +50,8 @@ public final class Hub: Sendable {
 
     private struct Room {
         var members: [UInt64: Member] = [:]
-        /// Connections per display name on this node.
-        var nameCounts: [String: Int] = [:]
+        /// The users present on this node, by id, with their display name and how many connections they have here.
+        var present: [String: (name: String, connections: Int)] = [:]
 
         /// Visits every member in place. (A `for index in members.values.indices` loop holds a reference to the
         /// dictionary, so its first mutation would copy every member: once per fanned-out message.)
@@ -72,17 +72,33 @@ public final class Hub: Sendable {
         var draining = false
         /// The newest plain-mode room offset known here: where a new plain client starts.
         var plainRoomHead: Int64 = 0
-        /// The nodes on which each display name is present, per room (cluster only).
-        var remotePresence: [String: [String: Set<String>]] = [:]
+        /// The users present on other nodes, per room, by id (cluster only).
+        var remotePresence: [String: [String: RemotePresence]] = [:]
 
-        func isPresentElsewhere(_ name: String, in room: String) -> Bool {
-            !(remotePresence[room]?[name]?.isEmpty ?? true)
+        func isPresentElsewhere(_ userID: String, in room: String) -> Bool {
+            !(remotePresence[room]?[userID]?.nodes.isEmpty ?? true)
         }
 
-        func memberNames(of room: String) -> [String] {
-            var names = Set(rooms[room].map { Array($0.nameCounts.keys) } ?? [])
-            for (name, nodes) in remotePresence[room] ?? [:] where !nodes.isEmpty { names.insert(name) }
-            return names.sorted()
+        /// Everyone in the room on every node, sorted by display name, then id.
+        func members(of room: String) -> [UserRef] {
+            var users: [String: String] = [:]
+            for (id, presence) in rooms[room]?.present ?? [:] { users[id] = presence.name }
+            for (id, presence) in remotePresence[room] ?? [:] where !presence.nodes.isEmpty { users[id] = users[id] ?? presence.name }
+            return users.map { UserRef(id: $0.key, name: $0.value) }.sorted { ($0.name, $0.id) < ($1.name, $1.id) }
+        }
+    }
+
+    /// A user present in a room on other nodes: the display name it was announced with, and the nodes.
+    public struct RemotePresence: Sendable, Equatable {
+        /// The display name.
+        public var name: String
+        /// The other nodes where the user is in the room.
+        public var nodes: Set<String>
+
+        /// Creates a presence.
+        public init(name: String, nodes: Set<String> = []) {
+            self.name = name
+            self.nodes = nodes
         }
     }
 
@@ -124,7 +140,7 @@ public final class Hub: Sendable {
             metrics.connectionsOpen.increment()
             if mode == .plain {
                 var lobby = state.rooms.removeValue(forKey: plainMode.room) ?? Room()
-                var member = Member(connection: connection, name: nil)
+                var member = Member(connection: connection, user: nil)
                 member.deliveredThrough = state.plainRoomHead
                 lobby.members[connection.id] = member
                 state.rooms[plainMode.room] = lobby
@@ -166,28 +182,29 @@ public final class Hub: Sendable {
 
     /// Starts joining `room`: from now on live frames for it are held for the connection until
     /// ``finishJoin(_:connection:deliveredThrough:)``. Joining a room again restarts its replay.
-    /// - Returns: The display names in the room, the joiner's included.
-    public func beginJoin(_ room: String, connection: Connection, name: String) -> [String] {
+    /// - Returns: The users in the room, the joiner included, sorted by display name.
+    public func beginJoin(_ room: String, connection: Connection, user: UserRef) -> [UserRef] {
         state.withLock { state in
             guard state.connections[connection.id] != nil else { return [] }
             var roomState = state.rooms.removeValue(forKey: room) ?? Room()
             if roomState.members[connection.id] == nil {
-                roomState.members[connection.id] = Member(connection: connection, name: name)
-                roomState.nameCounts[name, default: 0] += 1
+                roomState.members[connection.id] = Member(connection: connection, user: user)
+                let connections = (roomState.present[user.id]?.connections ?? 0) + 1
+                roomState.present[user.id] = (roomState.present[user.id]?.name ?? user.name, connections)
                 state.roomsOfConnection[connection.id, default: []].insert(room)
                 metrics.roomMemberships.increment()
-                if roomState.nameCounts[name] == 1 {
-                    announcements?.yield(.presence(room: room, name: name, present: true))
-                    if !state.isPresentElsewhere(name, in: room) {
-                        let event = Frame.encode(.presence(room: room, event: .join, user: name))
-                        send(event, toOthersThan: name, in: &roomState)
+                if connections == 1 {
+                    announcements?.yield(.presence(room: room, user: user, present: true))
+                    if !state.isPresentElsewhere(user.id, in: room) {
+                        let event = Frame.encode(.presence(room: room, event: .join, user: user))
+                        send(event, toOthersThan: user.id, in: &roomState)
                     }
                 }
             }
             roomState.members[connection.id]?.replayBuffer = []
             roomState.members[connection.id]?.replayOverflowed = false
             state.rooms[room] = roomState
-            return state.memberNames(of: room)
+            return state.members(of: room)
         }
     }
 
@@ -237,18 +254,18 @@ public final class Hub: Sendable {
         state.withLock { $0.rooms[room]?.members[connection.id] != nil }
     }
 
-    /// Tells the others in `room` (everyone but the sender's name), on every node, that `name` is typing.
-    public func typing(in room: String, name: String) {
-        announcements?.yield(.typing(room: room, name: name))
-        remoteTyping(in: room, name: name)
+    /// Tells the others in `room` (everyone but the typist's own connections), on every node, that `user` is typing.
+    public func typing(in room: String, user: UserRef) {
+        announcements?.yield(.typing(room: room, user: user))
+        remoteTyping(in: room, user: user)
     }
 
-    /// Tells the members on this node, but `name`'s own connections, that `name` (on another node) is typing.
-    public func remoteTyping(in room: String, name: String) {
-        let frame = Frame.encode(.typing(room: room, from: name))
+    /// Tells the members on this node, but `user`'s own connections, that `user` (on another node) is typing.
+    public func remoteTyping(in room: String, user: UserRef) {
+        let frame = Frame.encode(.typing(room: room, from: user))
         state.withLock { state in
             guard var roomState = state.rooms.removeValue(forKey: room) else { return }
-            send(frame, toOthersThan: name, in: &roomState, bufferWhileReplaying: false)
+            send(frame, toOthersThan: user.id, in: &roomState, bufferWhileReplaying: false)
             state.rooms[room] = roomState
         }
     }
@@ -285,33 +302,33 @@ public final class Hub: Sendable {
 
     // MARK: Cluster
 
-    /// Records that `name` became present in (or absent from) `room` on another node, telling this node's members
+    /// Records that `user` became present in (or absent from) `room` on another node, telling this node's members
     /// when that changes who is in the room.
-    public func applyRemotePresence(node: String, room: String, name: String, present: Bool) {
+    public func applyRemotePresence(node: String, room: String, user: UserRef, present: Bool) {
         state.withLock { state in
-            let wasPresent = isPresentAnywhere(name, in: room, state)
-            var nodes = state.remotePresence[room]?[name] ?? []
-            if present { nodes.insert(node) } else { nodes.remove(node) }
-            state.remotePresence[room, default: [:]][name] = nodes.isEmpty ? nil : nodes
+            let wasPresent = isPresentAnywhere(user.id, in: room, state)
+            var presence = state.remotePresence[room]?[user.id] ?? RemotePresence(name: user.name)
+            if present { presence.nodes.insert(node) } else { presence.nodes.remove(node) }
+            state.remotePresence[room, default: [:]][user.id] = presence.nodes.isEmpty ? nil : presence
             if state.remotePresence[room]?.isEmpty == true { state.remotePresence[room] = nil }
-            announceChange(of: name, in: room, wasPresent: wasPresent, state: &state)
+            announceChange(of: user, in: room, wasPresent: wasPresent, state: &state)
         }
     }
 
     /// Replaces everything known about the other nodes with `snapshot` (after connecting to the cluster, or after
     /// missing its events), telling members of the differences.
-    /// - Parameter snapshot: Per room, per display name, the other nodes where it is present.
-    public func replaceRemotePresence(_ snapshot: [String: [String: Set<String>]]) {
+    /// - Parameter snapshot: Per room, per user id, the user's name and the other nodes where it is present.
+    public func replaceRemotePresence(_ snapshot: [String: [String: RemotePresence]]) {
         state.withLock { state in
-            var affected: [(room: String, name: String, wasPresent: Bool)] = []
-            for (room, names) in state.remotePresence.merging(snapshot, uniquingKeysWith: { old, new in old.merging(new) { $1 } }) {
-                for name in names.keys {
-                    affected.append((room, name, isPresentAnywhere(name, in: room, state)))
+            var affected: [(room: String, user: UserRef, wasPresent: Bool)] = []
+            for (room, users) in state.remotePresence.merging(snapshot, uniquingKeysWith: { old, new in old.merging(new) { $1 } }) {
+                for (id, presence) in users {
+                    affected.append((room, UserRef(id: id, name: presence.name), isPresentAnywhere(id, in: room, state)))
                 }
             }
-            state.remotePresence = snapshot.filter { !$0.value.isEmpty }
+            state.remotePresence = snapshot.mapValues { $0.filter { !$0.value.nodes.isEmpty } }.filter { !$0.value.isEmpty }
             for change in affected {
-                announceChange(of: change.name, in: change.room, wasPresent: change.wasPresent, state: &state)
+                announceChange(of: change.user, in: change.room, wasPresent: change.wasPresent, state: &state)
             }
         }
     }
@@ -319,24 +336,28 @@ public final class Hub: Sendable {
     /// Forgets every presence on `node` (it stopped or crashed), telling members who left.
     public func removeRemoteNode(_ node: String) {
         state.withLock { state in
-            var affected: [(room: String, name: String)] = []
-            for (room, names) in state.remotePresence {
-                for (name, nodes) in names where nodes.contains(node) { affected.append((room, name)) }
+            var affected: [(room: String, user: UserRef)] = []
+            for (room, users) in state.remotePresence {
+                for (id, presence) in users where presence.nodes.contains(node) {
+                    affected.append((room, UserRef(id: id, name: presence.name)))
+                }
             }
-            for (room, name) in affected {
-                let wasPresent = isPresentAnywhere(name, in: room, state)
-                state.remotePresence[room]?[name]?.remove(node)
-                if state.remotePresence[room]?[name]?.isEmpty == true { state.remotePresence[room]?[name] = nil }
+            for (room, user) in affected {
+                let wasPresent = isPresentAnywhere(user.id, in: room, state)
+                state.remotePresence[room]?[user.id]?.nodes.remove(node)
+                if state.remotePresence[room]?[user.id]?.nodes.isEmpty == true { state.remotePresence[room]?[user.id] = nil }
                 if state.remotePresence[room]?.isEmpty == true { state.remotePresence[room] = nil }
-                announceChange(of: name, in: room, wasPresent: wasPresent, state: &state)
+                announceChange(of: user, in: room, wasPresent: wasPresent, state: &state)
             }
         }
     }
 
-    /// The display names present in each room on this node (what the other nodes must know).
-    public func localPresence() -> [(room: String, name: String)] {
+    /// The users present in each room on this node (what the other nodes must know).
+    public func localPresence() -> [(room: String, user: UserRef)] {
         state.withLock { state in
-            state.rooms.flatMap { room, roomState in roomState.nameCounts.keys.map { (room, $0) } }
+            state.rooms.flatMap { room, roomState in
+                roomState.present.map { (room, UserRef(id: $0.key, name: $0.value.name)) }
+            }
         }
     }
 
@@ -374,15 +395,15 @@ public final class Hub: Sendable {
         }
     }
 
-    private func isPresentAnywhere(_ name: String, in room: String, _ state: State) -> Bool {
-        (state.rooms[room]?.nameCounts[name] ?? 0) > 0 || state.isPresentElsewhere(name, in: room)
+    private func isPresentAnywhere(_ userID: String, in room: String, _ state: State) -> Bool {
+        state.rooms[room]?.present[userID] != nil || state.isPresentElsewhere(userID, in: room)
     }
 
-    private func announceChange(of name: String, in room: String, wasPresent: Bool, state: inout State) {
-        let isPresent = isPresentAnywhere(name, in: room, state)
+    private func announceChange(of user: UserRef, in room: String, wasPresent: Bool, state: inout State) {
+        let isPresent = isPresentAnywhere(user.id, in: room, state)
         guard isPresent != wasPresent, var roomState = state.rooms.removeValue(forKey: room) else { return }
-        let event = Frame.encode(.presence(room: room, event: isPresent ? .join : .leave, user: name))
-        send(event, toOthersThan: name, in: &roomState)
+        let event = Frame.encode(.presence(room: room, event: isPresent ? .join : .leave, user: user))
+        send(event, toOthersThan: user.id, in: &roomState)
         state.rooms[room] = roomState
     }
 
@@ -411,24 +432,25 @@ public final class Hub: Sendable {
             return
         }
         metrics.roomMemberships.decrement()
-        if let name = member.name {
-            let remaining = (roomState.nameCounts[name] ?? 1) - 1
-            roomState.nameCounts[name] = remaining > 0 ? remaining : nil
+        if let user = member.user, let present = roomState.present[user.id] {
+            let remaining = present.connections - 1
+            roomState.present[user.id] = remaining > 0 ? (present.name, remaining) : nil
             if remaining == 0 {
-                announcements?.yield(.presence(room: room, name: name, present: false))
-                if !state.isPresentElsewhere(name, in: room) {
-                    let event = Frame.encode(.presence(room: room, event: .leave, user: name))
-                    send(event, toOthersThan: name, in: &roomState)
+                let left = UserRef(id: user.id, name: present.name)
+                announcements?.yield(.presence(room: room, user: left, present: false))
+                if !state.isPresentElsewhere(user.id, in: room) {
+                    let event = Frame.encode(.presence(room: room, event: .leave, user: left))
+                    send(event, toOthersThan: user.id, in: &roomState)
                 }
             }
         }
         state.rooms[room] = roomState.members.isEmpty ? nil : roomState
     }
 
-    /// Sends an event to the parley.v1 members of a room whose name is not `name`.
-    private func send(_ frame: ByteBuffer, toOthersThan name: String, in room: inout Room, bufferWhileReplaying buffer: Bool = true) {
+    /// Sends an event to the parley.v1 members of a room whose user id is not `userID`.
+    private func send(_ frame: ByteBuffer, toOthersThan userID: String, in room: inout Room, bufferWhileReplaying buffer: Bool = true) {
         room.updateEachMember { member in
-            guard let memberName = member.name, memberName != name else { return }
+            guard let user = member.user, user.id != userID else { return }
             if member.replayBuffer != nil {
                 if buffer { bufferWhileReplaying(.event(frame), for: &member) }
             } else {

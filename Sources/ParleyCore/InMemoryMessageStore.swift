@@ -4,7 +4,7 @@ import ServiceLifecycle
 public actor InMemoryMessageStore: MessageStore {
     private struct DedupeKey: Hashable {
         var room: String
-        var sender: String
+        var senderID: String
         var clientID: String
     }
 
@@ -30,16 +30,13 @@ public actor InMemoryMessageStore: MessageStore {
         var outcomes: [AppendOutcome] = []
         var committed: [StoredMessage] = []
         for draft in drafts {
-            let key = DedupeKey(room: draft.room, sender: draft.sender, clientID: draft.clientID)
+            let key = DedupeKey(room: draft.room, senderID: draft.senderID, clientID: draft.clientID)
             if let existing = stored[key] {
                 outcomes.append(AppendOutcome(message: existing, isNew: false))
                 continue
             }
             let offset = Int64(rooms[draft.room]?.count ?? 0) + 1
-            let message = StoredMessage(
-                room: draft.room, offset: offset, clientID: draft.clientID, sender: draft.sender, text: draft.text,
-                storedAt: now()
-            )
+            let message = draft.stored(at: offset, storedAt: now())
             rooms[draft.room, default: []].append(message)
             stored[key] = message
             committed.append(message)

@@ -21,7 +21,8 @@ public final class Session: Sendable {
     private struct State {
         /// The session id's 64 random bits (a 16-character string would take a heap allocation per client).
         var sessionBits: UInt64?
-        var name: String?
+        /// Who the connection speaks for, once `hello` is answered.
+        var user: User?
         var joined: Set<String> = []
         var limiter: RateLimiter
     }
@@ -174,8 +175,9 @@ public final class Session: Sendable {
             client.allowsStoring(bytes: text.utf8.count)
         else { return }
         hub.metrics.messagesReceived.increment()
+        let sender = User.guest(named: hub.plainMode.senderName)
         let draft = MessageDraft(
-            room: hub.plainMode.room, sender: hub.plainMode.senderName, clientID: "plain-" + Self.randomHex(bytes: 16),
+            room: hub.plainMode.room, senderID: sender.id, sender: sender.name, clientID: "plain-" + Self.randomHex(bytes: 16),
             text: text
         )
         queue(PendingSend(ref: nil, draft: draft, acknowledges: false))
@@ -190,19 +192,19 @@ public final class Session: Sendable {
             _ = await connection.outbox.pushWaitingForSpace(Self.rateLimitedFrame)
             return
         }
-        let name = state.withLock { $0.name }
+        let user = state.withLock { $0.user }
         let frame: ClientFrame
         do {
             frame = try ClientFrame.decode(text)
         } catch let rejection {
-            if name == nil, let type = rejection.type, type != "hello" {
+            if user == nil, let type = rejection.type, type != "hello" {
                 await reply(.error(ref: rejection.ref, code: .helloRequired, message: "send hello first"))
             } else {
                 await reply(.error(ref: rejection.ref, code: rejection.code, message: rejection.message))
             }
             return
         }
-        guard let name else {
+        guard let user else {
             if case .hello(let requested, _) = frame.command {
                 await hello(name: requested, ref: frame.ref)
             } else {
@@ -211,7 +213,7 @@ public final class Session: Sendable {
             return
         }
         do {
-            try await handle(frame.command, ref: frame.ref, name: name)
+            try await handle(frame.command, ref: frame.ref, user: user)
         } catch let rejection as CommandRejection {
             await reply(.error(ref: frame.ref, code: rejection.code, message: rejection.message))
         } catch {
@@ -229,17 +231,18 @@ public final class Session: Sendable {
             )
             return
         }
-        state.withLock { $0.name = name }
-        await reply(.welcome(ref: ref, session: sessionID, user: name, limits: limits))
+        let user = User.guest(named: name)
+        state.withLock { $0.user = user }
+        await reply(.welcome(ref: ref, session: sessionID, user: user, limits: limits, expiresAt: nil))
     }
 
-    private func handle(_ command: ClientCommand, ref: String?, name: String) async throws {
+    private func handle(_ command: ClientCommand, ref: String?, user: User) async throws {
         switch command {
         case .hello:
             throw CommandRejection(.badRequest, "hello was already sent on this connection")
         case .join(let room, let since):
             try validate(room: room)
-            try await join(room, since: since, ref: ref, name: name)
+            try await join(room, since: since, ref: ref, user: user)
         case .send(let room, let text, let id):
             try validate(room: room)
             try requireJoined(room)
@@ -252,7 +255,8 @@ public final class Session: Sendable {
                 hub.metrics.rateLimitedCommands.increment()
                 throw CommandRejection(.rateLimited, "your address is sending more text than the server stores for it; slow down")
             }
-            queue(PendingSend(ref: ref, draft: MessageDraft(room: room, sender: name, clientID: id, text: text), acknowledges: true))
+            let draft = MessageDraft(room: room, senderID: user.id, sender: user.name, clientID: id, text: text)
+            queue(PendingSend(ref: ref, draft: draft, acknowledges: true))
             hub.metrics.messagesReceived.increment()
         case .history(let room, let before, let limit):
             try validate(room: room)
@@ -262,7 +266,7 @@ public final class Session: Sendable {
         case .typing(let room):
             try validate(room: room)
             try requireJoined(room)
-            hub.typing(in: room, name: name)
+            hub.typing(in: room, user: user.ref)
         case .leave(let room):
             try validate(room: room)
             try requireJoined(room)
@@ -275,16 +279,16 @@ public final class Session: Sendable {
     }
 
     /// Subscribes first, then replays from the store, then goes live: no gap, no duplicate, in offset order.
-    private func join(_ room: String, since: Int64?, ref: String?, name: String) async throws {
+    private func join(_ room: String, since: Int64?, ref: String?, user: User) async throws {
         let maxRooms = limits.maxJoinedRooms
         guard state.withLock({ $0.joined.count < maxRooms || $0.joined.contains(room) }) else {
             throw CommandRejection(.badRequest, "this connection is in \(limits.maxJoinedRooms) rooms, the most it may join; leave one first")
         }
-        let members = hub.beginJoin(room, connection: connection, name: name)
+        let members = hub.beginJoin(room, connection: connection, user: user.ref)
         state.withLock { _ = $0.joined.insert(room) }
         do {
             let head = try await store.head(of: room)
-            guard await reply(.joined(ref: ref, room: room, head: head, members: members)) else { return }
+            guard await reply(.joined(ref: ref, room: room, head: head, members: members.map(\.name), users: members)) else { return }
             var delivered: Int64
             if let since {
                 guard let last = try await replay(room, after: min(since, head), through: head) else { return }

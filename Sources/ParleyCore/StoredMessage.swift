@@ -6,9 +6,11 @@ public struct StoredMessage: Sendable, Equatable {
     public var room: String
     /// The message's position in its room, from 1, with no gaps.
     public var offset: Int64
-    /// The sender's client message id; unique per (room, sender).
+    /// The sender's client message id; unique per (room, sender's user id).
     public var clientID: String
-    /// The sender's display name.
+    /// The sender's user id.
+    public var senderID: String
+    /// The sender's display name when it was sent.
     public var sender: String
     /// The text.
     public var text: String
@@ -16,10 +18,11 @@ public struct StoredMessage: Sendable, Equatable {
     public var storedAt: Int64
 
     /// Creates a stored message.
-    public init(room: String, offset: Int64, clientID: String, sender: String, text: String, storedAt: Int64) {
+    public init(room: String, offset: Int64, clientID: String, senderID: String, sender: String, text: String, storedAt: Int64) {
         self.room = room
         self.offset = offset
         self.clientID = clientID
+        self.senderID = senderID
         self.sender = sender
         self.text = text
         self.storedAt = storedAt
@@ -32,6 +35,7 @@ public struct StoredMessage: Sendable, Equatable {
             offset: offset,
             id: clientID,
             from: sender,
+            fromId: senderID,
             text: text,
             ts: Timestamp.rfc3339(millisecondsSinceEpoch: storedAt)
         )
@@ -42,6 +46,8 @@ public struct StoredMessage: Sendable, Equatable {
 public struct MessageDraft: Sendable, Equatable {
     /// The room.
     public var room: String
+    /// The sender's user id: with the room and the client id, what makes a message unique.
+    public var senderID: String
     /// The sender's display name.
     public var sender: String
     /// The sender's client message id.
@@ -50,17 +56,25 @@ public struct MessageDraft: Sendable, Equatable {
     public var text: String
 
     /// Creates a draft.
-    public init(room: String, sender: String, clientID: String, text: String) {
+    public init(room: String, senderID: String, sender: String, clientID: String, text: String) {
         self.room = room
+        self.senderID = senderID
         self.sender = sender
         self.clientID = clientID
         self.text = text
+    }
+
+    /// The stored message this draft becomes at `offset`, stored at `storedAt`.
+    public func stored(at offset: Int64, storedAt: Int64) -> StoredMessage {
+        StoredMessage(
+            room: room, offset: offset, clientID: clientID, senderID: senderID, sender: sender, text: text, storedAt: storedAt
+        )
     }
 }
 
 /// The result of appending one draft.
 public struct AppendOutcome: Sendable, Equatable {
-    /// The stored message: the new one, or the one stored earlier under the same (room, sender, client id).
+    /// The stored message: the new one, or the one stored earlier under the same (room, sender's user id, client id).
     public var message: StoredMessage
     /// Whether this append created the message (`false`: a resend, deduplicated).
     public var isNew: Bool

@@ -1,5 +1,6 @@
 import Foundation
 import ParleyCore
+import ParleyProtocol
 
 /// What travels between nodes on the `parley` NOTIFY channel, as JSON.
 ///
@@ -8,10 +9,10 @@ import ParleyCore
 enum ClusterNotification: Codable, Equatable {
     /// Messages committed by one transaction, in offset order.
     case messages([MessageNote])
-    /// A display name became present in (or absent from) a room on a node.
-    case presence(node: String, room: String, name: String, present: Bool)
+    /// A user became present in (or absent from) a room on a node.
+    case presence(node: String, room: String, user: UserRef, present: Bool)
     /// Someone on a node is typing.
-    case typing(node: String, room: String, name: String)
+    case typing(node: String, room: String, user: UserRef)
     /// A plain-mode client on a node disconnected.
     case plainClientLeft(node: String)
     /// A node stopped, or was found dead: its members have left.
@@ -26,18 +27,20 @@ enum ClusterNotification: Codable, Equatable {
     struct MessageNote: Codable, Equatable {
         var room: String
         var offset: Int64
+        var senderID: String?
         var sender: String?
         var clientID: String?
         var text: String?
         var storedAt: Int64?
 
         enum CodingKeys: String, CodingKey {
-            case room = "r", offset = "o", sender = "s", clientID = "c", text = "t", storedAt = "ts"
+            case room = "r", offset = "o", senderID = "i", sender = "s", clientID = "c", text = "t", storedAt = "ts"
         }
 
         init(_ message: StoredMessage) {
             room = message.room
             offset = message.offset
+            senderID = message.senderID
             sender = message.sender
             clientID = message.clientID
             text = message.text
@@ -51,13 +54,15 @@ enum ClusterNotification: Codable, Equatable {
 
         /// The message, or `nil` when only a reference travelled.
         var message: StoredMessage? {
-            guard let sender, let clientID, let text, let storedAt else { return nil }
-            return StoredMessage(room: room, offset: offset, clientID: clientID, sender: sender, text: text, storedAt: storedAt)
+            guard let senderID, let sender, let clientID, let text, let storedAt else { return nil }
+            return StoredMessage(
+                room: room, offset: offset, clientID: clientID, senderID: senderID, sender: sender, text: text, storedAt: storedAt
+            )
         }
     }
 
     private enum CodingKeys: String, CodingKey {
-        case kind = "k", messages = "m", node = "n", room = "r", name = "u", present = "p"
+        case kind = "k", messages = "m", node = "n", room = "r", name = "u", userID = "i", present = "p"
     }
 
     init(from decoder: any Decoder) throws {
@@ -68,12 +73,12 @@ enum ClusterNotification: Codable, Equatable {
         case "p":
             self = .presence(
                 node: try container.decode(String.self, forKey: .node), room: try container.decode(String.self, forKey: .room),
-                name: try container.decode(String.self, forKey: .name), present: try container.decode(Bool.self, forKey: .present)
+                user: try Self.user(in: container), present: try container.decode(Bool.self, forKey: .present)
             )
         case "t":
             self = .typing(
                 node: try container.decode(String.self, forKey: .node), room: try container.decode(String.self, forKey: .room),
-                name: try container.decode(String.self, forKey: .name)
+                user: try Self.user(in: container)
             )
         case "g":
             self = .nodeGone(node: try container.decode(String.self, forKey: .node))
@@ -84,23 +89,29 @@ enum ClusterNotification: Codable, Equatable {
         }
     }
 
+    private static func user(in container: KeyedDecodingContainer<CodingKeys>) throws -> UserRef {
+        UserRef(id: try container.decode(String.self, forKey: .userID), name: try container.decode(String.self, forKey: .name))
+    }
+
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         switch self {
         case .messages(let notes):
             try container.encode("m", forKey: .kind)
             try container.encode(notes, forKey: .messages)
-        case .presence(let node, let room, let name, let present):
+        case .presence(let node, let room, let user, let present):
             try container.encode("p", forKey: .kind)
             try container.encode(node, forKey: .node)
             try container.encode(room, forKey: .room)
-            try container.encode(name, forKey: .name)
+            try container.encode(user.name, forKey: .name)
+            try container.encode(user.id, forKey: .userID)
             try container.encode(present, forKey: .present)
-        case .typing(let node, let room, let name):
+        case .typing(let node, let room, let user):
             try container.encode("t", forKey: .kind)
             try container.encode(node, forKey: .node)
             try container.encode(room, forKey: .room)
-            try container.encode(name, forKey: .name)
+            try container.encode(user.name, forKey: .name)
+            try container.encode(user.id, forKey: .userID)
         case .nodeGone(let node):
             try container.encode("g", forKey: .kind)
             try container.encode(node, forKey: .node)

@@ -189,12 +189,12 @@ public final class PostgresClusterLink: Broker {
     /// After (re)connecting: takes the other nodes' presence, restates this node's, and reads what members may have
     /// missed while nothing was listening.
     private func catchUp() async throws {
-        var snapshot: [String: [String: Set<String>]] = [:]
+        var snapshot: [String: [String: Hub.RemotePresence]] = [:]
         let rows = try await store.client.query(
-            "SELECT node_id, room, name FROM parley_presence WHERE node_id <> \(nodeID)"
+            "SELECT node_id, room, user_id, name FROM parley_presence WHERE node_id <> \(nodeID)"
         )
-        for try await (node, room, name) in rows.decode((String, String, String).self) {
-            snapshot[room, default: [:]][name, default: []].insert(node)
+        for try await (node, room, userID, name) in rows.decode((String, String, String, String).self) {
+            snapshot[room, default: [:]][userID, default: Hub.RemotePresence(name: name)].nodes.insert(node)
         }
         hub.replaceRemotePresence(snapshot)
         presenceJobQueue.yield(.resynchronize)
@@ -220,10 +220,10 @@ public final class PostgresClusterLink: Broker {
         switch notification {
         case .messages(let notes):
             for note in notes { try await deliverInOrder(note) }
-        case .presence(let node, let room, let name, let present) where node != nodeID:
-            hub.applyRemotePresence(node: node, room: room, name: name, present: present)
-        case .typing(let node, let room, let name) where node != nodeID:
-            hub.remoteTyping(in: room, name: name)
+        case .presence(let node, let room, let user, let present) where node != nodeID:
+            hub.applyRemotePresence(node: node, room: room, user: user, present: present)
+        case .typing(let node, let room, let user) where node != nodeID:
+            hub.remoteTyping(in: room, user: user)
         case .plainClientLeft(let node) where node != nodeID:
             hub.remotePlainClientLeft()
         case .nodeGone(let node) where node == nodeID:
@@ -307,12 +307,12 @@ public final class PostgresClusterLink: Broker {
             do {
                 try await withDeadline(.seconds(5)) {
                     switch job {
-                    case .announce(.typing(let room, let name)):
-                        try await self.notify(.typing(node: self.nodeID, room: room, name: name))
+                    case .announce(.typing(let room, let user)):
+                        try await self.notify(.typing(node: self.nodeID, room: room, user: user))
                     case .announce(.plainClientLeft):
                         try await self.notify(.plainClientLeft(node: self.nodeID))
-                    case .announce(.presence(let room, let name, let present)):
-                        try await self.setPresence(room: room, name: name, present: present)
+                    case .announce(.presence(let room, let user, let present)):
+                        try await self.setPresence(room: room, user: user, present: present)
                     case .resynchronize:
                         try await self.resynchronizePresence()
                     }
@@ -329,23 +329,24 @@ public final class PostgresClusterLink: Broker {
     private func resynchronizePresence() async throws {
         try await register()
         var stored: Set<PresenceKey> = []
-        for try await (room, name) in try await store.client.query(
-            "SELECT room, name FROM parley_presence WHERE node_id = \(nodeID)"
-        ).decode((String, String).self) {
-            stored.insert(PresenceKey(room: room, name: name))
+        for try await (room, userID, name) in try await store.client.query(
+            "SELECT room, user_id, name FROM parley_presence WHERE node_id = \(nodeID)"
+        ).decode((String, String, String).self) {
+            stored.insert(PresenceKey(room: room, user: UserRef(id: userID, name: name)))
         }
-        let local = Set(hub.localPresence().map { PresenceKey(room: $0.room, name: $0.name) })
-        for key in local.subtracting(stored) { try await setPresence(room: key.room, name: key.name, present: true) }
-        for key in stored.subtracting(local) { try await setPresence(room: key.room, name: key.name, present: false) }
+        let local = Set(hub.localPresence().map { PresenceKey(room: $0.room, user: $0.user) })
+        for key in local.subtracting(stored) { try await setPresence(room: key.room, user: key.user, present: true) }
+        for key in stored.subtracting(local) { try await setPresence(room: key.room, user: key.user, present: false) }
     }
 
-    private func setPresence(room: String, name: String, present: Bool) async throws {
-        let note = ClusterNotification.presence(node: nodeID, room: room, name: name, present: present).payload
+    private func setPresence(room: String, user: UserRef, present: Bool) async throws {
+        let note = ClusterNotification.presence(node: nodeID, room: room, user: user, present: present).payload
         if present {
             try await store.client.query(
                 """
                 WITH added AS (
-                    INSERT INTO parley_presence (node_id, room, name) VALUES (\(nodeID), \(room), \(name)) ON CONFLICT DO NOTHING
+                    INSERT INTO parley_presence (node_id, room, user_id, name) VALUES (\(nodeID), \(room), \(user.id), \(user.name))
+                    ON CONFLICT DO NOTHING
                 )
                 SELECT pg_notify(\(ClusterNotification.channel), \(note))
                 """
@@ -353,7 +354,9 @@ public final class PostgresClusterLink: Broker {
         } else {
             try await store.client.query(
                 """
-                WITH removed AS (DELETE FROM parley_presence WHERE node_id = \(nodeID) AND room = \(room) AND name = \(name))
+                WITH removed AS (
+                    DELETE FROM parley_presence WHERE node_id = \(nodeID) AND room = \(room) AND user_id = \(user.id)
+                )
                 SELECT pg_notify(\(ClusterNotification.channel), \(note))
                 """
             ).drain()
@@ -366,7 +369,7 @@ public final class PostgresClusterLink: Broker {
 
     private struct PresenceKey: Hashable {
         var room: String
-        var name: String
+        var user: UserRef
     }
 }
 

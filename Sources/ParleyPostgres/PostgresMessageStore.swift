@@ -124,8 +124,8 @@ public final class PostgresMessageStore: MessageStore {
         let existing = try await connection.query(
             """
             SELECT \(unescaped: columns) FROM parley_messages
-            JOIN unnest(\(drafts.map(\.room))::text[], \(drafts.map(\.sender))::text[], \(drafts.map(\.clientID))::text[])
-                AS wanted (room, sender, client_id) USING (room, sender, client_id)
+            JOIN unnest(\(drafts.map(\.room))::text[], \(drafts.map(\.senderID))::text[], \(drafts.map(\.clientID))::text[])
+                AS wanted (room, sender_id, client_id) USING (room, sender_id, client_id)
             """,
             logger: logger
         )
@@ -137,16 +137,14 @@ public final class PostgresMessageStore: MessageStore {
         var outcomes: [AppendOutcome] = []
         var new: [StoredMessage] = []
         for draft in drafts {
-            let key = DuplicateKey(room: draft.room, sender: draft.sender, clientID: draft.clientID)
+            let key = DuplicateKey(room: draft.room, senderID: draft.senderID, clientID: draft.clientID)
             if let message = stored[key] {
                 outcomes.append(AppendOutcome(message: message, isNew: false))
                 continue
             }
             let offset = (heads[draft.room] ?? 0) + 1
             heads[draft.room] = offset
-            let message = StoredMessage(
-                room: draft.room, offset: offset, clientID: draft.clientID, sender: draft.sender, text: draft.text, storedAt: storedAt
-            )
+            let message = draft.stored(at: offset, storedAt: storedAt)
             stored[key] = message
             new.append(message)
             outcomes.append(AppendOutcome(message: message, isNew: true))
@@ -155,9 +153,10 @@ public final class PostgresMessageStore: MessageStore {
 
         try await connection.query(
             """
-            INSERT INTO parley_messages (room, room_offset, sender, client_id, text, stored_at)
-            SELECT * FROM unnest(\(new.map(\.room))::text[], \(new.map(\.offset))::int8[], \(new.map(\.sender))::text[],
-                \(new.map(\.clientID))::text[], \(new.map(\.text))::text[], \(new.map(\.storedAt))::int8[])
+            INSERT INTO parley_messages (room, room_offset, sender_id, sender, client_id, text, stored_at)
+            SELECT * FROM unnest(\(new.map(\.room))::text[], \(new.map(\.offset))::int8[], \(new.map(\.senderID))::text[],
+                \(new.map(\.sender))::text[], \(new.map(\.clientID))::text[], \(new.map(\.text))::text[],
+                \(new.map(\.storedAt))::int8[])
             """,
             logger: logger
         ).drain()
@@ -246,26 +245,26 @@ public final class PostgresMessageStore: MessageStore {
     /// How long one database operation may take before the client gets an error instead of waiting on.
     static let operationDeadline: Duration = .seconds(10)
 
-    private typealias MessageRow = (String, Int64, String, String, String, Int64)
-    private static let columns = "room, room_offset, sender, client_id, text, stored_at"
+    private typealias MessageRow = (String, Int64, String, String, String, String, Int64)
+    private static let columns = "room, room_offset, sender_id, sender, client_id, text, stored_at"
 
     private static func message(from row: MessageRow) -> StoredMessage {
-        StoredMessage(room: row.0, offset: row.1, clientID: row.3, sender: row.2, text: row.4, storedAt: row.5)
+        StoredMessage(room: row.0, offset: row.1, clientID: row.4, senderID: row.2, sender: row.3, text: row.5, storedAt: row.6)
     }
 
     private struct DuplicateKey: Hashable {
         var room: String
-        var sender: String
+        var senderID: String
         var clientID: String
 
-        init(room: String, sender: String, clientID: String) {
+        init(room: String, senderID: String, clientID: String) {
             self.room = room
-            self.sender = sender
+            self.senderID = senderID
             self.clientID = clientID
         }
 
         init(_ message: StoredMessage) {
-            self.init(room: message.room, sender: message.sender, clientID: message.clientID)
+            self.init(room: message.room, senderID: message.senderID, clientID: message.clientID)
         }
     }
 }

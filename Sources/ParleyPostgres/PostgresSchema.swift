@@ -48,7 +48,24 @@ enum PostgresSchema {
                 )
                 """,
             ]
-        )
+        ),
+        Migration(
+            version: 2,
+            name: "sender and presence by user id",
+            statements: [
+                // Until there were users, every sender was a guest: the same name was the same guest.
+                "ALTER TABLE parley_messages ADD COLUMN sender_id text",
+                "UPDATE parley_messages SET sender_id = 'guest:' || sender",
+                "ALTER TABLE parley_messages ALTER COLUMN sender_id SET NOT NULL",
+                "ALTER TABLE parley_messages DROP CONSTRAINT parley_messages_room_sender_client_id_key",
+                "ALTER TABLE parley_messages ADD CONSTRAINT parley_messages_room_sender_id_client_id_key UNIQUE (room, sender_id, client_id)",
+                // Presence rows only live as long as their node: nodes restate theirs after the migration.
+                "DELETE FROM parley_presence",
+                "ALTER TABLE parley_presence ADD COLUMN user_id text NOT NULL",
+                "ALTER TABLE parley_presence DROP CONSTRAINT parley_presence_pkey",
+                "ALTER TABLE parley_presence ADD PRIMARY KEY (node_id, room, user_id)",
+            ]
+        ),
     ]
 
     /// Applies the migrations the database lacks, in one transaction under an advisory lock (nodes starting

@@ -12,6 +12,8 @@ public enum ErrorCode: String, Codable, Sendable, CaseIterable {
     case invalidRoom = "invalid_room"
     /// The display name breaks the naming rule (1–32 printable characters).
     case invalidName = "invalid_name"
+    /// A guest asked for a display name that belongs to an account.
+    case nameTaken = "name_taken"
     /// The message text is over the configured size.
     case tooLarge = "too_large"
     /// The connection sends commands faster than its rate limit.

@@ -14,17 +14,20 @@ public struct ChatMessage: Codable, Sendable, Equatable {
     public var id: String
     /// The sender's display name.
     public var from: String
+    /// The sender's user id.
+    public var fromId: String
     /// The text.
     public var text: String
     /// When the server stored it, RFC 3339 UTC with milliseconds.
     public var ts: String
 
     /// Creates a message.
-    public init(room: String, offset: Int64, id: String, from: String, text: String, ts: String) {
+    public init(room: String, offset: Int64, id: String, from: String, fromId: String, text: String, ts: String) {
         self.room = room
         self.offset = offset
         self.id = id
         self.from = from
+        self.fromId = fromId
         self.text = text
         self.ts = ts
     }
@@ -32,10 +35,11 @@ public struct ChatMessage: Codable, Sendable, Equatable {
 
 /// A frame the server sends to a parley.v1 client.
 public enum ServerEvent: Sendable, Equatable {
-    /// Reply to `hello`.
-    case welcome(ref: String?, session: String, user: String, limits: Limits)
-    /// Reply to `join`; replayed and live `message` frames follow.
-    case joined(ref: String?, room: String, head: Int64, members: [String])
+    /// Reply to `hello`; `expiresAt` (RFC 3339) when the credential the connection authenticated with expires.
+    case welcome(ref: String?, session: String, user: User, limits: Limits, expiresAt: String?)
+    /// Reply to `join`; replayed and live `message` frames follow. `members` are display names, `users` the same
+    /// people with their ids.
+    case joined(ref: String?, room: String, head: Int64, members: [String], users: [UserRef])
     /// A stored message of a joined room.
     case message(ChatMessage)
     /// Reply to `send`, once the message is stored.
@@ -43,9 +47,9 @@ public enum ServerEvent: Sendable, Equatable {
     /// Reply to `history`, oldest first.
     case history(ref: String?, room: String, messages: [ChatMessage])
     /// Someone else in the room is typing.
-    case typing(room: String, from: String)
+    case typing(room: String, from: UserRef)
     /// Someone joined or left a room.
-    case presence(room: String, event: PresenceChange, user: String)
+    case presence(room: String, event: PresenceChange, user: UserRef)
     /// Reply to `leave`.
     case left(ref: String?, room: String)
     /// Reply to `ping`.
@@ -91,12 +95,8 @@ extension ServerEvent {
 
 extension ServerEvent: Codable {
     private enum Key: String, CodingKey {
-        case type, ref, session, user, name, limits, room, head, members, id, offset, ts, messages, from, event
-        case code, message
-    }
-
-    private struct User: Codable {
-        var name: String
+        case type, ref, session, user, name, limits, room, head, members, users, id, offset, ts, messages, from, event
+        case code, message, fromId, userId, expiresAt
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -109,16 +109,18 @@ extension ServerEvent: Codable {
         var fields = encoder.container(keyedBy: Key.self)
         try fields.encode(type, forKey: .type)
         switch self {
-        case .welcome(let ref, let session, let user, let limits):
+        case .welcome(let ref, let session, let user, let limits, let expiresAt):
             try fields.encodeIfPresent(ref, forKey: .ref)
             try fields.encode(session, forKey: .session)
-            try fields.encode(User(name: user), forKey: .user)
+            try fields.encode(user, forKey: .user)
             try fields.encode(limits, forKey: .limits)
-        case .joined(let ref, let room, let head, let members):
+            try fields.encodeIfPresent(expiresAt, forKey: .expiresAt)
+        case .joined(let ref, let room, let head, let members, let users):
             try fields.encodeIfPresent(ref, forKey: .ref)
             try fields.encode(room, forKey: .room)
             try fields.encode(head, forKey: .head)
             try fields.encode(members, forKey: .members)
+            try fields.encode(users, forKey: .users)
         case .ack(let ref, let room, let id, let offset, let ts):
             try fields.encodeIfPresent(ref, forKey: .ref)
             try fields.encode(room, forKey: .room)
@@ -131,11 +133,13 @@ extension ServerEvent: Codable {
             try fields.encode(messages.map(ServerEvent.message), forKey: .messages)
         case .typing(let room, let from):
             try fields.encode(room, forKey: .room)
-            try fields.encode(from, forKey: .from)
+            try fields.encode(from.name, forKey: .from)
+            try fields.encode(from.id, forKey: .fromId)
         case .presence(let room, let event, let user):
             try fields.encode(room, forKey: .room)
             try fields.encode(event, forKey: .event)
-            try fields.encode(user, forKey: .user)
+            try fields.encode(user.name, forKey: .user)
+            try fields.encode(user.id, forKey: .userId)
         case .left(let ref, let room):
             try fields.encodeIfPresent(ref, forKey: .ref)
             try fields.encode(room, forKey: .room)
@@ -159,15 +163,17 @@ extension ServerEvent: Codable {
             self = .welcome(
                 ref: ref,
                 session: try fields.decode(String.self, forKey: .session),
-                user: try fields.decode(User.self, forKey: .user).name,
-                limits: try fields.decode(Limits.self, forKey: .limits)
+                user: try fields.decode(User.self, forKey: .user),
+                limits: try fields.decode(Limits.self, forKey: .limits),
+                expiresAt: try fields.decodeIfPresent(String.self, forKey: .expiresAt)
             )
         case "joined":
             self = .joined(
                 ref: ref,
                 room: try fields.decode(String.self, forKey: .room),
                 head: try fields.decode(Int64.self, forKey: .head),
-                members: try fields.decode([String].self, forKey: .members)
+                members: try fields.decode([String].self, forKey: .members),
+                users: try fields.decode([UserRef].self, forKey: .users)
             )
         case "message":
             self = .message(try ChatMessage(from: decoder))
@@ -186,12 +192,15 @@ extension ServerEvent: Codable {
                 messages: try fields.decode([ChatMessage].self, forKey: .messages)
             )
         case "typing":
-            self = .typing(room: try fields.decode(String.self, forKey: .room), from: try fields.decode(String.self, forKey: .from))
+            self = .typing(
+                room: try fields.decode(String.self, forKey: .room),
+                from: UserRef(id: try fields.decode(String.self, forKey: .fromId), name: try fields.decode(String.self, forKey: .from))
+            )
         case "presence":
             self = .presence(
                 room: try fields.decode(String.self, forKey: .room),
                 event: try fields.decode(PresenceChange.self, forKey: .event),
-                user: try fields.decode(String.self, forKey: .user)
+                user: UserRef(id: try fields.decode(String.self, forKey: .userId), name: try fields.decode(String.self, forKey: .user))
             )
         case "left":
             self = .left(ref: ref, room: try fields.decode(String.self, forKey: .room))

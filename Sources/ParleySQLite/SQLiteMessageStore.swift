@@ -7,7 +7,7 @@ import ParleyCore
 ///
 /// Appends from every connection are queued; the writer takes everything queued, stores it in one transaction,
 /// and only then answers each caller, so one fsync covers many messages. Offsets are the room's previous head
-/// plus one, assigned inside that transaction; `(room, sender, client_id)` is unique in the schema, so a resent
+/// plus one, assigned inside that transaction; `(room, sender_id, client_id)` is unique in the schema, so a resent
 /// id can never be stored twice.
 public final class SQLiteMessageStore: MessageStore {
     private let pool: DatabasePool
@@ -81,6 +81,28 @@ public final class SQLiteMessageStore: MessageStore {
         migrator.registerMigration("v2: health probe") { db in
             try db.execute(sql: "CREATE TABLE health_probe (id INTEGER PRIMARY KEY CHECK (id = 1), probed_at INTEGER NOT NULL)")
         }
+        migrator.registerMigration("v3: sender ids") { db in
+            // Until there were users, every sender was a guest: the same name was the same guest.
+            try db.execute(
+                sql: """
+                    CREATE TABLE messages_v3 (
+                        room TEXT NOT NULL,
+                        room_offset INTEGER NOT NULL CHECK (room_offset >= 1),
+                        sender_id TEXT NOT NULL,
+                        sender TEXT NOT NULL,
+                        client_id TEXT NOT NULL,
+                        text TEXT NOT NULL,
+                        stored_at INTEGER NOT NULL,
+                        PRIMARY KEY (room, room_offset),
+                        UNIQUE (room, sender_id, client_id)
+                    ) WITHOUT ROWID;
+                    INSERT INTO messages_v3
+                        SELECT room, room_offset, 'guest:' || sender, sender, client_id, text, stored_at FROM messages;
+                    DROP TABLE messages;
+                    ALTER TABLE messages_v3 RENAME TO messages;
+                    """
+            )
+        }
         return migrator
     }
 
@@ -90,7 +112,7 @@ public final class SQLiteMessageStore: MessageStore {
     public func run() async throws {
         await writes.run { batch in await commit(batch) }
         do {
-            try await pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+            try checkpoint()
         } catch {
             logger.error(
                 "could not move the write-ahead log into the database file; keep the -wal file with it",
@@ -98,6 +120,12 @@ public final class SQLiteMessageStore: MessageStore {
             )
         }
         try pool.close()
+    }
+
+    /// Moves the write-ahead log into the database file, synchronously: the writer may stop because its task was
+    /// cancelled, and the checkpoint must run all the same.
+    private func checkpoint() throws {
+        try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
     }
 
     public func append(_ drafts: [MessageDraft]) async throws -> [AppendOutcome] {
@@ -128,13 +156,13 @@ public final class SQLiteMessageStore: MessageStore {
         var outcomes: [AppendOutcome] = []
         outcomes.reserveCapacity(drafts.count)
         let findDuplicate = try db.cachedStatement(
-            sql: "SELECT \(columns) FROM messages WHERE room = ? AND sender = ? AND client_id = ?"
+            sql: "SELECT \(columns) FROM messages WHERE room = ? AND sender_id = ? AND client_id = ?"
         )
         let insert = try db.cachedStatement(
-            sql: "INSERT INTO messages (room, room_offset, sender, client_id, text, stored_at) VALUES (?, ?, ?, ?, ?, ?)"
+            sql: "INSERT INTO messages (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?)"
         )
         for draft in drafts {
-            if let row = try Row.fetchOne(findDuplicate, arguments: [draft.room, draft.sender, draft.clientID]) {
+            if let row = try Row.fetchOne(findDuplicate, arguments: [draft.room, draft.senderID, draft.clientID]) {
                 outcomes.append(AppendOutcome(message: message(from: row), isNew: false))
                 continue
             }
@@ -144,11 +172,10 @@ public final class SQLiteMessageStore: MessageStore {
             } else {
                 head = try headOffset(of: draft.room, in: db)
             }
-            let message = StoredMessage(
-                room: draft.room, offset: head + 1, clientID: draft.clientID, sender: draft.sender, text: draft.text,
-                storedAt: storedAt
+            let message = draft.stored(at: head + 1, storedAt: storedAt)
+            try insert.execute(
+                arguments: [message.room, message.offset, message.senderID, message.sender, message.clientID, message.text, storedAt]
             )
-            try insert.execute(arguments: [message.room, message.offset, message.sender, message.clientID, message.text, storedAt])
             heads[draft.room] = message.offset
             outcomes.append(AppendOutcome(message: message, isNew: true))
         }
@@ -197,7 +224,7 @@ public final class SQLiteMessageStore: MessageStore {
         health.writeSucceeded()
     }
 
-    private static let columns = "room, room_offset, sender, client_id, text, stored_at"
+    private static let columns = "room, room_offset, sender_id, sender, client_id, text, stored_at"
 
     private static func headOffset(of room: String, in db: Database) throws -> Int64 {
         try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(room_offset), 0) FROM messages WHERE room = ?", arguments: [room]) ?? 0
@@ -205,8 +232,8 @@ public final class SQLiteMessageStore: MessageStore {
 
     private static func message(from row: Row) -> StoredMessage {
         StoredMessage(
-            room: row["room"], offset: row["room_offset"], clientID: row["client_id"], sender: row["sender"],
-            text: row["text"], storedAt: row["stored_at"]
+            room: row["room"], offset: row["room_offset"], clientID: row["client_id"], senderID: row["sender_id"],
+            sender: row["sender"], text: row["text"], storedAt: row["stored_at"]
         )
     }
 }

@@ -22,20 +22,20 @@ import Testing
 
     @Test func deliveriesAreReadWithoutAJSONDecoderExactlyAsTheServerWritesThem() throws {
         let message = ChatMessage(room: "bench-x-0", offset: 42, id: "3-7-1500000000", from: "bench-3",
-                                  text: "bench|1500000000|xxxx", ts: "2026-11-26T00:00:00.000Z")
+                                  fromId: "guest:bench-3", text: "bench|1500000000|xxxx", ts: "2026-11-26T00:00:00.000Z")
         let frame = ByteBuffer(bytes: ServerEvent.message(message).jsonBytes())
         #expect(BenchMessage.parseDelivery(frame)?.offset == 42)
         #expect(BenchMessage.parseDelivery(frame)?.scheduledNanos == 1_500_000_000)
-        let other = ChatMessage(room: "r", offset: 1, id: "x", from: "y", text: "hello", ts: "z")
+        let other = ChatMessage(room: "r", offset: 1, id: "x", from: "y", fromId: "guest:x", text: "hello", ts: "z")
         #expect(BenchMessage.parseDelivery(ByteBuffer(bytes: ServerEvent.message(other).jsonBytes())) == nil)
         #expect(BenchMessage.parseDelivery(ByteBuffer(string: #"{"id":"a","offset":1,"room":"r","ts":"z","type":"ack"}"#)) == nil)
     }
 
     @Test func presenceAndTypingAreToldApartFromWhatTheBenchCounts() {
-        let presence = ByteBuffer(bytes: ServerEvent.presence(room: "r", event: .join, user: "bench-1").jsonBytes())
-        let typing = ByteBuffer(bytes: ServerEvent.typing(room: "r", from: "bench-1").jsonBytes())
+        let presence = ByteBuffer(bytes: ServerEvent.presence(room: "r", event: .join, user: .guest(named: "bench-1")).jsonBytes())
+        let typing = ByteBuffer(bytes: ServerEvent.typing(room: "r", from: .guest(named: "bench-1")).jsonBytes())
         #expect(BenchMessage.isAnnouncement(presence) && BenchMessage.isAnnouncement(typing))
-        let quoting = ChatMessage(room: "r", offset: 1, id: "x", from: "y", text: #""type":"presence""#, ts: "z")
+        let quoting = ChatMessage(room: "r", offset: 1, id: "x", from: "y", fromId: "guest:x", text: #""type":"presence""#, ts: "z")
         #expect(!BenchMessage.isAnnouncement(ByteBuffer(bytes: ServerEvent.message(quoting).jsonBytes())))
     }
 

@@ -5,7 +5,7 @@ import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct HubTests {
     private func message(_ offset: Int64, room: String = "r", text: String? = nil) -> StoredMessage {
-        StoredMessage(room: room, offset: offset, clientID: "c\(offset)", sender: "Ana", text: text ?? "m\(offset)", storedAt: 0)
+        StoredMessage(room: room, offset: offset, clientID: "c\(offset)", senderID: "guest:Ana", sender: "Ana", text: text ?? "m\(offset)", storedAt: 0)
     }
 
     private func events(_ outbox: Outbox) async -> [ServerEvent] {
@@ -16,7 +16,7 @@ import Testing
     @Test func liveMembersGetEachMessageOnceInOrder() async {
         let hub = Hub(limits: Limits())
         let connection = hub.connect(mode: .parley)!
-        _ = hub.beginJoin("r", connection: connection, name: "Bruno")
+        _ = hub.beginJoin("r", connection: connection, user: .guest(named: "Bruno"))
         #expect(hub.finishJoin("r", connection: connection, deliveredThrough: 0) == .live)
         hub.deliver([message(1), message(2)])
         hub.deliver([message(2), message(1)])
@@ -27,7 +27,7 @@ import Testing
     @Test func framesArrivingDuringReplayAreHeldAndOnlyNewerOffsetsReleased() async {
         let hub = Hub(limits: Limits())
         let connection = hub.connect(mode: .parley)!
-        _ = hub.beginJoin("r", connection: connection, name: "Bruno")
+        _ = hub.beginJoin("r", connection: connection, user: .guest(named: "Bruno"))
         hub.deliver([message(4), message(5), message(6)])
         #expect(connection.outbox.push(Frame.encode(.pong(ref: nil))))
         #expect(await events(connection.outbox) == [.pong(ref: nil)])
@@ -38,7 +38,7 @@ import Testing
     @Test func aReplayBufferThatOverflowsAsksForACatchUpFromTheStore() {
         let hub = Hub(limits: Limits(outboxFrames: 3))
         let connection = hub.connect(mode: .parley)!
-        _ = hub.beginJoin("r", connection: connection, name: "Bruno")
+        _ = hub.beginJoin("r", connection: connection, user: .guest(named: "Bruno"))
         hub.deliver((1...5).map { message($0) })
         #expect(hub.finishJoin("r", connection: connection, deliveredThrough: 0) == .catchUp(after: 0))
         #expect(hub.finishJoin("r", connection: connection, deliveredThrough: 5) == .live)
@@ -47,16 +47,16 @@ import Testing
     @Test func presenceCountsANameOnceAcrossConnections() async {
         let hub = Hub(limits: Limits())
         let watcher = hub.connect(mode: .parley)!
-        _ = hub.beginJoin("r", connection: watcher, name: "watcher")
+        _ = hub.beginJoin("r", connection: watcher, user: .guest(named: "watcher"))
         _ = hub.finishJoin("r", connection: watcher, deliveredThrough: 0)
         let laptop = hub.connect(mode: .parley)!
         let phone = hub.connect(mode: .parley)!
-        #expect(hub.beginJoin("r", connection: laptop, name: "Ana") == ["Ana", "watcher"])
-        #expect(hub.beginJoin("r", connection: phone, name: "Ana") == ["Ana", "watcher"])
-        #expect(await events(watcher.outbox) == [.presence(room: "r", event: .join, user: "Ana")])
+        #expect(hub.beginJoin("r", connection: laptop, user: .guest(named: "Ana")).map(\.name) == ["Ana", "watcher"])
+        #expect(hub.beginJoin("r", connection: phone, user: .guest(named: "Ana")).map(\.name) == ["Ana", "watcher"])
+        #expect(await events(watcher.outbox) == [.presence(room: "r", event: .join, user: .guest(named: "Ana"))])
         hub.disconnect(laptop)
         hub.disconnect(phone)
-        #expect(await events(watcher.outbox) == [.presence(room: "r", event: .leave, user: "Ana")])
+        #expect(await events(watcher.outbox) == [.presence(room: "r", event: .leave, user: .guest(named: "Ana"))])
     }
 
     @Test func plainClientsGetThePrefixedTextAndTheDisconnectNotice() async {

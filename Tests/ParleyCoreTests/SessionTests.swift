@@ -40,7 +40,7 @@ import Testing
         await harness.send(.hello(name: "Ana", token: nil), ref: "3")
         let events = await harness.events(3)
         #expect(events[0] == .error(ref: "1", code: .helloRequired, message: "send hello first"))
-        #expect(events[1] == .welcome(ref: "2", session: harness.session.sessionID, user: "Ana", limits: Limits()))
+        #expect(events[1] == .welcome(ref: "2", session: harness.session.sessionID, user: .guest(named: "Ana"), limits: Limits(), expiresAt: nil))
         #expect(events[2] == .error(ref: "3", code: .badRequest, message: "hello was already sent on this connection"))
     }
 
@@ -50,7 +50,7 @@ import Testing
         await harness.send(.join(room: "r", since: nil), ref: "j")
         await harness.send(.send(room: "r", text: "oi", id: "c1"), ref: "s")
         let events = await harness.events(4)
-        #expect(events[1] == .joined(ref: "j", room: "r", head: 0, members: ["Ana"]))
+        #expect(events[1] == .joined(ref: "j", room: "r", head: 0, members: ["Ana"], users: ["Ana"].map(UserRef.guest(named:))))
         let rest = Set(events[2...].map { $0.type })
         #expect(rest == ["ack", "message"])
     }

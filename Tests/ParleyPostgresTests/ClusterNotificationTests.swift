@@ -2,10 +2,11 @@ import ParleyCore
 import Testing
 
 @testable import ParleyPostgres
+import ParleyProtocol
 
 @Suite struct ClusterNotificationTests {
     private func message(_ offset: Int64, text: String) -> StoredMessage {
-        StoredMessage(room: "r", offset: offset, clientID: "id\(offset)", sender: "Ana", text: text, storedAt: 1_700_000_000_000)
+        StoredMessage(room: "r", offset: offset, clientID: "id\(offset)", senderID: "guest:Ana", sender: "Ana", text: text, storedAt: 1_700_000_000_000)
     }
 
     @Test func smallMessagesShareAPayloadAndComeBackWhole() throws {
@@ -45,9 +46,9 @@ import Testing
 
     @Test func presenceTypingAndNodeEventsRoundTrip() {
         for notification in [
-            ClusterNotification.presence(node: "n1", room: "r", name: "Ana \"A\"", present: true),
-            .presence(node: "n1", room: "r", name: "Ana", present: false),
-            .typing(node: "n2", room: "r", name: "Bea"),
+            ClusterNotification.presence(node: "n1", room: "r", user: UserRef(id: "ana", name: "Ana \"A\""), present: true),
+            .presence(node: "n1", room: "r", user: .guest(named: "Ana"), present: false),
+            .typing(node: "n2", room: "r", user: UserRef(id: "bea@example.com", name: "Bea")),
             .nodeGone(node: "n3"),
             .plainClientLeft(node: "n4"),
         ] {

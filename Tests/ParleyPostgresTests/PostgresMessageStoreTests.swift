@@ -53,7 +53,7 @@ struct PostgresMessageStoreTests {
     }
 
     private func draft(_ room: String, _ id: String, sender: String = "Ana") -> MessageDraft {
-        MessageDraft(room: room, sender: sender, clientID: id, text: "text \(id)")
+        MessageDraft(room: room, senderID: "guest:" + sender, sender: sender, clientID: id, text: "text \(id)")
     }
 
     @Test func offsetsArePerRoomFromOneAndResendsAreDeduplicated() async throws {
@@ -79,7 +79,7 @@ struct PostgresMessageStoreTests {
             #expect(try await store.messages(in: "h", before: nil, limit: 3).map(\.offset) == [8, 9, 10])
             #expect(try await store.messages(in: "h", before: 4, limit: 50).map(\.offset) == [1, 2, 3])
             let first = try await store.messages(in: "h", after: 0, limit: 1)[0]
-            #expect(first == StoredMessage(room: "h", offset: 1, clientID: "1", sender: "Ana", text: "text 1", storedAt: 1_700_000_000_000))
+            #expect(first == StoredMessage(room: "h", offset: 1, clientID: "1", senderID: "guest:Ana", sender: "Ana", text: "text 1", storedAt: 1_700_000_000_000))
         }
     }
 

@@ -3,15 +3,19 @@ import Testing
 
 @Suite struct ServerEventTests {
     @Test func everyEventRoundTripsThroughJSON() throws {
-        let message = ChatMessage(room: "r", offset: 3, id: "c", from: "Ana", text: "a/b \"q\" \u{7}", ts: "2026-11-26T18:00:00.000Z")
+        let message = ChatMessage(
+            room: "r", offset: 3, id: "c", from: "Ana", fromId: "ana", text: "a/b \"q\" \u{7}", ts: "2026-11-26T18:00:00.000Z"
+        )
+        let ana = UserRef(id: "ana", name: "Ana")
         let events: [ServerEvent] = [
-            .welcome(ref: "h", session: "s1", user: "Ana", limits: Limits()),
-            .joined(ref: nil, room: "r", head: 3, members: ["Ana", "Bruno"]),
+            .welcome(ref: "h", session: "s1", user: User(id: "ana", name: "Ana", guest: false), limits: Limits(), expiresAt: nil),
+            .welcome(ref: nil, session: "s2", user: .guest(named: "Bo"), limits: Limits(), expiresAt: "2026-12-30T00:00:00.000Z"),
+            .joined(ref: nil, room: "r", head: 3, members: ["Ana", "Bruno"], users: [ana, UserRef(id: "guest:Bruno", name: "Bruno")]),
             .message(message),
             .ack(ref: "x", room: "r", id: "c", offset: 3, ts: message.ts),
             .history(ref: nil, room: "r", messages: [message]),
-            .typing(room: "r", from: "Ana"),
-            .presence(room: "r", event: .leave, user: "Ana"),
+            .typing(room: "r", from: ana),
+            .presence(room: "r", event: .leave, user: ana),
             .left(ref: "l", room: "r"),
             .pong(ref: nil),
             .error(ref: "e", code: .notJoined, message: "join r first"),
@@ -23,19 +27,36 @@ import Testing
         }
     }
 
+    @Test func identityFieldsAreOnTheWireAsTheContractNamesThem() {
+        func json(_ event: ServerEvent) -> String { String(decoding: event.jsonBytes(), as: UTF8.self) }
+        let ana = UserRef(id: "ana", name: "Ana")
+        #expect(json(.typing(room: "r", from: ana)) == #"{"from":"Ana","fromId":"ana","room":"r","type":"typing"}"#)
+        #expect(
+            json(.presence(room: "r", event: .join, user: ana)) == #"{"event":"join","room":"r","type":"presence","user":"Ana","userId":"ana"}"#
+        )
+        #expect(
+            json(.joined(ref: nil, room: "r", head: 0, members: ["Ana"], users: [ana]))
+                == #"{"head":0,"members":["Ana"],"room":"r","type":"joined","users":[{"id":"ana","name":"Ana"}]}"#
+        )
+        #expect(json(.welcome(ref: nil, session: "s", user: .guest(named: "Bo"), limits: Limits(), expiresAt: nil)).contains(
+            #""user":{"guest":true,"id":"guest:Bo","name":"Bo"}"#
+        ))
+    }
+
     @Test func aMessageIsOneFlatObjectAndRefIsLeftOutWhenAbsent() {
         let text = String(
-            decoding: ServerEvent.message(ChatMessage(room: "r", offset: 1, id: "i", from: "f", text: "t", ts: "z")).jsonBytes(),
+            decoding: ServerEvent.message(ChatMessage(room: "r", offset: 1, id: "i", from: "f", fromId: "guest:f", text: "t", ts: "z"))
+                .jsonBytes(),
             as: UTF8.self
         )
-        #expect(text == #"{"from":"f","id":"i","offset":1,"room":"r","text":"t","ts":"z","type":"message"}"#)
+        #expect(text == #"{"from":"f","fromId":"guest:f","id":"i","offset":1,"room":"r","text":"t","ts":"z","type":"message"}"#)
         #expect(String(decoding: ServerEvent.pong(ref: nil).jsonBytes(), as: UTF8.self) == #"{"type":"pong"}"#)
     }
 
     @Test func errorCodesAreTheStableStrings() {
         #expect(ErrorCode.allCases.map(\.rawValue) == [
-            "bad_request", "unknown_type", "hello_required", "not_joined", "invalid_room", "invalid_name", "too_large",
-            "rate_limited", "unauthorized", "forbidden", "internal",
+            "bad_request", "unknown_type", "hello_required", "not_joined", "invalid_room", "invalid_name", "name_taken",
+            "too_large", "rate_limited", "unauthorized", "forbidden", "internal",
         ])
         #expect(CloseCode.allCases.map(\.rawValue) == [1001, 1007, 1008, 1009, 1011, 4008])
     }

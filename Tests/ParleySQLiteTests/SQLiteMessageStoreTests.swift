@@ -36,7 +36,7 @@ import Testing
     }
 
     private func draft(_ room: String, _ id: String, sender: String = "Ana") -> MessageDraft {
-        MessageDraft(room: room, sender: sender, clientID: id, text: "text \(id)")
+        MessageDraft(room: room, senderID: "guest:" + sender, sender: sender, clientID: id, text: "text \(id)")
     }
 
     @Test func offsetsArePerRoomFromOneWithoutGaps() async throws {
@@ -71,7 +71,7 @@ import Testing
                 for sender in 0..<50 {
                     group.addTask {
                         for index in 0..<20 {
-                            _ = try await store.append([MessageDraft(room: "busy", sender: "s\(sender)", clientID: "\(index)", text: "t")])
+                            _ = try await store.append([MessageDraft(room: "busy", senderID: "guest:s\(sender)", sender: "s\(sender)", clientID: "\(index)", text: "t")])
                         }
                     }
                 }
@@ -104,7 +104,7 @@ import Testing
             #expect(try await store.messages(in: "a", before: nil, limit: 3).map(\.offset) == [8, 9, 10])
             #expect(try await store.messages(in: "a", before: 4, limit: 5).map(\.offset) == [1, 2, 3])
             let message = try await store.messages(in: "a", after: 0, limit: 1)[0]
-            #expect(message == StoredMessage(room: "a", offset: 1, clientID: "1", sender: "Ana", text: "text 1", storedAt: 1_700_000_000_000))
+            #expect(message == StoredMessage(room: "a", offset: 1, clientID: "1", senderID: "guest:Ana", sender: "Ana", text: "text 1", storedAt: 1_700_000_000_000))
         }
     }
 
@@ -113,16 +113,46 @@ import Testing
         try await Self.withStore(at: path) { _ in }
         let database = try DatabaseQueue(path: path)
         let migrations = try await database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
-        #expect(migrations == ["v1: messages", "v2: health probe"])
+        #expect(migrations == ["v1: messages", "v2: health probe", "v3: sender ids"])
         let journal = try await database.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
+        let insert = "INSERT INTO messages (room, room_offset, sender_id, sender, client_id, text, stored_at) VALUES"
+        try await database.write { db in
+            try db.execute(sql: "\(insert) ('a', 1, 'ana', 'Ana', 'x', 't', 0)")
+            // The same client id from another user (even one with the same display name) is another message.
+            try db.execute(sql: "\(insert) ('a', 2, 'guest:Ana', 'Ana', 'x', 't', 0)")
+        }
         await #expect(throws: DatabaseError.self) {
-            try await database.write { db in
-                try db.execute(sql: "INSERT INTO messages VALUES ('a', 1, 'Ana', 'x', 't', 0)")
-                try db.execute(sql: "INSERT INTO messages VALUES ('a', 2, 'Ana', 'x', 't', 0)")
-            }
+            try await database.write { db in try db.execute(sql: "\(insert) ('a', 3, 'ana', 'Ana', 'x', 't', 0)") }
         }
         try database.close()
+    }
+
+    @Test func aDatabaseFromBeforeUsersKeepsItsHistoryWithGuestSenderIDs() async throws {
+        let path = try Self.temporaryPath()
+        let old = try DatabaseQueue(path: path)
+        try await old.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE messages (
+                        room TEXT NOT NULL, room_offset INTEGER NOT NULL CHECK (room_offset >= 1), sender TEXT NOT NULL,
+                        client_id TEXT NOT NULL, text TEXT NOT NULL, stored_at INTEGER NOT NULL,
+                        PRIMARY KEY (room, room_offset), UNIQUE (room, sender, client_id)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
+                    INSERT INTO grdb_migrations VALUES ('v1: messages');
+                    INSERT INTO messages VALUES ('a', 1, 'Ana', 'x', 'first', 0), ('a', 2, 'Bruno', 'x', 'second', 0);
+                    """
+            )
+        }
+        try old.close()
+        try await Self.withStore(at: path) { store in
+            let kept = try await store.messages(in: "a", after: 0, limit: 10)
+            #expect(kept.map(\.senderID) == ["guest:Ana", "guest:Bruno"])
+            #expect(kept.map(\.text) == ["first", "second"])
+            let resent = try await store.append([draft("a", "x")])
+            #expect(resent[0] == AppendOutcome(message: kept[0], isNew: false))
+        }
     }
 
     @Test func aFileThatCannotBeOpenedIsNamedInTheError() throws {

@@ -9,14 +9,15 @@ import Testing
         try await LiveServer.with { server in
             let client = try await TestClient.connect(server.webSocketURL)
             let welcome = try await client.hello("Ana Lúcia 🌻")
-            guard case .welcome(let ref, let session, let user, let limits) = welcome else {
+            guard case .welcome(let ref, let session, let user, let limits, let expiresAt) = welcome else {
                 Issue.record("expected welcome, got \(welcome)")
                 return
             }
             #expect(ref == "hello")
             #expect(!session.isEmpty)
-            #expect(user == "Ana Lúcia 🌻")
+            #expect(user == User(id: "guest:Ana Lúcia 🌻", name: "Ana Lúcia 🌻", guest: true))
             #expect(limits == Limits())
+            #expect(expiresAt == nil)
         }
     }
 
@@ -28,7 +29,7 @@ import Testing
             }
             let reader = try await connectedClient(server, name: "reader")
             let joined = try await reader.join("general")
-            #expect(joined == .joined(ref: "join-general", room: "general", head: 60, members: ["reader", "writer"]))
+            #expect(joined == .joined(ref: "join-general", room: "general", head: 60, members: ["reader", "writer"], users: ["reader", "writer"].map(UserRef.guest(named:))))
             let replayed = try await messages(50, from: reader)
             #expect(replayed.map(\.offset) == Array(11...60))
             #expect(replayed.first?.text == "message 11")
@@ -45,7 +46,7 @@ import Testing
             }
             let reader = try await connectedClient(server, name: "reader")
             let joined = try await reader.join("general", since: 5)
-            #expect(joined == .joined(ref: "join-general", room: "general", head: 8, members: ["reader", "writer"]))
+            #expect(joined == .joined(ref: "join-general", room: "general", head: 8, members: ["reader", "writer"], users: ["reader", "writer"].map(UserRef.guest(named:))))
             #expect(try await messages(3, from: reader).map(\.offset) == [6, 7, 8])
             try await sendAndAwaitAck(writer, room: "general", text: "live", id: "live")
             #expect(try await messages(1, from: reader).map(\.text) == ["live"])
@@ -58,7 +59,7 @@ import Testing
             try await sendAndAwaitAck(writer, room: "general", text: "one", id: "1")
             let reader = try await connectedClient(server, name: "reader")
             let joined = try await reader.join("general", since: 1000)
-            #expect(joined == .joined(ref: "join-general", room: "general", head: 1, members: ["reader", "writer"]))
+            #expect(joined == .joined(ref: "join-general", room: "general", head: 1, members: ["reader", "writer"], users: ["reader", "writer"].map(UserRef.guest(named:))))
             try await sendAndAwaitAck(writer, room: "general", text: "two", id: "2")
             #expect(try await messages(1, from: reader).map(\.offset) == [2])
         }
@@ -143,9 +144,9 @@ import Testing
         try await LiveServer.with { server in
             let ana = try await connectedClient(server, name: "Ana", joining: ["general"])
             let bruno = try await connectedClient(server, name: "Bruno", joining: ["general"])
-            #expect(try await ana.nextEvent() == .presence(room: "general", event: .join, user: "Bruno"))
+            #expect(try await ana.nextEvent() == .presence(room: "general", event: .join, user: .guest(named: "Bruno")))
             ana.send(.typing(room: "general"))
-            #expect(try await bruno.nextEvent() == .typing(room: "general", from: "Ana"))
+            #expect(try await bruno.nextEvent() == .typing(room: "general", from: .guest(named: "Ana")))
             #expect(await ana.receivesNothing(within: .milliseconds(200)))
         }
     }
@@ -154,10 +155,10 @@ import Testing
         try await LiveServer.with { server in
             let ana = try await connectedClient(server, name: "Ana", joining: ["general"])
             let bruno = try await connectedClient(server, name: "Bruno", joining: ["general"])
-            #expect(try await ana.nextEvent() == .presence(room: "general", event: .join, user: "Bruno"))
+            #expect(try await ana.nextEvent() == .presence(room: "general", event: .join, user: .guest(named: "Bruno")))
             bruno.send(.leave(room: "general"), ref: "bye")
             #expect(try await bruno.nextEvent() == .left(ref: "bye", room: "general"))
-            #expect(try await ana.nextEvent() == .presence(room: "general", event: .leave, user: "Bruno"))
+            #expect(try await ana.nextEvent() == .presence(room: "general", event: .leave, user: .guest(named: "Bruno")))
             try await sendAndAwaitAck(ana, room: "general", text: "anyone?", id: "1")
             #expect(await bruno.receivesNothing(within: .milliseconds(200)))
             bruno.send(.send(room: "general", text: "x", id: "2"), ref: "late")
@@ -177,14 +178,14 @@ import Testing
         try await LiveServer.with { server in
             let watcher = try await connectedClient(server, name: "watcher", joining: ["general"])
             let laptop = try await connectedClient(server, name: "Ana", joining: ["general"])
-            #expect(try await watcher.nextEvent() == .presence(room: "general", event: .join, user: "Ana"))
+            #expect(try await watcher.nextEvent() == .presence(room: "general", event: .join, user: .guest(named: "Ana")))
             let phone = try await connectedClient(server, name: "Ana")
-            #expect(try await phone.join("general") == .joined(ref: "join-general", room: "general", head: 0, members: ["Ana", "watcher"]))
+            #expect(try await phone.join("general") == .joined(ref: "join-general", room: "general", head: 0, members: ["Ana", "watcher"], users: ["Ana", "watcher"].map(UserRef.guest(named:))))
             laptop.close()
             _ = try await laptop.closed()
             #expect(await watcher.receivesNothing(within: .milliseconds(300)))
             phone.close()
-            #expect(try await watcher.nextEvent() == .presence(room: "general", event: .leave, user: "Ana"))
+            #expect(try await watcher.nextEvent() == .presence(room: "general", event: .leave, user: .guest(named: "Ana")))
         }
     }
 }

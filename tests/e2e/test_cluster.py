@@ -175,9 +175,10 @@ def test_presence_and_typing_span_nodes(start_node, postgres_url):
         bea = await Member.connect(b.ws_url, "Bea")
         joined = await bea.join("porch")
         assert joined["members"] == ["Ana", "Bea"]
-        assert (await ana.next("presence")) == {"type": "presence", "room": "porch", "event": "join", "user": "Bea"}
+        assert joined["users"] == [{"id": "guest:Ana", "name": "Ana"}, {"id": "guest:Bea", "name": "Bea"}]
+        assert (await ana.next("presence")) == {"type": "presence", "room": "porch", "event": "join", "user": "Bea", "userId": "guest:Bea"}
         await bea.ws.send(json.dumps({"type": "typing", "room": "porch"}))
-        assert (await ana.next("typing")) == {"type": "typing", "room": "porch", "from": "Bea"}
+        assert (await ana.next("typing")) == {"type": "typing", "room": "porch", "from": "Bea", "fromId": "guest:Bea"}
 
         # Bea also on node A: nobody sees her join twice, and she stays present until both her connections leave.
         bea_again = await Member.connect(a.ws_url, "Bea", "porch")
@@ -186,14 +187,49 @@ def test_presence_and_typing_span_nodes(start_node, postgres_url):
         late = await Member.connect(b.ws_url, "Cid", "porch")
         assert (await late.join("porch"))["members"] == ["Ana", "Bea", "Cid"]
         # Cid's join reaches node A by NOTIFY, so it is awaited before Bea's last connection (on A) closes.
-        assert (await ana.next("presence")) == {"type": "presence", "room": "porch", "event": "join", "user": "Cid"}
+        assert (await ana.next("presence")) == {"type": "presence", "room": "porch", "event": "join", "user": "Cid", "userId": "guest:Cid"}
         await bea_again.close()
-        assert (await ana.next("presence")) == {"type": "presence", "room": "porch", "event": "leave", "user": "Bea"}
-        assert (await late.next("presence")) == {"type": "presence", "room": "porch", "event": "leave", "user": "Bea"}
+        assert (await ana.next("presence")) == {"type": "presence", "room": "porch", "event": "leave", "user": "Bea", "userId": "guest:Bea"}
+        assert (await late.next("presence")) == {"type": "presence", "room": "porch", "event": "leave", "user": "Bea", "userId": "guest:Bea"}
         for member in (ana, late):
             await member.close()
 
     asyncio.run(scenario())
+
+
+def test_a_database_from_before_users_keeps_its_history_with_guest_sender_ids(start_node, postgres_url):
+    """A cluster database at schema version 1 (senders were display names) migrates in place: the history stays,
+    each message's sender becomes the guest of that name, and resending an old id is still deduplicated."""
+    psql(
+        postgres_url,
+        """
+        CREATE TABLE parley_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());
+        CREATE TABLE parley_rooms (room text PRIMARY KEY, head bigint NOT NULL DEFAULT 0 CHECK (head >= 0));
+        CREATE TABLE parley_messages (room text NOT NULL, room_offset bigint NOT NULL CHECK (room_offset >= 1),
+            sender text NOT NULL, client_id text NOT NULL, text text NOT NULL, stored_at bigint NOT NULL,
+            PRIMARY KEY (room, room_offset), UNIQUE (room, sender, client_id));
+        CREATE TABLE parley_nodes (node_id text PRIMARY KEY, started_at timestamptz NOT NULL DEFAULT now(),
+            heartbeat_at timestamptz NOT NULL DEFAULT now());
+        CREATE TABLE parley_presence (node_id text NOT NULL REFERENCES parley_nodes ON DELETE CASCADE, room text NOT NULL,
+            name text NOT NULL, PRIMARY KEY (node_id, room, name));
+        INSERT INTO parley_migrations (version, name) VALUES (1, 'messages, rooms, nodes, presence');
+        INSERT INTO parley_rooms VALUES ('old', 2);
+        INSERT INTO parley_messages VALUES ('old', 1, 'Ana', 'a1', 'from before', 0), ('old', 2, 'Bea', 'b1', 'also', 0);
+        """,
+    )
+    node = start_node()
+
+    async def scenario():
+        ana = await Member.connect(node.ws_url, "Ana", "old")
+        history = await ana.messages(2)
+        assert [(m["from"], m["fromId"], m["text"]) for m in history] == [("Ana", "guest:Ana", "from before"), ("Bea", "guest:Bea", "also")]
+        await ana.send("old", "from before, again", "a1")
+        acknowledged = await ana.next("ack")
+        assert acknowledged["offset"] == 1
+        await ana.close()
+
+    asyncio.run(scenario())
+    assert psql(postgres_url, "SELECT max(version) FROM parley_migrations") == "2"
 
 
 def test_a_message_over_the_notify_limit_travels_by_reference(start_node):

@@ -278,7 +278,7 @@ def test_a_client_that_vanishes_leaves_presence_within_ping_interval_plus_pong_t
             assert joined["members"] == ["ghost", "watcher"]
             started = time.monotonic()
             event = json.loads(await asyncio.wait_for(watcher.recv(), 10))
-            assert event == {"type": "presence", "room": "haunted", "event": "leave", "user": "ghost"}
+            assert event == {"type": "presence", "room": "haunted", "event": "leave", "user": "ghost", "userId": "guest:ghost"}
             assert time.monotonic() - started < 1 + 1 + 1
             # The watcher's own library answers pings: it is still connected several intervals later.
             await asyncio.sleep(3.5)
