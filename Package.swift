@@ -33,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
     ],
     targets: [
         .target(
@@ -47,6 +49,19 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ParleyIdentity",
+            dependencies: [
+                "ParleyCore",
+                "ParleyProtocol",
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -80,6 +95,7 @@ let package = Package(
                 "ParleyCore",
                 "ParleySQLite",
                 "ParleyPostgres",
+                "ParleyIdentity",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -103,7 +119,9 @@ let package = Package(
                 "ParleyServer",
                 "ParleyPostgres",
                 "ParleySQLite",
+                "ParleyIdentity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -141,6 +159,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ParleyProtocolTests", dependencies: ["ParleyProtocol"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ParleyIdentityTests",
+            dependencies: ["ParleyIdentity", "ParleyCore", "ParleyProtocol", .product(name: "JWTKit", package: "jwt-kit")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ParleyCoreTests",
             dependencies: [

@@ -21,8 +21,10 @@ public final class Session: Sendable {
     private struct State {
         /// The session id's 64 random bits (a 16-character string would take a heap allocation per client).
         var sessionBits: UInt64?
-        /// Who the connection speaks for, once `hello` is answered.
+        /// Who the connection speaks for, once `hello` is answered (from the start for an authenticated plain client).
         var user: User?
+        /// What the connection authenticated with, at the upgrade or in `hello`.
+        var credential: Credential?
         var joined: Set<String> = []
         var limiter: RateLimiter
     }
@@ -33,6 +35,10 @@ public final class Session: Sendable {
         public let hub: Hub
         public let store: any MessageStore
         public let limits: Limits
+        /// Who is who; `nil` when the server knows only guests.
+        public let identity: (any IdentityProvider)?
+        /// The connections whose credentials can expire or be revoked.
+        public let signedIn: SignedInConnections
         /// A monotonic clock for rate limiting.
         public let now: @Sendable () -> Duration
 
@@ -40,13 +46,17 @@ public final class Session: Sendable {
         ///   - hub: The hub.
         ///   - store: The message store.
         ///   - limits: The limits to enforce.
+        ///   - identity: Who is who; `nil` for guests only.
         ///   - now: A monotonic clock for rate limiting.
         public init(
-            hub: Hub, store: any MessageStore, limits: Limits, now: @escaping @Sendable () -> Duration = Session.monotonicNow
+            hub: Hub, store: any MessageStore, limits: Limits, identity: (any IdentityProvider)? = nil,
+            signedIn: SignedInConnections = SignedInConnections(), now: @escaping @Sendable () -> Duration = Session.monotonicNow
         ) {
             self.hub = hub
             self.store = store
             self.limits = limits
+            self.identity = identity
+            self.signedIn = signedIn
             self.now = now
         }
     }
@@ -85,9 +95,11 @@ public final class Session: Sendable {
     ///   - connection: The connection, from ``Hub/connect(mode:)``.
     ///   - environment: The hub, store, limits and clock, shared by the server's sessions.
     ///   - client: The client's address and its allowance.
+    ///   - credential: What the client authenticated with at the upgrade, if anything: a parley.v1 `hello` without a
+    ///     token then speaks for it, and a plain client's messages carry its identity.
     ///   - onSendsStored: Called after each batch of this client's sends is stored (or failed) and answered.
     public init(
-        connection: Connection, environment: Environment, client: ClientAddress = .unlimited(),
+        connection: Connection, environment: Environment, client: ClientAddress = .unlimited(), credential: Credential? = nil,
         onSendsStored: @escaping @Sendable () -> Void = {}
     ) {
         self.connection = connection
@@ -95,7 +107,13 @@ public final class Session: Sendable {
         self.onSendsStored = onSendsStored
         self.environment = environment
         let limits = environment.limits
-        self.state = Mutex(State(limiter: RateLimiter(rate: limits.commandsPerSecond, burst: limits.commandBurst)))
+        var state = State(limiter: RateLimiter(rate: limits.commandsPerSecond, burst: limits.commandBurst))
+        state.credential = credential
+        if connection.mode == .plain, let credential {
+            state.user = credential.user
+            environment.signedIn.record(connection, credential: credential)
+        }
+        self.state = Mutex(state)
     }
 
     /// Time since an arbitrary fixed point, for rate limiting.
@@ -152,6 +170,7 @@ public final class Session: Sendable {
 
     /// Ends the session: leaves every room and stops the send pipeline once queued sends are stored.
     public func end() {
+        environment.signedIn.forget(connection)
         hub.disconnect(connection)
         sends.finish()
     }
@@ -175,7 +194,7 @@ public final class Session: Sendable {
             client.allowsStoring(bytes: text.utf8.count)
         else { return }
         hub.metrics.messagesReceived.increment()
-        let sender = User.guest(named: hub.plainMode.senderName)
+        let sender = state.withLock { $0.user } ?? User.guest(named: hub.plainMode.senderName)
         let draft = MessageDraft(
             room: hub.plainMode.room, senderID: sender.id, sender: sender.name, clientID: "plain-" + Self.randomHex(bytes: 16),
             text: text
@@ -205,8 +224,8 @@ public final class Session: Sendable {
             return
         }
         guard let user else {
-            if case .hello(let requested, _) = frame.command {
-                await hello(name: requested, ref: frame.ref)
+            if case .hello(let requested, let token) = frame.command {
+                await hello(name: requested, token: token, ref: frame.ref)
             } else {
                 await reply(.error(ref: frame.ref, code: .helloRequired, message: "send hello first"))
             }
@@ -221,19 +240,75 @@ public final class Session: Sendable {
         }
     }
 
-    private func hello(name requested: String, ref: String?) async {
-        guard let name = Names.displayName(enforcing: requested) else {
-            await reply(
-                .error(
-                    ref: ref, code: .invalidName,
-                    message: "a display name is 1–32 visible characters in at most 128 bytes, without control characters"
+    /// Answers `hello`: with a token, the user it stands for; without one, the user the connection authenticated as
+    /// at the upgrade, or else a guest of that name (when guests are allowed and no account has the name).
+    private func hello(name requested: String, token: String?, ref: String?) async {
+        let credential: Credential
+        if let token {
+            guard let authenticated = await authenticate(token, ref: ref) else { return }
+            credential = authenticated
+        } else if let authenticated = state.withLock({ $0.credential }) {
+            credential = authenticated
+        } else {
+            guard environment.identity?.guestsAllowed ?? true else {
+                return await refuseCredential("this server admits only signed-in users: send a token", ref: ref)
+            }
+            guard let name = Names.displayName(enforcing: requested) else {
+                return await replyError(
+                    .invalidName, "a display name is 1–32 visible characters in at most 128 bytes, without control characters", ref: ref
                 )
-            )
-            return
+            }
+            do {
+                if try await environment.identity?.isTakenByAnAccount(name) == true {
+                    return await replyError(.nameTaken, "an account has that name; pick another or sign in", ref: ref)
+                }
+            } catch {
+                return await replyError(.internal, "the server could not check the name; try again", ref: ref)
+            }
+            credential = .guest(named: name)
         }
-        let user = User.guest(named: name)
-        state.withLock { $0.user = user }
-        await reply(.welcome(ref: ref, session: sessionID, user: user, limits: limits, expiresAt: nil))
+        state.withLock { state in
+            state.user = credential.user
+            state.credential = credential
+        }
+        environment.signedIn.record(connection, credential: credential)
+        let expiresAt = credential.expiresAt.map(Timestamp.rfc3339(millisecondsSinceEpoch:))
+        await reply(.welcome(ref: ref, session: sessionID, user: credential.user, limits: limits, expiresAt: expiresAt))
+    }
+
+    /// Replaces the connection's credential with `token`'s, which must stand for the same user.
+    private func refresh(with token: String, ref: String?, user: User) async {
+        guard let credential = await authenticate(token, ref: ref) else { return }
+        guard credential.user.id == user.id else {
+            return await refuseCredential("the token is for another user; reconnect to change users", ref: ref)
+        }
+        state.withLock { $0.credential = credential }
+        environment.signedIn.record(connection, credential: credential)
+        await reply(.refreshed(ref: ref, expiresAt: credential.expiresAt.map(Timestamp.rfc3339(millisecondsSinceEpoch:))))
+    }
+
+    /// The credential `token` stands for, or `nil` once the command is answered: `unauthorized` and 4001 for a token
+    /// that stands for nothing, `internal` when it could not be checked.
+    private func authenticate(_ token: String, ref: String?) async -> Credential? {
+        do {
+            guard let identity = environment.identity else { throw AuthenticationFailure("this server has no accounts") }
+            return try await identity.authenticate(token: token)
+        } catch let failure as AuthenticationFailure {
+            await refuseCredential(failure.message, ref: ref)
+        } catch {
+            await replyError(.internal, "the server could not check the token; try again", ref: ref)
+        }
+        return nil
+    }
+
+    /// Answers `unauthorized` and closes the connection with 4001: the client must get a new credential.
+    private func refuseCredential(_ message: String, ref: String?) async {
+        await replyError(.unauthorized, message, ref: ref)
+        connection.outbox.close(.unauthorized, reason: "unauthorized")
+    }
+
+    private func replyError(_ code: ErrorCode, _ message: String, ref: String?) async {
+        await reply(.error(ref: ref, code: code, message: message))
     }
 
     private func handle(_ command: ClientCommand, ref: String?, user: User) async throws {
@@ -275,6 +350,8 @@ public final class Session: Sendable {
             await reply(.left(ref: ref, room: room))
         case .ping:
             await reply(.pong(ref: ref))
+        case .refresh(let token):
+            await refresh(with: token, ref: ref, user: user)
         }
     }
 

@@ -15,6 +15,8 @@ public final class PostgresMessageStore: MessageStore {
     public let location: PostgresLocation
     let client: PostgresClient
     private let clientTask: Task<Void, Never>
+    /// The accounts, sessions and credential events in the same database.
+    public let accounts: PostgresAccountStore
     private let writes = GroupCommitQueue()
     private let metrics: ParleyMetrics
     private let logger: Logger
@@ -45,6 +47,7 @@ public final class PostgresMessageStore: MessageStore {
         poolLogger.logLevel = max(logger.logLevel, .error)
         let client = PostgresClient(configuration: location.clientConfiguration, backgroundLogger: poolLogger)
         self.client = client
+        self.accounts = PostgresAccountStore(client: client, location: location.description, logger: logger, now: now)
         // Not a child of the service group: the writer must still reach the database while it flushes at shutdown,
         // after the group's graceful shutdown began. `run()` cancels it last.
         self.clientTask = Task.detached { await client.run() }

@@ -66,6 +66,7 @@ enum PostgresSchema {
                 "ALTER TABLE parley_presence ADD PRIMARY KEY (node_id, room, user_id)",
             ]
         ),
+        Migration(version: 3, name: "accounts and sessions", statements: PostgresAccountStore.migrationStatements),
     ]
 
     /// Applies the migrations the database lacks, in one transaction under an advisory lock (nodes starting

@@ -28,6 +28,8 @@ extension ClientFrame: Encodable {
             try fields.encode(room, forKey: FieldKey("room"))
         case .ping:
             break
+        case .refresh(let token):
+            try fields.encode(token, forKey: FieldKey("token"))
         }
     }
 

@@ -20,6 +20,8 @@ public enum ClientCommand: Sendable, Equatable {
     case leave(room: String)
     /// Asks for a `pong`.
     case ping
+    /// Replaces the connection's credential with a fresh one for the same user, before it expires.
+    case refresh(token: String)
 
     /// The command's `type` on the wire.
     public var type: String {
@@ -31,6 +33,7 @@ public enum ClientCommand: Sendable, Equatable {
         case .typing: "typing"
         case .leave: "leave"
         case .ping: "ping"
+        case .refresh: "refresh"
         }
     }
 }
@@ -136,6 +139,8 @@ private struct FieldReader {
             return .leave(room: try requiredString("room"))
         case "ping":
             return .ping
+        case "refresh":
+            return .refresh(token: try requiredString("token"))
         case let other:
             throw CommandRejection(.unknownType, "unknown command type \"\(other.prefix(64))\"", ref: ref, type: type)
         }

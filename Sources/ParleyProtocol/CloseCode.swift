@@ -10,6 +10,9 @@ public enum CloseCode: UInt16, Sendable, CaseIterable {
     case messageTooBig = 1009
     /// The server failed.
     case internalError = 1011
+    /// The credential was refused, has expired, or was revoked (signed out, account disabled, password changed):
+    /// sign in again, then reconnect and resume.
+    case unauthorized = 4001
     /// The client read too slowly and its outbox overflowed; reconnect and resume from the last offset.
     case slowConsumer = 4008
 }

@@ -54,6 +54,8 @@ public enum ServerEvent: Sendable, Equatable {
     case left(ref: String?, room: String)
     /// Reply to `ping`.
     case pong(ref: String?)
+    /// Reply to `refresh`: the connection's credential now expires at `expiresAt` (RFC 3339).
+    case refreshed(ref: String?, expiresAt: String?)
     /// A command was refused; the connection stays open.
     case error(ref: String?, code: ErrorCode, message: String)
 
@@ -69,6 +71,7 @@ public enum ServerEvent: Sendable, Equatable {
         case .presence: "presence"
         case .left: "left"
         case .pong: "pong"
+        case .refreshed: "refreshed"
         case .error: "error"
         }
     }
@@ -145,6 +148,9 @@ extension ServerEvent: Codable {
             try fields.encode(room, forKey: .room)
         case .pong(let ref):
             try fields.encodeIfPresent(ref, forKey: .ref)
+        case .refreshed(let ref, let expiresAt):
+            try fields.encodeIfPresent(ref, forKey: .ref)
+            try fields.encodeIfPresent(expiresAt, forKey: .expiresAt)
         case .error(let ref, let code, let message):
             try fields.encodeIfPresent(ref, forKey: .ref)
             try fields.encode(code, forKey: .code)
@@ -206,6 +212,8 @@ extension ServerEvent: Codable {
             self = .left(ref: ref, room: try fields.decode(String.self, forKey: .room))
         case "pong":
             self = .pong(ref: ref)
+        case "refreshed":
+            self = .refreshed(ref: ref, expiresAt: try fields.decodeIfPresent(String.self, forKey: .expiresAt))
         case "error":
             self = .error(
                 ref: ref,

@@ -19,6 +19,8 @@ public final class SQLiteMessageStore: MessageStore {
     private let logger: Logger
     /// Where the database lives.
     public let path: String
+    /// The accounts, sessions and credential events kept in the same file.
+    public let accounts: SQLiteAccountStore
 
     /// How long a write waits for a lock another process holds before it fails (and its senders are told
     /// `internal`): Parley is the database's only regular writer, so a lock held longer is an operator's tool or a
@@ -52,6 +54,7 @@ public final class SQLiteMessageStore: MessageStore {
             throw SQLiteStoreError.cannotOpen(path: path, reason: "\(error)")
         }
         self.path = path
+        self.accounts = SQLiteAccountStore(pool: pool, now: now)
         self.metrics = metrics
         self.health = StoreHealth(database: path, metrics: metrics, logger: logger)
         self.logger = logger
@@ -103,6 +106,7 @@ public final class SQLiteMessageStore: MessageStore {
                     """
             )
         }
+        SQLiteAccountStore.registerMigrations(in: &migrator)
         return migrator
     }
 

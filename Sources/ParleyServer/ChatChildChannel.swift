@@ -23,8 +23,9 @@ struct ChatChildChannel: ServerChildChannel, HTTPChannelHandler {
         case webSocket
         /// Plain HTTP, served by the router.
         case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
-        /// An upgrade that was not accepted (another path, a bad handshake): `400`.
-        case refusedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        /// An upgrade that was not accepted (another path, a bad handshake, a credential refused): answered with the
+        /// refusal's status and a JSON error.
+        case refusedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, ChatUpgrader.Refusal)
         /// A connection over its address's cap (answered `429` by ``ConnectionRefusal``) or over the server's
         /// (closed at once).
         case refusedConnection
@@ -88,8 +89,8 @@ struct ChatChildChannel: ServerChildChannel, HTTPChannelHandler {
                 channel.close(promise: nil)
                 return Value(negotiated: channel.eventLoop.makeSucceededFuture(.refusedConnection), channel: channel)
             }
-            let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
-            let upgrader = ChatUpgrader(endpoint: endpoint, client: client) { upgradeAttempted.value = true }
+            let outcome = NIOLoopBoundBox(ChatUpgrader.Outcome.none, eventLoop: channel.eventLoop)
+            let upgrader = ChatUpgrader(endpoint: endpoint, client: client, outcome: outcome)
             let upgrades = NIOTypedHTTPServerUpgradeConfiguration(
                 upgraders: [upgrader],
                 notUpgradingCompletionHandler: { channel in
@@ -101,7 +102,10 @@ struct ChatChildChannel: ServerChildChannel, HTTPChannelHandler {
                             wrappingChannelSynchronously: channel,
                             configuration: .init(isOutboundHalfClosureEnabled: true)
                         )
-                        return upgradeAttempted.value ? .refusedUpgrade(http) : .http(http)
+                        switch outcome.value {
+                        case .refused(let refusal): return .refusedUpgrade(http, refusal)
+                        case .none, .accepted: return .http(http)
+                        }
                     }
                 }
             )
@@ -132,10 +136,17 @@ struct ChatChildChannel: ServerChildChannel, HTTPChannelHandler {
                 return
             case .http(let http):
                 await handleHTTP(asyncChannel: http, logger: logger)
-            case .refusedUpgrade(let http):
+            case .refusedUpgrade(let http, let refusal):
                 try await http.executeThenClose { _, outbound in
-                    let head = HTTPResponse(status: .badRequest, headerFields: [.connection: "close", .contentLength: "0"])
-                    try await outbound.write(contentsOf: [.head(head), .end(nil)])
+                    let body = ByteBuffer(string: APIError(refusal.code, refusal.message).json)
+                    let head = HTTPResponse(
+                        status: .init(code: Int(refusal.status.code)),
+                        headerFields: [
+                            .connection: "close", .contentType: "application/json; charset=utf-8",
+                            .contentLength: String(body.readableBytes), .cacheControl: "no-store",
+                        ]
+                    )
+                    try await outbound.write(contentsOf: [.head(head), .body(body), .end(nil)])
                 }
             }
         } catch {

@@ -41,10 +41,36 @@ struct ChatEndpoint: Sendable {
         }
     }
 
+    /// Whether an upgrade without credentials may go ahead: always for parley.v1 (its `hello` may carry a token);
+    /// for plain mode, which has no `hello`, only while guests are allowed.
+    func guestsMayUpgrade(_ head: HTTPRequestHead) -> Bool {
+        Self.offersParley(head.headers) || (settings.sessionEnvironment.identity?.guestsAllowed ?? true)
+    }
+
+    /// The credential a token presented at the upgrade stands for.
+    /// - Throws: ``ChatUpgrader/Refusal`` (`401`) when it stands for nothing.
+    func authenticate(_ token: String) async throws -> Credential {
+        guard let identity = settings.sessionEnvironment.identity else {
+            throw Self.unauthorized("this server has no accounts")
+        }
+        do {
+            return try await identity.authenticate(token: token)
+        } catch let failure as AuthenticationFailure {
+            throw Self.unauthorized(failure.message)
+        }
+    }
+
+    /// A `401` refusal of an upgrade.
+    static func unauthorized(_ message: String) -> ChatUpgrader.Refusal {
+        ChatUpgrader.Refusal(status: .unauthorized, code: "unauthorized", message: message)
+    }
+
     /// Sets up an upgraded connection, on its event loop: refuses it with a close code (origin, shutdown) or
     /// registers it with the hub and adds its ``WebSocketConnection`` handler.
-    /// - Parameter client: The client's address and its allowance, shared with its other connections.
-    func accept(_ channel: any Channel, head: HTTPRequestHead, client: ClientAddress) throws {
+    /// - Parameters:
+    ///   - client: The client's address and its allowance, shared with its other connections.
+    ///   - credential: What the upgrade request authenticated with, if anything.
+    func accept(_ channel: any Channel, head: HTTPRequestHead, client: ClientAddress, credential: Credential?) throws {
         let pipeline = channel.pipeline.syncOperations
         let origin = head.headers.first(name: "Origin")
         guard originPolicy.allows(origin: origin, host: head.headers.first(name: "Host")) else {
@@ -58,7 +84,7 @@ struct ChatEndpoint: Sendable {
         guard let connection = hub.connect(mode: mode) else {
             return try pipeline.addHandler(WebSocketRefusal(code: .goingAway, reason: "server shutting down"))
         }
-        try pipeline.addHandler(WebSocketConnection(connection: connection, settings: settings, client: client))
+        try pipeline.addHandler(WebSocketConnection(connection: connection, settings: settings, client: client, credential: credential))
     }
 }
 

@@ -29,6 +29,7 @@ extension ParleyServer {
                 body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer()))
             )
         }
+        addAccountRoutes(to: router)
         router.get("/ws") { _, _ in
             Self.json(.upgradeRequired, #"{"error":"/ws is a WebSocket endpoint: connect with a WebSocket client"}"#)
         }

@@ -2,8 +2,10 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOPosix
 import UnixSignals
 import ParleyCore
+import ParleyIdentity
 import ParleyProtocol
 import ParleyPostgres
 import ParleySQLite
@@ -21,6 +23,12 @@ public struct ParleyServer: Sendable {
     public let configuration: ServerConfiguration
     let hub: Hub
     let store: any MessageStore
+    /// Accounts, sessions and trusted tokens.
+    let identity: IdentityService
+    /// The connections whose credentials can expire or be revoked.
+    let signedIn = SignedInConnections()
+    /// Where password hashing runs, off the event loops.
+    let passwordThreads: NIOThreadPool
     /// What carries messages and presence to the other nodes; `nil` on a single node.
     let broker: (any Broker)?
     let logger: Logger
@@ -44,6 +52,10 @@ public struct ParleyServer: Sendable {
             addresses: ClientAddresses(limits: configuration.addressLimits), maxConnections: maxConnections,
             log: LogThrottle(logger: logger)
         )
+        let passwordThreads = NIOThreadPool(numberOfThreads: 1)
+        passwordThreads.start()
+        self.passwordThreads = passwordThreads
+        let passwords = Passwords(cost: configuration.passwordCost, threads: passwordThreads)
         if let location = configuration.postgres {
             let (announcements, announcementQueue) = AsyncStream.makeStream(of: Hub.Announcement.self)
             let hub = Hub(limits: configuration.limits, plainMode: configuration.plainMode, metrics: metrics, announcements: announcementQueue)
@@ -53,15 +65,18 @@ public struct ParleyServer: Sendable {
             hub.advancePlainRoomHead(to: try await store.head(of: configuration.plainMode.room))
             self.hub = hub
             self.store = store
+            self.identity = IdentityService(accounts: store.accounts, passwords: passwords, settings: configuration.identity)
             self.broker = PostgresClusterLink(
                 store: store, hub: hub, announcements: announcements, nodeTimeout: configuration.nodeTimeout, logger: logger
             )
         } else {
             let hub = Hub(limits: configuration.limits, plainMode: configuration.plainMode, metrics: metrics)
             self.hub = hub
-            self.store = try SQLiteMessageStore(
+            let store = try SQLiteMessageStore(
                 path: configuration.databasePath, metrics: metrics, logger: logger, onCommit: { hub.deliver($0) }
             )
+            self.store = store
+            self.identity = IdentityService(accounts: store.accounts, passwords: passwords, settings: configuration.identity)
             self.broker = nil
         }
     }
@@ -99,7 +114,9 @@ public struct ParleyServer: Sendable {
     ) -> ServiceGroup {
         let application = makeApplication(onListening: onListening)
         let drain = DrainService(hub: hub, connections: connections, timeout: configuration.drainTimeout, logger: logger)
-        let services: [any Service] = [store] + (broker.map { [$0] } ?? []) + [application, drain]
+        let watch = CredentialWatch(accounts: identity.accounts, signedIn: signedIn, logger: logger)
+        let services: [any Service] =
+            [ThreadPoolService(pool: passwordThreads), store] + (broker.map { [$0] } ?? []) + [watch, application, drain]
         var group = ServiceGroupConfiguration(
             services: services,
             gracefulShutdownSignals: gracefulShutdownSignals,
@@ -118,7 +135,7 @@ public struct ParleyServer: Sendable {
         let log = LogThrottle(logger: logger)
         let endpoint = ChatEndpoint(
             settings: WebSocketConnection.Settings(
-                hub: hub, store: store, limits: configuration.limits,
+                hub: hub, store: store, limits: configuration.limits, identity: identity, signedIn: signedIn,
                 heartbeat: Heartbeat(interval: configuration.pingInterval, timeout: configuration.pongTimeout)
             ),
             originPolicy: OriginPolicy(allowedOrigins: configuration.allowedOrigins),

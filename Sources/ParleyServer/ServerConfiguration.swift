@@ -1,5 +1,6 @@
 import Logging
 import ParleyCore
+import ParleyIdentity
 import ParleyPostgres
 import ParleyProtocol
 
@@ -43,6 +44,12 @@ public struct ServerConfiguration: Sendable {
     public var drainTimeout: Duration
     /// A folder of static files served at `/` instead of the embedded web client (for working on the client).
     public var webRoot: String?
+    /// Guests, registration and how long sessions last.
+    public var identity: IdentityService.Settings
+    /// bcrypt's work factor for passwords (tests lower it).
+    public var passwordCost: UInt8
+    /// The certificate and key to serve HTTPS and WSS with; `nil` for plain HTTP.
+    public var tls: TLSFiles?
     /// The log level.
     public var logLevel: Logger.Level
 
@@ -66,6 +73,9 @@ public struct ServerConfiguration: Sendable {
         maxHeaderBytes: Int = 16 * 1024,
         drainTimeout: Duration = .seconds(10),
         webRoot: String? = nil,
+        identity: IdentityService.Settings = IdentityService.Settings(),
+        passwordCost: UInt8 = 12,
+        tls: TLSFiles? = nil,
         logLevel: Logger.Level = .info
     ) {
         self.host = host
@@ -86,6 +96,23 @@ public struct ServerConfiguration: Sendable {
         self.maxHeaderBytes = maxHeaderBytes
         self.drainTimeout = drainTimeout
         self.webRoot = webRoot
+        self.identity = identity
+        self.passwordCost = passwordCost
+        self.tls = tls
         self.logLevel = logLevel
+    }
+}
+
+/// The PEM files TLS is served with (`--tls-cert`, `--tls-key`), read again on SIGHUP.
+public struct TLSFiles: Sendable, Equatable {
+    /// The certificate chain, leaf first.
+    public var certificatePath: String
+    /// The private key.
+    public var keyPath: String
+
+    /// Creates the pair.
+    public init(certificatePath: String, keyPath: String) {
+        self.certificatePath = certificatePath
+        self.keyPath = keyPath
     }
 }

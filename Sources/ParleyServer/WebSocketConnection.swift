@@ -30,8 +30,11 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
         let heartbeat: Heartbeat
         fileprivate let drainQueues = PerEventLoop { DrainQueue(eventLoop: $0) }
 
-        init(hub: Hub, store: any MessageStore, limits: Limits, heartbeat: Heartbeat) {
-            sessionEnvironment = Session.Environment(hub: hub, store: store, limits: limits)
+        init(
+            hub: Hub, store: any MessageStore, limits: Limits, identity: any IdentityProvider, signedIn: SignedInConnections,
+            heartbeat: Heartbeat
+        ) {
+            sessionEnvironment = Session.Environment(hub: hub, store: store, limits: limits, identity: identity, signedIn: signedIn)
             self.heartbeat = heartbeat
         }
 
@@ -49,6 +52,8 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     private let settings: Settings
     /// The client's address, whose allowance the session shares with the address's other connections.
     private let client: ClientAddress
+    /// What the client authenticated with at the upgrade, handed to its session.
+    private let credential: Credential?
 
     private var context: ChannelHandlerContext?
     private var frames: WebSocketWire.FrameReader
@@ -72,10 +77,11 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     private var pinger: Heartbeat.Pinger?
     private var closeDeadline: Scheduled<Void>?
 
-    init(connection: Connection, settings: Settings, client: ClientAddress) {
+    init(connection: Connection, settings: Settings, client: ClientAddress, credential: Credential?) {
         self.connection = connection
         self.settings = settings
         self.client = client
+        self.credential = credential
         frames = WebSocketWire.FrameReader(maxPayload: settings.limits.maxFrameBytes)
     }
 
@@ -87,7 +93,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
             NIOLoopBound(self, eventLoop: eventLoop), eventLoop: eventLoop, drainQueue: settings.drainQueues.value(on: eventLoop)
         )
         let session = Session(
-            connection: connection, environment: settings.sessionEnvironment, client: client,
+            connection: connection, environment: settings.sessionEnvironment, client: client, credential: credential,
             onSendsStored: relay.resumeReading
         )
         self.session = session

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ParleyCore
+import ParleyIdentity
 import ParleyPostgres
 import ParleyProtocol
 import ParleyServer
@@ -91,6 +92,18 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "What plain-mode clients receive when another plain client leaves. (PARLEY_PLAIN_DISCONNECT_NOTICE; default \"Um cliente desconectou.\")")
     var plainDisconnectNotice: String?
+
+    @Option(help: "on: a hello without credentials joins as a guest; off: only signed-in users (and plain-mode clients that authenticate at the upgrade). (PARLEY_GUESTS; default on)")
+    var guests: String?
+
+    @Option(help: "open: anyone may create an account with POST /api/v1/accounts; closed: only `parley users add`. (PARLEY_REGISTRATION; default open)")
+    var registration: String?
+
+    @Option(help: "Days a session token of Parley's own is valid; fractions allowed. (PARLEY_SESSION_DAYS; default 30)")
+    var sessionDays: Double?
+
+    @Option(help: "bcrypt's work factor for passwords, 4–16; each step doubles the time a sign-in takes. (PARLEY_PASSWORD_COST; default 12)")
+    var passwordCost: Int?
 
     @Option(help: "trace, debug, info, notice, warning, error or critical. (PARLEY_LOG_LEVEL; default info)")
     var logLevel: String?
@@ -218,6 +231,18 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.plainMode.messagePrefix = try settings.string(plainPrefix, "--plain-prefix", "PARLEY_PLAIN_PREFIX", allowEmpty: true) ?? configuration.plainMode.messagePrefix
         configuration.plainMode.disconnectNotice = try settings.string(plainDisconnectNotice, "--plain-disconnect-notice", "PARLEY_PLAIN_DISCONNECT_NOTICE") ?? configuration.plainMode.disconnectNotice
+        if let value = try settings.string(guests, "--guests", "PARLEY_GUESTS") {
+            configuration.identity.guestsAllowed = try Settings.choice(value, "--guests", ["on": true, "off": false])
+        }
+        if let value = try settings.string(registration, "--registration", "PARLEY_REGISTRATION") {
+            configuration.identity.registrationOpen = try Settings.choice(value, "--registration", ["open": true, "closed": false])
+        }
+        if let days = try settings.number(sessionDays, "--session-days", "PARLEY_SESSION_DAYS", in: 0.00001...3650) {
+            configuration.identity.sessionDuration = .milliseconds(Int64(days * 86_400_000))
+        }
+        if let cost = try settings.integer(passwordCost, "--password-cost", "PARLEY_PASSWORD_COST", in: 4...16) {
+            configuration.passwordCost = UInt8(cost)
+        }
         if let level = try settings.string(logLevel, "--log-level", "PARLEY_LOG_LEVEL") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw ConfigurationError("--log-level: \"\(level)\" is not one of trace, debug, info, notice, warning, error, critical")
@@ -255,6 +280,32 @@ struct Settings {
             throw ConfigurationError("\(variable): \"\(text)\" is not a whole number")
         }
         guard range.contains(value) else { throw ConfigurationError("\(variable): \(value) is outside \(range.lowerBound)…\(range.upperBound)") }
+        return value
+    }
+
+    func number(_ option: Double?, _ flag: String, _ variable: String, in range: ClosedRange<Double>) throws -> Double? {
+        let (value, source): (Double?, String)
+        if let option {
+            (value, source) = (option, flag)
+        } else if let text = environment[variable] {
+            guard let parsed = Double(text.trimmingCharacters(in: .whitespaces)) else {
+                throw ConfigurationError("\(variable): \"\(text)\" is not a number")
+            }
+            (value, source) = (parsed, variable)
+        } else {
+            return nil
+        }
+        guard let value, range.contains(value) else {
+            throw ConfigurationError("\(source): \(value ?? 0) is outside \(range.lowerBound)…\(range.upperBound)")
+        }
+        return value
+    }
+
+    /// One of a fixed set of words.
+    static func choice<Value>(_ text: String, _ flag: String, _ choices: [String: Value]) throws -> Value {
+        guard let value = choices[text.lowercased()] else {
+            throw ConfigurationError("\(flag): \"\(text)\" is not one of \(choices.keys.sorted().joined(separator: ", "))")
+        }
         return value
     }
 

@@ -58,6 +58,6 @@ import Testing
             "bad_request", "unknown_type", "hello_required", "not_joined", "invalid_room", "invalid_name", "name_taken",
             "too_large", "rate_limited", "unauthorized", "forbidden", "internal",
         ])
-        #expect(CloseCode.allCases.map(\.rawValue) == [1001, 1007, 1008, 1009, 1011, 4008])
+        #expect(CloseCode.allCases.map(\.rawValue) == [1001, 1007, 1008, 1009, 1011, 4001, 4008])
     }
 }

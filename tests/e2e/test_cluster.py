@@ -229,7 +229,7 @@ def test_a_database_from_before_users_keeps_its_history_with_guest_sender_ids(st
         await ana.close()
 
     asyncio.run(scenario())
-    assert psql(postgres_url, "SELECT max(version) FROM parley_migrations") == "2"
+    assert psql(postgres_url, "SELECT max(version) FROM parley_migrations") == "3"
 
 
 def test_a_message_over_the_notify_limit_travels_by_reference(start_node):
@@ -536,3 +536,35 @@ def test_the_deployment_guide_shows_the_shipped_configurations_verbatim():
     guide = (ROOT / "docs" / "deploy.md").read_text()
     for path in ("deploy/nginx/parley.conf", "deploy/haproxy/parley.cfg", "deploy/systemd/parley.service"):
         assert (ROOT / path).read_text().rstrip() in guide, f"docs/deploy.md does not show {path} as shipped"
+
+
+def test_accounts_and_sessions_are_shared_by_the_nodes_and_a_logout_reaches_every_node(start_node, postgres_url):
+    from identity import FAST_PASSWORDS, bearer, call, close_code, connect, hello, login, parley, register
+
+    a, b = start_node(*FAST_PASSWORDS), start_node(*FAST_PASSWORDS)
+    assert register(a, "ana", name="Ana").status == 201
+    assert register(b, "ana").code == "user_taken"
+    token = login(a, "ana", "correct horse battery").body["token"]
+    assert call(b, "GET", "/api/v1/me", headers=bearer(token)).body["user"] == {"id": "ana", "name": "Ana", "guest": False}
+    added = parley("users", "add", "bea", "--password-stdin", "--db", postgres_url, stdin="bea's password\n")
+    assert added.returncode == 0, added.stderr
+    assert login(b, "bea", "bea's password").status == 200
+
+    async def scenario():
+        async with await connect(b.ws_url) as on_b:
+            assert (await hello(on_b, token=token))["user"]["id"] == "ana"
+            started = time.monotonic()
+            assert call(a, "POST", "/api/v1/logout", headers=bearer(token)).status == 204
+            assert await close_code(on_b) == 4001
+            assert time.monotonic() - started < 5
+        for node in (a, b):
+            assert call(node, "GET", "/api/v1/me", headers=bearer(token)).status == 401
+        bea = login(a, "bea", "bea's password").body["token"]
+        async with await connect(b.ws_url) as on_b:
+            await hello(on_b, token=bea)
+            started = time.monotonic()
+            assert parley("users", "disable", "bea", "--db", postgres_url).returncode == 0
+            assert await close_code(on_b) == 4001
+            assert time.monotonic() - started < 5
+
+    asyncio.run(scenario())
