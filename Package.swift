@@ -161,7 +161,7 @@ let package = Package(
         .testTarget(name: "ParleyProtocolTests", dependencies: ["ParleyProtocol"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ParleyIdentityTests",
-            dependencies: ["ParleyIdentity", "ParleyCore", "ParleyProtocol", .product(name: "JWTKit", package: "jwt-kit")],
+            dependencies: ["ParleyIdentity", .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

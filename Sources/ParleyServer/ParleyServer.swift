@@ -56,6 +56,8 @@ public struct ParleyServer: Sendable {
         passwordThreads.start()
         self.passwordThreads = passwordThreads
         let passwords = Passwords(cost: configuration.passwordCost, threads: passwordThreads)
+        var tokens: TrustedTokens?
+        if let jwt = configuration.jwt { tokens = try await TrustedTokens(settings: jwt) }
         if let location = configuration.postgres {
             let (announcements, announcementQueue) = AsyncStream.makeStream(of: Hub.Announcement.self)
             let hub = Hub(limits: configuration.limits, plainMode: configuration.plainMode, metrics: metrics, announcements: announcementQueue)
@@ -65,7 +67,9 @@ public struct ParleyServer: Sendable {
             hub.advancePlainRoomHead(to: try await store.head(of: configuration.plainMode.room))
             self.hub = hub
             self.store = store
-            self.identity = IdentityService(accounts: store.accounts, passwords: passwords, settings: configuration.identity)
+            self.identity = IdentityService(
+                accounts: store.accounts, passwords: passwords, tokens: tokens, settings: configuration.identity
+            )
             self.broker = PostgresClusterLink(
                 store: store, hub: hub, announcements: announcements, nodeTimeout: configuration.nodeTimeout, logger: logger
             )
@@ -76,7 +80,9 @@ public struct ParleyServer: Sendable {
                 path: configuration.databasePath, metrics: metrics, logger: logger, onCommit: { hub.deliver($0) }
             )
             self.store = store
-            self.identity = IdentityService(accounts: store.accounts, passwords: passwords, settings: configuration.identity)
+            self.identity = IdentityService(
+                accounts: store.accounts, passwords: passwords, tokens: tokens, settings: configuration.identity
+            )
             self.broker = nil
         }
     }

@@ -48,6 +48,8 @@ public struct ServerConfiguration: Sendable {
     public var identity: IdentityService.Settings
     /// bcrypt's work factor for passwords (tests lower it).
     public var passwordCost: UInt8
+    /// The JWT issuers trusted (`--jwt-key`, `--jwt-issuer`, `--jwt-audience`); `nil` for none.
+    public var jwt: TrustedTokens.Settings?
     /// The certificate and key to serve HTTPS and WSS with; `nil` for plain HTTP.
     public var tls: TLSFiles?
     /// The log level.
@@ -75,6 +77,7 @@ public struct ServerConfiguration: Sendable {
         webRoot: String? = nil,
         identity: IdentityService.Settings = IdentityService.Settings(),
         passwordCost: UInt8 = 12,
+        jwt: TrustedTokens.Settings? = nil,
         tls: TLSFiles? = nil,
         logLevel: Logger.Level = .info
     ) {
@@ -98,6 +101,7 @@ public struct ServerConfiguration: Sendable {
         self.webRoot = webRoot
         self.identity = identity
         self.passwordCost = passwordCost
+        self.jwt = jwt
         self.tls = tls
         self.logLevel = logLevel
     }

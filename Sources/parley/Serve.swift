@@ -105,6 +105,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "bcrypt's work factor for passwords, 4–16; each step doubles the time a sign-in takes. (PARLEY_PASSWORD_COST; default 12)")
     var passwordCost: Int?
 
+    @Option(help: "A key JWTs from your application are signed with: a PEM public key (RS256, ES256, EdDSA) or a file holding an HS256 secret of 32 bytes or more; repeatable. (PARLEY_JWT_KEYS, comma-separated)")
+    var jwtKey: [String] = []
+
+    @Option(help: "The iss every JWT must carry. (PARLEY_JWT_ISSUER)")
+    var jwtIssuer: String?
+
+    @Option(help: "The aud every JWT must include. (PARLEY_JWT_AUDIENCE)")
+    var jwtAudience: String?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical. (PARLEY_LOG_LEVEL; default info)")
     var logLevel: String?
 
@@ -242,6 +251,14 @@ struct Serve: AsyncParsableCommand {
         }
         if let cost = try settings.integer(passwordCost, "--password-cost", "PARLEY_PASSWORD_COST", in: 4...16) {
             configuration.passwordCost = UInt8(cost)
+        }
+        let keys = jwtKey.isEmpty ? (environment["PARLEY_JWT_KEYS"]?.split(separator: ",").map(String.init) ?? []) : jwtKey
+        let issuer = try settings.string(jwtIssuer, "--jwt-issuer", "PARLEY_JWT_ISSUER")
+        let audience = try settings.string(jwtAudience, "--jwt-audience", "PARLEY_JWT_AUDIENCE")
+        if !keys.isEmpty {
+            configuration.jwt = TrustedTokens.Settings(keyFiles: keys, issuer: issuer, audience: audience)
+        } else if issuer != nil || audience != nil {
+            throw ConfigurationError("--jwt-issuer and --jwt-audience need --jwt-key")
         }
         if let level = try settings.string(logLevel, "--log-level", "PARLEY_LOG_LEVEL") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
