@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
+import NIOSSL
 import NIOWebSocket
 import ParleyCore
 import ParleyProtocol
@@ -40,17 +41,20 @@ struct ChatChildChannel: ServerChildChannel, HTTPChannelHandler {
     let endpoint: ChatEndpoint
     let connections: ConnectionTracker
     let guardSettings: HTTPRequestGuard.Settings
+    /// The certificate to serve TLS with, first in every connection's pipeline; `nil` for plain HTTP.
+    let certificates: TLSCertificates?
 
     /// - Parameter responder: Hummingbird's router. A WebSocket upgrade can only start a connection; one that arrives
     ///   on a connection that already served HTTP (a proxy's kept-alive connection) is redirected to the same path
     ///   with `Connection: close`, so the client tries again on a new connection, as Hummingbird does.
     init(
         responder: @escaping HTTPChannelHandler.Responder, endpoint: ChatEndpoint, connections: ConnectionTracker,
-        guardSettings: HTTPRequestGuard.Settings
+        guardSettings: HTTPRequestGuard.Settings, certificates: TLSCertificates?
     ) {
         self.endpoint = endpoint
         self.connections = connections
         self.guardSettings = guardSettings
+        self.certificates = certificates
         self.responder = { request, responseWriter, channel in
             guard request.headers[.upgrade]?.lowercased() == "websocket" else {
                 return try await responder(request, responseWriter, channel)
@@ -74,6 +78,9 @@ struct ChatChildChannel: ServerChildChannel, HTTPChannelHandler {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.readSizes)
+            if let certificates {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: certificates.current))
+            }
             let client: ClientAddress
             switch connections.admit(channel) {
             case .admitted(let admitted):

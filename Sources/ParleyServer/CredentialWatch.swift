@@ -13,7 +13,7 @@ struct CredentialWatch: Service {
     let logger: Logger
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown { await watch() }
+        await cancelWhenGracefulShutdown { await watch() }
     }
 
     private func watch() async {

@@ -27,6 +27,8 @@ public struct ParleyServer: Sendable {
     let identity: IdentityService
     /// The connections whose credentials can expire or be revoked.
     let signedIn = SignedInConnections()
+    /// The certificate HTTPS and WSS are served with; `nil` for plain HTTP.
+    let certificates: TLSCertificates?
     /// Where password hashing runs, off the event loops.
     let passwordThreads: NIOThreadPool
     /// What carries messages and presence to the other nodes; `nil` on a single node.
@@ -52,6 +54,7 @@ public struct ParleyServer: Sendable {
             addresses: ClientAddresses(limits: configuration.addressLimits), maxConnections: maxConnections,
             log: LogThrottle(logger: logger)
         )
+        self.certificates = try configuration.tls.map(TLSCertificates.init(files:))
         let passwordThreads = NIOThreadPool(numberOfThreads: 1)
         passwordThreads.start()
         self.passwordThreads = passwordThreads
@@ -121,8 +124,9 @@ public struct ParleyServer: Sendable {
         let application = makeApplication(onListening: onListening)
         let drain = DrainService(hub: hub, connections: connections, timeout: configuration.drainTimeout, logger: logger)
         let watch = CredentialWatch(accounts: identity.accounts, signedIn: signedIn, logger: logger)
+        let reload: [any Service] = certificates.map { [TLSReloadService(certificates: $0, logger: logger)] } ?? []
         let services: [any Service] =
-            [ThreadPoolService(pool: passwordThreads), store] + (broker.map { [$0] } ?? []) + [watch, application, drain]
+            [ThreadPoolService(pool: passwordThreads), store] + (broker.map { [$0] } ?? []) + reload + [watch, application, drain]
         var group = ServiceGroupConfiguration(
             services: services,
             gracefulShutdownSignals: gracefulShutdownSignals,
@@ -153,17 +157,22 @@ public struct ParleyServer: Sendable {
             hostPolicy: HostPolicy(bindHost: configuration.host, publicHosts: configuration.publicHosts), log: log
         )
         let connections = self.connections
+        let certificates = self.certificates
+        let scheme = certificates == nil ? "http" : "https"
         let host = configuration.host
         return Application(
             router: makeRouter(),
             server: HTTPServerBuilder { responder in
-                ChatChildChannel(responder: responder, endpoint: endpoint, connections: connections, guardSettings: guardSettings)
+                ChatChildChannel(
+                    responder: responder, endpoint: endpoint, connections: connections, guardSettings: guardSettings,
+                    certificates: certificates
+                )
             },
             configuration: .init(address: .hostname(host, port: configuration.port), serverName: "Parley"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 let shownHost = host.contains(":") ? "[\(host)]" : host
-                await onListening("http://\(shownHost):\(port)")
+                await onListening("\(scheme)://\(shownHost):\(port)")
             },
             logger: frameworkLogger
         )

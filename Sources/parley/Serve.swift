@@ -114,6 +114,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The aud every JWT must include. (PARLEY_JWT_AUDIENCE)")
     var jwtAudience: String?
 
+    @Option(help: "A PEM certificate chain to serve HTTPS and WSS with on the same port; needs --tls-key. SIGHUP reads it again. (PARLEY_TLS_CERT)")
+    var tlsCert: String?
+
+    @Option(help: "The PEM private key of --tls-cert. (PARLEY_TLS_KEY)")
+    var tlsKey: String?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical. (PARLEY_LOG_LEVEL; default info)")
     var logLevel: String?
 
@@ -251,6 +257,11 @@ struct Serve: AsyncParsableCommand {
         }
         if let cost = try settings.integer(passwordCost, "--password-cost", "PARLEY_PASSWORD_COST", in: 4...16) {
             configuration.passwordCost = UInt8(cost)
+        }
+        switch (try settings.string(tlsCert, "--tls-cert", "PARLEY_TLS_CERT"), try settings.string(tlsKey, "--tls-key", "PARLEY_TLS_KEY")) {
+        case (let certificate?, let key?): configuration.tls = TLSFiles(certificatePath: certificate, keyPath: key)
+        case (nil, nil): break
+        default: throw ConfigurationError("--tls-cert and --tls-key go together: give both, or neither")
         }
         let keys = jwtKey.isEmpty ? (environment["PARLEY_JWT_KEYS"]?.split(separator: ",").map(String.init) ?? []) : jwtKey
         let issuer = try settings.string(jwtIssuer, "--jwt-issuer", "PARLEY_JWT_ISSUER")

@@ -43,19 +43,20 @@ class Parley:
             line = self.process.stdout.readline()
             if not line:
                 raise AssertionError(f"parley exited early: {self.stderr()}")
-            match = re.search(r"listening on http://([^\s]+):(\d+)", line)
+            match = re.search(r"listening on (https?)://([^\s]+):(\d+)", line)
             if match:
-                self.port = int(match.group(2))
+                self.scheme = match.group(1)
+                self.port = int(match.group(3))
                 return self
         raise AssertionError("parley did not print its listening line within 30 s")
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
+        return f"{'wss' if self.scheme == 'https' else 'ws'}://127.0.0.1:{self.port}/ws"
 
     @property
     def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def stderr(self) -> str:
         return self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
