@@ -1,6 +1,6 @@
 // The chat's state as a pure reducer: everything the screen shows, and everything a reconnect needs to resume.
 
-import type { ChatMessage, ErrorCode, Limits, ServerEvent } from "./protocol";
+import type { ChatMessage, ErrorCode, Limits, ServerEvent, UserRef } from "./protocol";
 
 export type ConnectionStatus = "connecting" | "online" | "reconnecting";
 
@@ -20,16 +20,20 @@ export interface RoomState {
   lastOffset: number;
   /** Whether history has been paged back to offset 1. */
   reachedBeginning: boolean;
-  members: string[];
-  /** Display name → time (ms) until which they count as typing. */
-  typing: Record<string, number>;
+  /** Who is in the room, sorted by name; people with one name are told apart by id. */
+  members: UserRef[];
+  /** User id → their name and the time (ms) until which they count as typing. */
+  typing: Record<string, { name: string; until: number }>;
   unread: number;
   /** Messages from others above this offset count as unread while the room is not shown. */
   unreadAfter: number;
 }
 
 export interface ChatState {
+  /** The display name to say hello with (a guest's), or the signed-in user's once welcomed. */
   name: string | null;
+  /** The user id the server welcomed this client as; `null` until then. */
+  userId: string | null;
   status: ConnectionStatus;
   rooms: Record<string, RoomState>;
   /** Rooms in the order they were joined. */
@@ -42,6 +46,7 @@ export interface ChatState {
 
 export type ChatAction =
   | { kind: "setName"; name: string }
+  | { kind: "forgetUser" }
   | { kind: "status"; status: ConnectionStatus }
   | { kind: "openRoom"; room: string }
   | { kind: "closeRoom"; room: string }
@@ -55,7 +60,7 @@ export type ChatAction =
 export const TYPING_MS = 4000;
 
 export function initialState(name: string | null = null, rooms: string[] = [], pending: PendingMessage[] = []): ChatState {
-  let state: ChatState = { name, status: "connecting", rooms: {}, roomOrder: [], current: null, pending, limits: null };
+  let state: ChatState = { name, userId: null, status: "connecting", rooms: {}, roomOrder: [], current: null, pending, limits: null };
   for (const room of rooms) state = reduce(state, { kind: "openRoom", room });
   return state;
 }
@@ -104,9 +109,8 @@ function receiveMessages(state: ChatState, room: string, messages: ChatMessage[]
   const fresh = messages.filter((message) => !known.has(message.offset));
   const merged = mergeMessages(roomState.messages, fresh);
   const newest = merged.length > 0 ? merged[merged.length - 1].offset : 0;
-  const ownIds = new Set(messages.filter((message) => message.from === state.name).map((message) => message.id));
-  const unread =
-    room === state.current ? 0 : fresh.filter((m) => m.from !== state.name && m.offset > roomState.unreadAfter).length;
+  const ownIds = new Set(messages.filter((message) => isOwn(state, message)).map((message) => message.id));
+  const unread = room === state.current ? 0 : fresh.filter((m) => !isOwn(state, m) && m.offset > roomState.unreadAfter).length;
   return {
     ...state,
     pending: state.pending.filter((pending) => !(pending.room === room && ownIds.has(pending.id))),
@@ -117,10 +121,21 @@ function receiveMessages(state: ChatState, room: string, messages: ChatMessage[]
   };
 }
 
+/** Whether this client's user sent a message (by id once welcomed: two people may share a name). */
+export function isOwn(state: Pick<ChatState, "name" | "userId">, message: ChatMessage): boolean {
+  return state.userId !== null ? message.fromId === state.userId : message.from === state.name;
+}
+
+function byName(a: UserRef, b: UserRef): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
 export function reduce(state: ChatState, action: ChatAction): ChatState {
   switch (action.kind) {
     case "setName":
       return { ...state, name: action.name };
+    case "forgetUser":
+      return { ...state, name: null, userId: null, status: "connecting" };
     case "status":
       return { ...state, status: action.status };
     case "openRoom": {
@@ -154,18 +169,18 @@ export function reduce(state: ChatState, action: ChatAction): ChatState {
 function applyEvent(state: ChatState, event: ServerEvent, now: number): ChatState {
   switch (event.type) {
     case "welcome":
-      return { ...state, name: event.user.name, limits: event.limits, status: "online" };
+      return { ...state, name: event.user.name, userId: event.user.id, limits: event.limits, status: "online" };
     case "joined":
       return updateRoom(state, event.room, (room) => ({
         ...room,
-        members: event.members,
+        members: [...event.users].sort(byName),
         unreadAfter: room.lastOffset > 0 ? room.lastOffset : event.head,
       }));
     case "message": {
       const { type: _type, ...message } = event;
       const withTypingCleared = updateRoom(state, event.room, (room) => {
-        if (!(message.from in room.typing)) return room;
-        const { [message.from]: _gone, ...typing } = room.typing;
+        if (!(message.fromId in room.typing)) return room;
+        const { [message.fromId]: _gone, ...typing } = room.typing;
         return { ...room, typing };
       });
       return receiveMessages(withTypingCleared, event.room, [message]);
@@ -173,7 +188,15 @@ function applyEvent(state: ChatState, event: ServerEvent, now: number): ChatStat
     case "ack": {
       const pending = state.pending.find((p) => p.room === event.room && p.id === event.id);
       if (!pending || state.name === null) return { ...state, pending: withoutPending(state, event.room, event.id) };
-      const delivered: ChatMessage = { room: event.room, offset: event.offset, id: event.id, from: state.name, text: pending.text, ts: event.ts };
+      const delivered: ChatMessage = {
+        room: event.room,
+        offset: event.offset,
+        id: event.id,
+        from: state.name,
+        fromId: state.userId ?? "",
+        text: pending.text,
+        ts: event.ts,
+      };
       return receiveMessages(state, event.room, [delivered]);
     }
     case "history":
@@ -189,12 +212,15 @@ function applyEvent(state: ChatState, event: ServerEvent, now: number): ChatStat
       });
     case "presence":
       return updateRoom(state, event.room, (room) => {
-        const others = room.members.filter((member) => member !== event.user);
-        const members = event.event === "join" ? [...others, event.user].sort() : others;
+        const others = room.members.filter((member) => member.id !== event.userId);
+        const members = event.event === "join" ? [...others, { id: event.userId, name: event.user }].sort(byName) : others;
         return { ...room, members };
       });
     case "typing":
-      return updateRoom(state, event.room, (room) => ({ ...room, typing: { ...room.typing, [event.from]: now + TYPING_MS } }));
+      return updateRoom(state, event.room, (room) => ({
+        ...room,
+        typing: { ...room.typing, [event.fromId]: { name: event.from, until: now + TYPING_MS } },
+      }));
     case "error": {
       const ref = event.ref ?? "";
       if (!ref.startsWith("send:")) return state;
@@ -206,15 +232,16 @@ function applyEvent(state: ChatState, event: ServerEvent, now: number): ChatStat
     }
     case "left":
     case "pong":
+    case "refreshed":
       return state;
   }
 }
 
-/** The names typing in a room at `now`, the user excluded. */
-export function typingNames(room: RoomState, now: number, self: string | null): string[] {
+/** The names typing in a room at `now`, the user (by id) excluded. */
+export function typingNames(room: RoomState, now: number, selfId: string | null): string[] {
   return Object.entries(room.typing)
-    .filter(([name, until]) => until > now && name !== self)
-    .map(([name]) => name)
+    .filter(([id, typist]) => typist.until > now && id !== selfId)
+    .map(([, typist]) => typist.name)
     .sort();
 }
 

@@ -32,6 +32,19 @@ export interface Strings {
   errors: Record<ErrorCode, string>;
   signedInAs: (name: string) => string;
   changeName: string;
+  guest: string;
+  authModes: { guest: string; signIn: string; register: string };
+  userLabel: string;
+  displayNameLabel: string;
+  passwordLabel: string;
+  signIn: string;
+  createAccount: string;
+  signOut: string;
+  sessionExpired: string;
+  signInRequired: string;
+  tooManyAttempts: (seconds: number) => string;
+  /** Messages for the account API's error codes. */
+  authErrors: Record<string, string>;
 }
 
 const portuguese: Strings = {
@@ -71,6 +84,7 @@ const portuguese: Strings = {
     not_joined: "Você não está nesta sala.",
     invalid_room: "Nome de sala inválido.",
     invalid_name: "Nome inválido.",
+    name_taken: "Este nome pertence a uma conta; escolha outro ou entre.",
     too_large: "Mensagem grande demais.",
     rate_limited: "Muitas mensagens seguidas; espere um pouco.",
     unauthorized: "Não autorizado.",
@@ -79,6 +93,25 @@ const portuguese: Strings = {
   },
   signedInAs: (name) => `Você é ${name}`,
   changeName: "Trocar nome",
+  guest: "convidado",
+  authModes: { guest: "Entrar como convidado", signIn: "Entrar na conta", register: "Criar conta" },
+  userLabel: "Usuário",
+  displayNameLabel: "Nome de exibição (opcional)",
+  passwordLabel: "Senha",
+  signIn: "Entrar",
+  createAccount: "Criar conta",
+  signOut: "Sair",
+  sessionExpired: "Sua sessão expirou. Entre de novo.",
+  signInRequired: "Este servidor só aceita quem tem conta. Entre para conversar.",
+  tooManyAttempts: (seconds) => `Tentativas demais. Tente de novo em ${seconds} s.`,
+  authErrors: {
+    unauthorized: "Usuário ou senha errados.",
+    user_taken: "Este nome de usuário já existe.",
+    invalid_name: "Usuário: 1 a 32 de a-z 0-9 _ . -",
+    weak_password: "A senha precisa de 8 a 256 caracteres.",
+    registration_closed: "Este servidor não permite criar contas.",
+    offline: "Sem conexão com o servidor.",
+  },
 };
 
 const english: Strings = {
@@ -118,6 +151,7 @@ const english: Strings = {
     not_joined: "You are not in this room.",
     invalid_room: "Invalid room name.",
     invalid_name: "Invalid name.",
+    name_taken: "That name belongs to an account; pick another or sign in.",
     too_large: "The message is too long.",
     rate_limited: "Too many messages in a row; wait a moment.",
     unauthorized: "Not authorized.",
@@ -126,6 +160,25 @@ const english: Strings = {
   },
   signedInAs: (name) => `You are ${name}`,
   changeName: "Change name",
+  guest: "guest",
+  authModes: { guest: "Continue as a guest", signIn: "Sign in", register: "Create an account" },
+  userLabel: "User name",
+  displayNameLabel: "Display name (optional)",
+  passwordLabel: "Password",
+  signIn: "Sign in",
+  createAccount: "Create account",
+  signOut: "Sign out",
+  sessionExpired: "Your session has expired. Sign in again.",
+  signInRequired: "This server admits only signed-in users. Sign in to chat.",
+  tooManyAttempts: (seconds) => `Too many attempts. Try again in ${seconds} s.`,
+  authErrors: {
+    unauthorized: "Wrong user name or password.",
+    user_taken: "That user name is taken.",
+    invalid_name: "User names: 1 to 32 of a-z 0-9 _ . -",
+    weak_password: "Passwords are 8 to 256 characters.",
+    registration_closed: "This server does not let anyone create an account.",
+    offline: "Cannot reach the server.",
+  },
 };
 
 /** Portuguese for any `pt` preference that comes before an English one; English otherwise. */

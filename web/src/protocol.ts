@@ -9,6 +9,7 @@ export type ErrorCode =
   | "not_joined"
   | "invalid_room"
   | "invalid_name"
+  | "name_taken"
   | "too_large"
   | "rate_limited"
   | "unauthorized"
@@ -22,6 +23,7 @@ export const CloseCode = {
   policyViolation: 1008,
   messageTooBig: 1009,
   internalError: 1011,
+  unauthorized: 4001,
   slowConsumer: 4008,
 } as const;
 
@@ -34,6 +36,20 @@ export interface Limits {
   outboxFrames: number;
   maxHistoryPage: number;
   joinReplayCount: number;
+  maxJoinedRooms?: number;
+}
+
+/** Who a connection speaks for: `welcome.user`. Guests' ids are `guest:` and their name. */
+export interface User {
+  id: string;
+  name: string;
+  guest: boolean;
+}
+
+/** A user as member lists name them. */
+export interface UserRef {
+  id: string;
+  name: string;
 }
 
 /** A stored chat message, as in `message` events and `history` pages. */
@@ -42,6 +58,7 @@ export interface ChatMessage {
   offset: number;
   id: string;
   from: string;
+  fromId: string;
   text: string;
   ts: string;
 }
@@ -53,21 +70,23 @@ export type ClientCommand =
   | { type: "history"; room: string; before?: number; limit?: number; ref?: string }
   | { type: "typing"; room: string; ref?: string }
   | { type: "leave"; room: string; ref?: string }
-  | { type: "ping"; ref?: string };
+  | { type: "ping"; ref?: string }
+  | { type: "refresh"; token: string; ref?: string };
 
 export type ServerEvent =
-  | { type: "welcome"; ref?: string; session: string; user: { name: string }; limits: Limits }
-  | { type: "joined"; ref?: string; room: string; head: number; members: string[] }
+  | { type: "welcome"; ref?: string; session: string; user: User; limits: Limits; expiresAt?: string }
+  | { type: "joined"; ref?: string; room: string; head: number; members: string[]; users: UserRef[] }
   | ({ type: "message" } & ChatMessage)
   | { type: "ack"; ref?: string; room: string; id: string; offset: number; ts: string }
   | { type: "history"; ref?: string; room: string; messages: ChatMessage[] }
-  | { type: "typing"; room: string; from: string }
-  | { type: "presence"; room: string; event: "join" | "leave"; user: string }
+  | { type: "typing"; room: string; from: string; fromId: string }
+  | { type: "presence"; room: string; event: "join" | "leave"; user: string; userId: string }
   | { type: "left"; ref?: string; room: string }
   | { type: "pong"; ref?: string }
+  | { type: "refreshed"; ref?: string; expiresAt?: string }
   | { type: "error"; ref?: string; code: ErrorCode; message: string };
 
-const eventTypes = new Set(["welcome", "joined", "message", "ack", "history", "typing", "presence", "left", "pong", "error"]);
+const eventTypes = new Set(["welcome", "joined", "message", "ack", "history", "typing", "presence", "left", "pong", "refreshed", "error"]);
 
 /** Parses one text frame from the server; `null` for anything that is not a parley.v1 event. */
 export function parseEvent(text: string): ServerEvent | null {

@@ -4,7 +4,15 @@ import { initialState, mergeMessages, olderPageBefore, reduce, resumeOffset, typ
 import type { ChatMessage, ServerEvent } from "../src/protocol";
 
 function message(offset: number, from = "Bruno", room = "lobby", id = `m${offset}`): ChatMessage {
-  return { room, offset, id, from, text: `text ${offset}`, ts: "2026-11-26T10:00:00.000Z" };
+  return { room, offset, id, from, fromId: `guest:${from}`, text: `text ${offset}`, ts: "2026-11-26T10:00:00.000Z" };
+}
+
+function guest(name: string) {
+  return { id: `guest:${name}`, name };
+}
+
+function joined(room: string, head: number, names: string[]): ServerEvent {
+  return { type: "joined", room, head, members: names, users: names.map(guest) };
 }
 
 function apply(state: ChatState, ...events: ServerEvent[]): ChatState {
@@ -12,7 +20,7 @@ function apply(state: ChatState, ...events: ServerEvent[]): ChatState {
 }
 
 function joinedLobby(name = "Ana"): ChatState {
-  return apply(initialState(name, ["lobby"]), { type: "joined", room: "lobby", head: 0, members: [name] });
+  return apply(initialState(name, ["lobby"]), joined("lobby", 0, [name]));
 }
 
 test("messages are kept in offset order, each offset once", () => {
@@ -36,7 +44,7 @@ test("a send is pending until its ack, then delivered once whichever of ack and 
     let state = reduce(joinedLobby(), { kind: "queueSend", id: "c1", room: "lobby", text: "oi" });
     assert.deepEqual(state.pending.map((p) => p.id), ["c1"]);
     const ack: ServerEvent = { type: "ack", room: "lobby", id: "c1", offset: 7, ts: "2026-11-26T10:00:00.000Z" };
-    const echo: ServerEvent = { type: "message", room: "lobby", offset: 7, id: "c1", from: "Ana", text: "oi", ts: "2026-11-26T10:00:00.000Z" };
+    const echo: ServerEvent = { type: "message", ...message(7, "Ana", "lobby", "c1"), text: "oi" };
     state = ackFirst ? apply(state, ack, echo) : apply(state, echo, ack);
     assert.deepEqual(state.pending, []);
     assert.deepEqual(state.rooms.lobby.messages.map((m) => [m.offset, m.from, m.text]), [[7, "Ana", "oi"]]);
@@ -67,7 +75,7 @@ test("older history is prepended and the beginning is recognised", () => {
 test("unread counts others' new messages in rooms not shown, not the replay of a first join", () => {
   let state = joinedLobby();
   state = reduce(state, { kind: "openRoom", room: "dev" });
-  state = apply(state, { type: "joined", room: "dev", head: 10, members: ["Ana", "Bruno"] });
+  state = apply(state, joined("dev", 10, ["Ana", "Bruno"]));
   state = apply(state, ...[9, 10].map((o) => ({ type: "message", ...message(o, "Bruno", "dev") }) as ServerEvent));
   state = reduce(state, { kind: "openRoom", room: "lobby" });
   state = apply(
@@ -82,15 +90,33 @@ test("unread counts others' new messages in rooms not shown, not the replay of a
 });
 
 test("presence and typing", () => {
-  let state = apply(joinedLobby(), { type: "presence", room: "lobby", event: "join", user: "Bruno" });
-  assert.deepEqual(state.rooms.lobby.members, ["Ana", "Bruno"]);
-  state = reduce(state, { kind: "event", event: { type: "typing", room: "lobby", from: "Bruno" }, now: 5000 });
-  assert.deepEqual(typingNames(state.rooms.lobby, 5000 + TYPING_MS - 1, "Ana"), ["Bruno"]);
-  assert.deepEqual(typingNames(state.rooms.lobby, 5000 + TYPING_MS, "Ana"), []);
+  let state = apply(joinedLobby(), { type: "presence", room: "lobby", event: "join", user: "Bruno", userId: "guest:Bruno" });
+  assert.deepEqual(state.rooms.lobby.members, [guest("Ana"), guest("Bruno")]);
+  state = reduce(state, { kind: "event", event: { type: "typing", room: "lobby", from: "Bruno", fromId: "guest:Bruno" }, now: 5000 });
+  assert.deepEqual(typingNames(state.rooms.lobby, 5000 + TYPING_MS - 1, "guest:Ana"), ["Bruno"]);
+  assert.deepEqual(typingNames(state.rooms.lobby, 5000 + TYPING_MS, "guest:Ana"), []);
   state = apply(state, { type: "message", ...message(1, "Bruno") });
-  assert.deepEqual(typingNames(state.rooms.lobby, 5001, "Ana"), []);
-  state = apply(state, { type: "presence", room: "lobby", event: "leave", user: "Bruno" });
-  assert.deepEqual(state.rooms.lobby.members, ["Ana"]);
+  assert.deepEqual(typingNames(state.rooms.lobby, 5001, "guest:Ana"), []);
+  state = apply(state, { type: "presence", room: "lobby", event: "leave", user: "Bruno", userId: "guest:Bruno" });
+  assert.deepEqual(state.rooms.lobby.members, [guest("Ana")]);
+});
+
+test("people who share a display name are told apart by id: members, typing and one's own messages", () => {
+  const ana = { id: "ana1", name: "Ana" };
+  const otherAna = { id: "ana2", name: "Ana" };
+  let state = apply(initialState("Ana", ["lobby"]), {
+    type: "welcome",
+    session: "s",
+    user: { ...ana, guest: false },
+    limits: { maxTextBytes: 1, maxFrameBytes: 1, commandsPerSecond: 1, commandBurst: 1, outboxBytes: 1, outboxFrames: 1, maxHistoryPage: 1, joinReplayCount: 1 },
+  });
+  state = apply(state, { type: "joined", room: "lobby", head: 0, members: ["Ana", "Ana"], users: [otherAna, ana] });
+  assert.deepEqual(state.rooms.lobby.members, [ana, otherAna]);
+  state = reduce(state, { kind: "event", event: { type: "typing", room: "lobby", from: "Ana", fromId: "ana2" }, now: 1 });
+  assert.deepEqual(typingNames(state.rooms.lobby, 2, state.userId), ["Ana"]);
+  state = reduce(state, { kind: "openRoom", room: "dev" });
+  state = apply(state, { type: "message", ...message(1, "Ana", "lobby"), fromId: "ana2" }, { type: "message", ...message(2, "Ana", "lobby"), fromId: "ana1" });
+  assert.equal(state.rooms.lobby.unread, 1);
 });
 
 test("closing a room forgets it and its pending messages", () => {

@@ -5,7 +5,7 @@ import { newMessageId, pendingSends, rejoinCommands } from "../src/resume";
 
 test("after a reconnect every room is rejoined from its last offset; once joined its pending sends go again", () => {
   let state = initialState("Ana", ["lobby", "dev"]);
-  state = reduce(state, { kind: "event", event: { type: "message", room: "lobby", offset: 41, id: "x", from: "Bruno", text: "t", ts: "z" }, now: 0 });
+  state = reduce(state, { kind: "event", event: { type: "message", room: "lobby", offset: 41, id: "x", from: "Bruno", fromId: "guest:Bruno", text: "t", ts: "z" }, now: 0 });
   state = reduce(state, { kind: "queueSend", id: "p1", room: "lobby", text: "first" });
   state = reduce(state, { kind: "queueSend", id: "p2", room: "dev", text: "second" });
   state = reduce(state, { kind: "queueSend", id: "p3", room: "dev", text: "too big" });

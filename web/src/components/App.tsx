@@ -1,16 +1,21 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
+import { api, type AuthSettings } from "../api";
 import { initialState, reduce, type ChatState } from "../chatState";
 import { ChatConnection } from "../connection";
 import { stringsFor, type Language } from "../i18n";
-import { isValidRoomName, type ServerEvent } from "../protocol";
+import { CloseCode, isValidRoomName, type ServerEvent, type User } from "../protocol";
 import { newMessageId, pendingSends, rejoinCommands, sendCommand } from "../resume";
 import { load, save } from "../storage";
 import { ChatRoom } from "./ChatRoom";
+import { AuthScreen } from "./AuthScreen";
 import { ConnectionBadge } from "./ConnectionBadge";
-import { NameForm } from "./NameForm";
 import { RoomList } from "./RoomList";
 
 const defaultRoom = "lobby";
+
+/** Who the page chats as: still asking the server, nobody yet, a guest (the name in the chat state), or an account
+ * (the session is in an HttpOnly cookie the browser sends with the WebSocket upgrade). */
+type Auth = { phase: "loading" } | { phase: "signedOut"; notice: string | null } | { phase: "guest" } | { phase: "account"; user: User };
 
 export function App({ serverURL, language }: { serverURL: string; language: Language }) {
   const strings = stringsFor(language);
@@ -27,18 +32,44 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
   /** Rooms joined on the current connection, kept in step with the socket rather than with rendering. */
   const joinedRooms = useRef(new Set<string>());
   const [retryAt, setRetryAt] = useState<number | null>(null);
+  const [settings, setSettings] = useState<AuthSettings>({ guests: true, registration: "closed" });
+  const [auth, setAuth] = useState<Auth>({ phase: "loading" });
 
   useEffect(() => {
-    save(window.localStorage, { name: state.name, rooms: state.roomOrder, current: state.current, pending: state.pending });
-  }, [state.name, state.roomOrder, state.current, state.pending]);
+    let cancelled = false;
+    void (async () => {
+      const [allowed, me] = await Promise.all([api.settings(), api.me()]);
+      if (cancelled) return;
+      const current = allowed.ok ? allowed.value : { guests: true, registration: "closed" as const };
+      setSettings(current);
+      if (me.ok) {
+        dispatch({ kind: "setName", name: me.value.user.name });
+        setAuth({ phase: "account", user: me.value.user });
+      } else if (stateRef.current.name !== null && current.guests) {
+        setAuth({ phase: "guest" });
+      } else {
+        setAuth({ phase: "signedOut", notice: current.guests ? null : strings.signInRequired });
+      }
+    })();
+    return () => {
+      cancelled = true;
+    };
+  }, []);
 
   useEffect(() => {
-    if (state.name === null) return;
+    if (auth.phase === "loading") return;
+    // Only a guest's name is remembered: an account's comes from the server, with the session cookie.
+    const name = auth.phase === "guest" ? state.name : null;
+    save(window.localStorage, { name, rooms: state.roomOrder, current: state.current, pending: state.pending });
+  }, [auth.phase, state.name, state.roomOrder, state.current, state.pending]);
+
+  useEffect(() => {
+    if (state.name === null || (auth.phase !== "guest" && auth.phase !== "account")) return;
     const name = state.name;
     const connection = new ChatConnection(serverURL, {
       onOpen: () => {
         dispatch({ kind: "status", status: "connecting" });
-        connection.send({ type: "hello", name });
+        connection.send({ type: "hello", name, ref: "hello" });
       },
       onEvent: (event: ServerEvent) => {
         dispatch({ kind: "event", event, now: Date.now() });
@@ -55,11 +86,26 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
           case "left":
             joinedRooms.current.delete(event.room);
             break;
+          case "error":
+            if (event.ref === "hello" && (event.code === "name_taken" || event.code === "invalid_name")) {
+              // The name cannot be had: back to the first screen, saying why.
+              connection.stop();
+              dispatch({ kind: "forgetUser" });
+              setAuth({ phase: "signedOut", notice: strings.errors[event.code] });
+            }
+            break;
         }
       },
-      onDisconnect: (delayMs) => {
+      onDisconnect: (delayMs, closeCode) => {
         joinedRooms.current.clear();
         dispatch({ kind: "disconnected" });
+        if (closeCode === CloseCode.unauthorized) {
+          // The session expired or was signed out elsewhere: no point reconnecting with it.
+          connection.stop();
+          dispatch({ kind: "forgetUser" });
+          setAuth({ phase: "signedOut", notice: auth.phase === "account" ? strings.sessionExpired : strings.signInRequired });
+          return;
+        }
         setRetryAt(Date.now() + delayMs);
       },
     });
@@ -70,7 +116,7 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
       connectionRef.current = null;
       joinedRooms.current.clear();
     };
-  }, [serverURL, state.name]);
+  }, [serverURL, state.name, auth.phase]);
 
   const openRoom = useCallback((room: string) => {
     const isNew = stateRef.current.rooms[room] === undefined;
@@ -105,11 +151,32 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
     connectionRef.current?.send({ type: "typing", room });
   }, []);
 
-  if (state.name === null) {
+  const leave = useCallback(async () => {
+    if (auth.phase === "account") await api.logout();
+    dispatch({ kind: "forgetUser" });
+    setAuth({ phase: "signedOut", notice: null });
+  }, [auth.phase]);
+
+  if (auth.phase === "loading") {
+    return <main className="app app--welcome" aria-busy="true" />;
+  }
+  if (auth.phase === "signedOut" || state.name === null) {
     return (
       <main className="app app--welcome">
         <h1>{strings.title}</h1>
-        <NameForm strings={strings} onSubmit={(name) => dispatch({ kind: "setName", name })} />
+        <AuthScreen
+          strings={strings}
+          settings={settings}
+          notice={auth.phase === "signedOut" ? auth.notice : null}
+          onGuest={(name) => {
+            dispatch({ kind: "setName", name });
+            setAuth({ phase: "guest" });
+          }}
+          onSignedIn={(user) => {
+            dispatch({ kind: "setName", name: user.name });
+            setAuth({ phase: "account", user });
+          }}
+        />
       </main>
     );
   }
@@ -120,7 +187,13 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
       <header className="app__header">
         <h1>{strings.title}</h1>
         <ConnectionBadge status={state.status} retryAt={retryAt} strings={strings} />
-        <span className="app__user">{strings.signedInAs(state.name)}</span>
+        <span className="app__user">
+          {strings.signedInAs(state.name)}
+          {auth.phase === "guest" && <span className="app__guest"> ({strings.guest})</span>}
+        </span>
+        <button type="button" className="app__leave" onClick={() => void leave()}>
+          {auth.phase === "account" ? strings.signOut : strings.changeName}
+        </button>
       </header>
       <RoomList
         strings={strings}
@@ -133,7 +206,7 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
         <ChatRoom
           key={current.name}
           room={current}
-          self={state.name}
+          self={state}
           pending={state.pending.filter((p) => p.room === current.name)}
           strings={strings}
           language={language}

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { olderPageBefore, typingNames, type PendingMessage, type RoomState } from "../chatState";
+import { olderPageBefore, typingNames, type ChatState, type PendingMessage, type RoomState } from "../chatState";
 import type { Language, Strings } from "../i18n";
 import { Composer } from "./Composer";
 import { MemberList } from "./MemberList";
@@ -8,7 +8,7 @@ import { TypingIndicator } from "./TypingIndicator";
 
 interface ChatRoomProps {
   room: RoomState;
-  self: string;
+  self: Pick<ChatState, "name" | "userId">;
   pending: PendingMessage[];
   strings: Strings;
   language: Language;
@@ -33,7 +33,7 @@ export function ChatRoom(props: ChatRoomProps) {
     <main className="room" aria-label={`#${room.name}`}>
       <header className="room__header">
         <h2>#{room.name}</h2>
-        <MemberList members={room.members} self={self} strings={strings} />
+        <MemberList members={room.members} selfId={self.userId} strings={strings} />
       </header>
       <MessageList
         room={room}
@@ -46,7 +46,7 @@ export function ChatRoom(props: ChatRoomProps) {
         onRetry={props.onRetry}
         onDiscard={props.onDiscard}
       />
-      <TypingIndicator names={typingNames(room, now, self)} strings={strings} />
+      <TypingIndicator names={typingNames(room, now, self.userId)} strings={strings} />
       <Composer strings={strings} onSend={props.onSend} onTyping={props.onTyping} />
     </main>
   );

@@ -1,6 +1,8 @@
 import type { Strings } from "../i18n";
+import type { UserRef } from "../protocol";
 
-export function MemberList({ members, self, strings }: { members: string[]; self: string; strings: Strings }) {
+/** Who is in the room; guests (anyone may speak as any guest name) are marked as such. */
+export function MemberList({ members, selfId, strings }: { members: UserRef[]; selfId: string | null; strings: Strings }) {
   return (
     <section className="members" aria-label={strings.membersHeading}>
       <h3>
@@ -8,9 +10,10 @@ export function MemberList({ members, self, strings }: { members: string[]; self
       </h3>
       <ul className="members__list">
         {members.map((member) => (
-          <li key={member} className={member === self ? "members__item members__item--self" : "members__item"}>
-            {member}
-            {member === self && <span className="members__you"> ({strings.you})</span>}
+          <li key={member.id} className={member.id === selfId ? "members__item members__item--self" : "members__item"} data-user-id={member.id}>
+            {member.name}
+            {member.id.startsWith("guest:") && <span className="members__guest"> ({strings.guest})</span>}
+            {member.id === selfId && <span className="members__you"> ({strings.you})</span>}
           </li>
         ))}
       </ul>

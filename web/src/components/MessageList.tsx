@@ -1,12 +1,12 @@
 import { useLayoutEffect, useRef } from "react";
-import type { PendingMessage, RoomState } from "../chatState";
+import { isOwn, type ChatState, type PendingMessage, type RoomState } from "../chatState";
 import type { Language, Strings } from "../i18n";
 import { MessageItem } from "./MessageItem";
 import { PendingItem } from "./PendingItem";
 
 interface MessageListProps {
   room: RoomState;
-  self: string;
+  self: Pick<ChatState, "name" | "userId">;
   pending: PendingMessage[];
   strings: Strings;
   language: Language;
@@ -68,7 +68,7 @@ export function MessageList(props: MessageListProps) {
         )}
       </li>
       {room.messages.map((message) => (
-        <MessageItem key={message.offset} message={message} own={message.from === props.self} strings={props.strings} language={props.language} />
+        <MessageItem key={message.offset} message={message} own={isOwn(props.self, message)} strings={props.strings} language={props.language} />
       ))}
       {props.pending.map((pending) => (
         <PendingItem key={pending.id} pending={pending} strings={props.strings} onRetry={props.onRetry} onDiscard={props.onDiscard} />
