@@ -12,7 +12,7 @@ import Synchronization
 /// their order.
 public final class Session: Sendable {
     private struct PendingSend: Sendable {
-        var ref: String?
+        var ref: Ref?
         var draft: MessageDraft
         /// Plain clients get no `ack`.
         var acknowledges: Bool
@@ -242,7 +242,7 @@ public final class Session: Sendable {
 
     /// Answers `hello`: with a token, the user it stands for; without one, the user the connection authenticated as
     /// at the upgrade, or else a guest of that name (when guests are allowed and no account has the name).
-    private func hello(name requested: String, token: String?, ref: String?) async {
+    private func hello(name requested: String, token: String?, ref: Ref?) async {
         let credential: Credential
         if let token {
             guard let authenticated = await authenticate(token, ref: ref) else { return }
@@ -277,7 +277,7 @@ public final class Session: Sendable {
     }
 
     /// Replaces the connection's credential with `token`'s, which must stand for the same user.
-    private func refresh(with token: String, ref: String?, user: User) async {
+    private func refresh(with token: String, ref: Ref?, user: User) async {
         guard let credential = await authenticate(token, ref: ref) else { return }
         guard credential.user.id == user.id else {
             return await refuseCredential("the token is for another user; reconnect to change users", ref: ref)
@@ -289,7 +289,7 @@ public final class Session: Sendable {
 
     /// The credential `token` stands for, or `nil` once the command is answered: `unauthorized` and 4001 for a token
     /// that stands for nothing, `internal` when it could not be checked.
-    private func authenticate(_ token: String, ref: String?) async -> Credential? {
+    private func authenticate(_ token: String, ref: Ref?) async -> Credential? {
         do {
             guard let identity = environment.identity else { throw AuthenticationFailure("this server has no accounts") }
             return try await identity.authenticate(token: token)
@@ -302,16 +302,16 @@ public final class Session: Sendable {
     }
 
     /// Answers `unauthorized` and closes the connection with 4001: the client must get a new credential.
-    private func refuseCredential(_ message: String, ref: String?) async {
+    private func refuseCredential(_ message: String, ref: Ref?) async {
         await replyError(.unauthorized, message, ref: ref)
         connection.outbox.close(.unauthorized, reason: "unauthorized")
     }
 
-    private func replyError(_ code: ErrorCode, _ message: String, ref: String?) async {
+    private func replyError(_ code: ErrorCode, _ message: String, ref: Ref?) async {
         await reply(.error(ref: ref, code: code, message: message))
     }
 
-    private func handle(_ command: ClientCommand, ref: String?, user: User) async throws {
+    private func handle(_ command: ClientCommand, ref: Ref?, user: User) async throws {
         switch command {
         case .hello:
             throw CommandRejection(.badRequest, "hello was already sent on this connection")
@@ -356,7 +356,7 @@ public final class Session: Sendable {
     }
 
     /// Subscribes first, then replays from the store, then goes live: no gap, no duplicate, in offset order.
-    private func join(_ room: String, since: Int64?, ref: String?, user: User) async throws {
+    private func join(_ room: String, since: Int64?, ref: Ref?, user: User) async throws {
         let maxRooms = limits.maxJoinedRooms
         guard state.withLock({ $0.joined.count < maxRooms || $0.joined.contains(room) }) else {
             throw CommandRejection(.badRequest, "this connection is in \(limits.maxJoinedRooms) rooms, the most it may join; leave one first")

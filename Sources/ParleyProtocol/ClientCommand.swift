@@ -40,13 +40,13 @@ public enum ClientCommand: Sendable, Equatable {
 
 /// A decoded client frame: the command and the `ref` its reply must carry.
 public struct ClientFrame: Sendable, Equatable {
-    /// The client's correlation string, echoed in the reply.
-    public var ref: String?
+    /// The client's correlation value (a string or a number), echoed in the reply.
+    public var ref: Ref?
     /// The command.
     public var command: ClientCommand
 
     /// Creates a frame.
-    public init(ref: String? = nil, command: ClientCommand) {
+    public init(ref: Ref? = nil, command: ClientCommand) {
         self.ref = ref
         self.command = command
     }
@@ -59,12 +59,12 @@ public struct CommandRejection: Error, Sendable, Equatable {
     /// A sentence saying what to fix.
     public var message: String
     /// The rejected command's `ref`, when it could be read.
-    public var ref: String?
+    public var ref: Ref?
     /// The rejected command's `type`, when it could be read.
     public var type: String?
 
     /// Creates a rejection.
-    public init(_ code: ErrorCode, _ message: String, ref: String? = nil, type: String? = nil) {
+    public init(_ code: ErrorCode, _ message: String, ref: Ref? = nil, type: String? = nil) {
         self.code = code
         self.message = message
         self.ref = ref
@@ -100,7 +100,7 @@ extension ClientFrame: Decodable {
         guard let fields = try? decoder.container(keyedBy: FieldKey.self) else {
             throw CommandRejection(.badRequest, "a command must be one JSON object")
         }
-        let ref = try FieldReader(fields: fields, ref: nil, type: nil).optionalString("ref")
+        let ref = try FieldReader(fields: fields, ref: nil, type: nil).optionalRef()
         let type = try FieldReader(fields: fields, ref: ref, type: nil).requiredString("type")
         let command = try FieldReader(fields: fields, ref: ref, type: type).command()
         self.init(ref: ref, command: command)
@@ -119,7 +119,7 @@ struct FieldKey: CodingKey {
 /// Reads the fields of a command object, turning every problem into a `CommandRejection` that names the field.
 private struct FieldReader {
     let fields: KeyedDecodingContainer<FieldKey>
-    let ref: String?
+    let ref: Ref?
     /// The command's type, once read; carried by every rejection so a session can tell hello from the rest.
     let type: String?
 
@@ -158,6 +158,15 @@ private struct FieldReader {
         guard fields.contains(key), (try? fields.decodeNil(forKey: key)) != true else { return nil }
         guard let value = try? fields.decode(String.self, forKey: key) else {
             throw CommandRejection(.badRequest, "field \"\(name)\" must be a string", ref: ref, type: type)
+        }
+        return value
+    }
+
+    func optionalRef() throws -> Ref? {
+        let key = FieldKey("ref")
+        guard fields.contains(key), (try? fields.decodeNil(forKey: key)) != true else { return nil }
+        guard let value = try? fields.decode(Ref.self, forKey: key) else {
+            throw CommandRejection(.badRequest, "field \"ref\" must be a string or a number", ref: ref, type: type)
         }
         return value
     }

@@ -36,28 +36,28 @@ public struct ChatMessage: Codable, Sendable, Equatable {
 /// A frame the server sends to a parley.v1 client.
 public enum ServerEvent: Sendable, Equatable {
     /// Reply to `hello`; `expiresAt` (RFC 3339) when the credential the connection authenticated with expires.
-    case welcome(ref: String?, session: String, user: User, limits: Limits, expiresAt: String?)
+    case welcome(ref: Ref?, session: String, user: User, limits: Limits, expiresAt: String?)
     /// Reply to `join`; replayed and live `message` frames follow. `members` are display names, `users` the same
     /// people with their ids.
-    case joined(ref: String?, room: String, head: Int64, members: [String], users: [UserRef])
+    case joined(ref: Ref?, room: String, head: Int64, members: [String], users: [UserRef])
     /// A stored message of a joined room.
     case message(ChatMessage)
     /// Reply to `send`, once the message is stored.
-    case ack(ref: String?, room: String, id: String, offset: Int64, ts: String)
+    case ack(ref: Ref?, room: String, id: String, offset: Int64, ts: String)
     /// Reply to `history`, oldest first.
-    case history(ref: String?, room: String, messages: [ChatMessage])
+    case history(ref: Ref?, room: String, messages: [ChatMessage])
     /// Someone else in the room is typing.
     case typing(room: String, from: UserRef)
     /// Someone joined or left a room.
     case presence(room: String, event: PresenceChange, user: UserRef)
     /// Reply to `leave`.
-    case left(ref: String?, room: String)
+    case left(ref: Ref?, room: String)
     /// Reply to `ping`.
-    case pong(ref: String?)
+    case pong(ref: Ref?)
     /// Reply to `refresh`: the connection's credential now expires at `expiresAt` (RFC 3339).
-    case refreshed(ref: String?, expiresAt: String?)
+    case refreshed(ref: Ref?, expiresAt: String?)
     /// A command was refused; the connection stays open.
-    case error(ref: String?, code: ErrorCode, message: String)
+    case error(ref: Ref?, code: ErrorCode, message: String)
 
     /// The event's `type` on the wire.
     public var type: String {
@@ -163,7 +163,7 @@ extension ServerEvent: Codable {
     public init(from decoder: any Decoder) throws {
         let fields = try decoder.container(keyedBy: Key.self)
         let type = try fields.decode(String.self, forKey: .type)
-        let ref = try fields.decodeIfPresent(String.self, forKey: .ref)
+        let ref = try fields.decodeIfPresent(Ref.self, forKey: .ref)
         switch type {
         case "welcome":
             self = .welcome(

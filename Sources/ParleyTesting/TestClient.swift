@@ -102,7 +102,7 @@ public final class TestClient: Sendable {
     }
 
     /// Sends a parley.v1 command.
-    public func send(_ command: ClientCommand, ref: String? = nil) {
+    public func send(_ command: ClientCommand, ref: Ref? = nil) {
         send(ClientFrame(ref: ref, command: command).jsonText())
     }
 
@@ -181,7 +181,7 @@ public final class TestClient: Sendable {
     /// Joins `room` and returns the `joined` reply (replayed messages follow it).
     @discardableResult
     public func join(_ room: String, since: Int64? = nil) async throws -> ServerEvent {
-        send(.join(room: room, since: since), ref: "join-\(room)")
+        send(.join(room: room, since: since), ref: Ref("join-\(room)"))
         return try await nextReply()
     }
 }

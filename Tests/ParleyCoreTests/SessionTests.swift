@@ -19,7 +19,7 @@ import Testing
             )
         }
 
-        func send(_ command: ClientCommand, ref: String? = nil) async {
+        func send(_ command: ClientCommand, ref: Ref? = nil) async {
             await session.receive(text: ClientFrame(ref: ref, command: command).jsonText())
         }
 

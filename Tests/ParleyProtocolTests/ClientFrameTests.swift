@@ -1,3 +1,4 @@
+import Foundation
 import ParleyProtocol
 import Testing
 
@@ -24,7 +25,8 @@ import Testing
         ("null", .badRequest, nil),
         (#""hello""#, .badRequest, nil),
         (#"{"type":5}"#, .badRequest, nil),
-        (#"{"ref":7,"type":"ping"}"#, .badRequest, nil),
+        (#"{"ref":true,"type":"ping"}"#, .badRequest, nil),
+        (#"{"ref":{"a":1},"type":"ping"}"#, .badRequest, nil),
         (#"{"type":"fly","ref":"x"}"#, .unknownType, "x"),
         (#"{"type":"send","room":"r","text":"t","id":"","ref":"x"}"#, .badRequest, "x"),
         (#"{"type":"send","room":"r","text":"t","id":5}"#, .badRequest, nil),
@@ -38,7 +40,22 @@ import Testing
             _ = try ClientFrame.decode(text)
         } catch {
             #expect(error.code == code)
-            #expect(error.ref == ref)
+            let expected: Ref? = ref.map { Ref($0) }
+            #expect(error.ref == expected)
+        }
+    }
+
+    @Test func aNumericRefIsAcceptedAndEchoedAsANumber() throws {
+        let frame = try ClientFrame.decode(#"{"type":"ping","ref":42}"#)
+        #expect(frame.ref == Ref(number: Decimal(42)))
+        let reply = String(decoding: ServerEvent.pong(ref: frame.ref).jsonBytes(), as: UTF8.self)
+        #expect(reply == #"{"ref":42,"type":"pong"}"#)
+        let rejected = try? ClientFrame.decode(#"{"type":"fly","ref":7.5}"#)
+        #expect(rejected == nil)
+        do {
+            _ = try ClientFrame.decode(#"{"type":"fly","ref":7.5}"#)
+        } catch {
+            #expect(error.ref == Ref(number: Decimal(string: "7.5")!) && error.code == .unknownType)
         }
     }
 

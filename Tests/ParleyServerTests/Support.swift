@@ -43,10 +43,10 @@ func connectedClient(_ server: LiveServer, name: String, joining rooms: [String]
 /// Sends `text` as `id` and waits for its ack, skipping the sender's own message; returns the ack's offset.
 @discardableResult
 func sendAndAwaitAck(_ client: TestClient, room: String, text: String, id: String) async throws -> Int64 {
-    client.send(.send(room: room, text: text, id: id), ref: id)
+    client.send(.send(room: room, text: text, id: id), ref: Ref(id))
     while true {
         let event = try await client.nextEvent()
-        if case .ack(let ref, _, _, let offset, _) = event, ref == id { return offset }
+        if case .ack(let ref, _, _, let offset, _) = event, ref == Ref(id) { return offset }
         if case .error = event { throw TestClient.Failure(description: "send failed: \(event)") }
     }
 }
