@@ -242,7 +242,7 @@ public final class Session: Sendable {
 
     /// Answers `hello`: with a token, the user it stands for; without one, the user the connection authenticated as
     /// at the upgrade, or else a guest of that name (when guests are allowed and no account has the name).
-    private func hello(name requested: String, token: String?, ref: Ref?) async {
+    private func hello(name requested: String?, token: String?, ref: Ref?) async {
         let credential: Credential
         if let token {
             guard let authenticated = await authenticate(token, ref: ref) else { return }
@@ -252,6 +252,9 @@ public final class Session: Sendable {
         } else {
             guard environment.identity?.guestsAllowed ?? true else {
                 return await refuseCredential("this server admits only signed-in users: send a token", ref: ref)
+            }
+            guard let requested else {
+                return await replyError(.badRequest, "field \"name\" is required without a token", ref: ref)
             }
             guard let name = Names.displayName(enforcing: requested) else {
                 return await replyError(

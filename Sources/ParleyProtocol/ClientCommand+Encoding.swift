@@ -11,7 +11,7 @@ extension ClientFrame: Encodable {
         try fields.encodeIfPresent(ref, forKey: FieldKey("ref"))
         switch command {
         case .hello(let name, let token):
-            try fields.encode(name, forKey: FieldKey("name"))
+            try fields.encodeIfPresent(name, forKey: FieldKey("name"))
             try fields.encodeIfPresent(token, forKey: FieldKey("token"))
         case .join(let room, let since):
             try fields.encode(room, forKey: FieldKey("room"))

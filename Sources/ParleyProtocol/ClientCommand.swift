@@ -6,8 +6,9 @@ import Foundation
 
 /// A command a parley.v1 client sends, one JSON object per text frame.
 public enum ClientCommand: Sendable, Equatable {
-    /// Introduces the connection; must come first.
-    case hello(name: String, token: String?)
+    /// Introduces the connection; must come first. `name` is a guest's display name, needed only without a
+    /// credential (a `token`, or one presented at the upgrade).
+    case hello(name: String?, token: String?)
     /// Joins a room, replaying messages after `since` (or the latest ones without it), then live ones.
     case join(room: String, since: Int64?)
     /// Stores and broadcasts a message; `id` makes resending idempotent.
@@ -126,7 +127,7 @@ private struct FieldReader {
     func command() throws -> ClientCommand {
         switch type ?? "" {
         case "hello":
-            return .hello(name: try requiredString("name"), token: try optionalString("token"))
+            return .hello(name: try optionalString("name"), token: try optionalString("token"))
         case "join":
             return .join(room: try requiredString("room"), since: try optionalOffset("since"))
         case "send":

@@ -44,6 +44,15 @@ import Testing
         #expect(events[2] == .error(ref: "3", code: .badRequest, message: "hello was already sent on this connection"))
     }
 
+    @Test func aGuestNeedsANameAndMayTryAgain() async {
+        let harness = Harness()
+        await harness.send(.hello(name: nil, token: nil), ref: "1")
+        await harness.send(.hello(name: "Ana", token: nil), ref: "2")
+        let events = await harness.events(2)
+        #expect(events[0] == .error(ref: "1", code: .badRequest, message: "field \"name\" is required without a token"))
+        #expect(events[1].type == "welcome")
+    }
+
     @Test func sendIsAcknowledgedWithTheStoresOffsetAndEchoedToTheSender() async {
         let harness = Harness()
         await harness.send(.hello(name: "Ana", token: nil))

@@ -6,6 +6,7 @@ import Testing
     @Test(arguments: [
         (#"{"type":"hello","name":"Ana","ref":"1"}"#, ClientFrame(ref: "1", command: .hello(name: "Ana", token: nil))),
         (#"{"type":"hello","name":"Ana","token":"t"}"#, ClientFrame(command: .hello(name: "Ana", token: "t"))),
+        (#"{"type":"hello","token":"t"}"#, ClientFrame(command: .hello(name: nil, token: "t"))),
         (#"{"type":"join","room":"general"}"#, ClientFrame(command: .join(room: "general", since: nil))),
         (#"{"type":"join","room":"general","since":41}"#, ClientFrame(command: .join(room: "general", since: 41))),
         (#"{"type":"join","room":"general","since":null}"#, ClientFrame(command: .join(room: "general", since: nil))),

@@ -68,8 +68,11 @@ async def connect(url: str, headers: dict | None = None, subprotocol: bool = Tru
     return await websockets.connect(url, subprotocols=["parley.v1"] if subprotocol else None, additional_headers=headers or {})
 
 
-async def hello(ws, name: str = "someone", token: str | None = None, ref: str = "hello") -> dict:
-    command = {"type": "hello", "name": name, "ref": ref}
+async def hello(ws, name: str | None = "someone", token: str | None = None, ref: str = "hello") -> dict:
+    """Sends `hello` (without a `name` field when `name` is None) and returns its reply."""
+    command = {"type": "hello", "ref": ref}
+    if name is not None:
+        command["name"] = name
     if token is not None:
         command["token"] = token
     await ws.send(json.dumps(command))

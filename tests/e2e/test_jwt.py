@@ -59,7 +59,7 @@ def node(start_parley, keys):
 def outcome(node, token: str) -> dict:
     async def scenario():
         async with await connect(node.ws_url) as ws:
-            reply = await hello(ws, "ignored", token=token)
+            reply = await hello(ws, None, token=token)
             if reply["type"] == "error":
                 reply["closed"] = await close_code(ws)
             return reply
