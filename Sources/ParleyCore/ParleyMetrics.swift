@@ -35,6 +35,17 @@ public struct ParleyMetrics: Sendable {
     /// Messages read back from the store because their notification was missed or travelled by reference.
     public let clusterCatchUpMessages: Counter
     private let errorCounters: [ErrorCode: Counter]
+    private let signInCounters: [SignInOutcome: Counter]
+
+    /// How a `POST /api/v1/login` ended.
+    public enum SignInOutcome: String, CaseIterable, Sendable {
+        /// Signed in.
+        case ok
+        /// A wrong password or an unknown user.
+        case refused
+        /// Refused unread: too many failures for the name or from the address.
+        case throttled
+    }
 
     /// Creates the metrics on `factory`.
     public init(factory: any MetricsFactory) {
@@ -57,6 +68,11 @@ public struct ParleyMetrics: Sendable {
                 ($0, Counter(label: "parley_errors_total", dimensions: [("code", $0.rawValue)], factory: factory))
             }
         )
+        signInCounters = Dictionary(
+            uniqueKeysWithValues: SignInOutcome.allCases.map {
+                ($0, Counter(label: "parley_sign_ins_total", dimensions: [("outcome", $0.rawValue)], factory: factory))
+            }
+        )
     }
 
     /// Metrics that go nowhere.
@@ -65,6 +81,11 @@ public struct ParleyMetrics: Sendable {
     /// Counts one `error` frame sent with `code`.
     public func countError(_ code: ErrorCode) {
         errorCounters[code]?.increment()
+    }
+
+    /// Counts one sign-in attempt by how it ended.
+    public func countSignIn(_ outcome: SignInOutcome) {
+        signInCounters[outcome]?.increment()
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 import ParleyCore
 import ParleyIdentity
@@ -17,6 +18,8 @@ extension ParleyServer {
         let identity = self.identity
         let originPolicy = OriginPolicy(allowedOrigins: configuration.allowedOrigins)
         let secureCookies = configuration.tls != nil
+        let metrics = self.metrics
+        let log = LogThrottle(logger: logger)
         api.get("auth") { _, _ in
             Self.json(.ok, AuthSettings(guests: identity.settings.guestsAllowed, registration: identity.settings.registrationOpen ? "open" : "closed"))
         }
@@ -42,6 +45,7 @@ extension ParleyServer {
                 let address = context.remoteAddress.map { "\($0.ipAddress ?? "unknown")" } ?? "unknown"
                 do {
                     let (token, credential) = try await identity.login(user: body.user, password: body.password, address: address)
+                    metrics.countSignIn(.ok)
                     let expiresAt = credential.expiresAt.map(Timestamp.rfc3339(millisecondsSinceEpoch:)) ?? ""
                     var response = Self.json(.ok, LoginReply(token: token, user: credential.user, expiresAt: expiresAt))
                     let seconds = max(0, ((credential.expiresAt ?? 0) - SystemTime.millisecondsSinceEpoch()) / 1000)
@@ -50,10 +54,16 @@ extension ParleyServer {
                 } catch let error as IdentityService.LoginError {
                     switch error {
                     case .throttled(let wait):
+                        metrics.countSignIn(.throttled)
+                        log.warning(
+                            "throttled sign-ins after too many failures",
+                            metadata: ["user": "\(LogThrottle.clientValue(body.user))", "address": "\(address)"]
+                        )
                         var response = Self.error(.tooManyRequests, "rate_limited", "too many failed sign-ins; wait and try again")
                         response.headers[.retryAfter] = String(max(1, wait.components.seconds + 1))
                         return response
                     case .wrongCredentials:
+                        metrics.countSignIn(.refused)
                         throw Failure(.unauthorized, "unauthorized", "wrong user name or password")
                     }
                 }

@@ -36,6 +36,7 @@ public struct ParleyServer: Sendable {
     let logger: Logger
     /// Where this node's metrics are collected, served at `/metrics`.
     let metricsRegistry: PrometheusCollectorRegistry
+    let metrics: ParleyMetrics
     let connections: ConnectionTracker
 
     /// Opens (and migrates) the store and prepares the node; nothing listens until
@@ -47,6 +48,7 @@ public struct ParleyServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.metricsRegistry = registry
+        self.metrics = metrics
         let maxConnections = configuration.maxConnections
             ?? ConnectionTracker.maxConnections(forOpenFileLimit: OpenFileLimit.current ?? 1024 * 1024)
         logger.info("connection limit", metadata: ["connections": "\(maxConnections)"])
@@ -124,9 +126,9 @@ public struct ParleyServer: Sendable {
         let application = makeApplication(onListening: onListening)
         let drain = DrainService(hub: hub, connections: connections, timeout: configuration.drainTimeout, logger: logger)
         let watch = CredentialWatch(accounts: identity.accounts, signedIn: signedIn, logger: logger)
-        let reload: [any Service] = certificates.map { [TLSReloadService(certificates: $0, logger: logger)] } ?? []
+        let reload = ReloadService(certificates: certificates, logger: logger)
         let services: [any Service] =
-            [ThreadPoolService(pool: passwordThreads), store] + (broker.map { [$0] } ?? []) + reload + [watch, application, drain]
+            [ThreadPoolService(pool: passwordThreads), store] + (broker.map { [$0] } ?? []) + [reload, watch, application, drain]
         var group = ServiceGroupConfiguration(
             services: services,
             gracefulShutdownSignals: gracefulShutdownSignals,

@@ -1,9 +1,6 @@
-import Logging
 import NIOCore
 import NIOSSL
-import ServiceLifecycle
 import Synchronization
-import UnixSignals
 
 /// The certificate HTTPS and WSS are served with (NIOSSL), read from `--tls-cert` and `--tls-key` at start and again
 /// on SIGHUP: a renewed certificate takes effect for new connections without dropping the open ones.
@@ -57,24 +54,4 @@ final class TLSCertificates: Sendable {
 /// Why TLS cannot be served; the message names the option and file.
 public struct TLSError: Error, CustomStringConvertible {
     public let description: String
-}
-
-/// Reloads the certificate on every SIGHUP, logging the outcome.
-struct TLSReloadService: Service {
-    let certificates: TLSCertificates
-    let logger: Logger
-
-    func run() async throws {
-        let hangups = await UnixSignalsSequence(trapping: .sighup)
-        await cancelWhenGracefulShutdown {
-            for await _ in hangups {
-                do {
-                    try certificates.reload()
-                    logger.notice("reloaded the TLS certificate", metadata: ["certificate": "\(certificates.files.certificatePath)"])
-                } catch {
-                    logger.error("could not reload the TLS certificate; the one in use stays", metadata: ["error": "\(error)"])
-                }
-            }
-        }
-    }
 }

@@ -10,8 +10,8 @@ struct ParleyBenchCommand: AsyncParsableCommand {
         commandName: "parley-bench",
         abstract: "Load a Parley server: N clients in R rooms, S of them sending, and measure deliveries and latency.",
         discussion: """
-            Every client connects and joins before the senders start. Latency is measured from each message's
-            scheduled send time (open loop), so a stalled server shows up as latency. Rooms are fresh for each run.
+            Every client connects and joins before the senders start. Latency is measured from each message's \
+            scheduled send time (open loop), so a stalled server shows up as latency. Rooms are fresh for each run. \
             The server should run with --rate-limit 0 (and --max-connections-per-ip 0 for many clients).
             """
     )

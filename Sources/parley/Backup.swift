@@ -8,9 +8,9 @@ struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Copy the SQLite database into a new file, safely while the server runs.",
         discussion: """
-            Uses SQLite's online backup API: the copy is the database as of one moment, write-ahead log included, in
-            one self-contained file that `parley serve --db FILE` can open. Copying the .sqlite file alone while the
-            server runs (or after a crash) can miss what is still in its -wal file. For a PostgreSQL cluster use
+            Uses SQLite's online backup API: the copy is the database as of one moment, write-ahead log included, in \
+            one self-contained file that `parley serve --db FILE` can open. Copying the .sqlite file alone while the \
+            server runs (or after a crash) can miss what is still in its -wal file. For a PostgreSQL cluster use \
             pg_dump instead.
             """
     )

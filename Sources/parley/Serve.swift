@@ -12,8 +12,8 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a Parley node.",
         discussion: """
-            Every option can also be set with the environment variable shown in its help; the option wins.
-            On SIGTERM or SIGINT the node stops accepting clients, closes every client with 1001, flushes the
+            Every option can also be set with the environment variable shown in its help; the option wins. \
+            On SIGTERM or SIGINT the node stops accepting clients, closes every client with 1001, flushes the \
             database and exits 0.
             """
     )
@@ -143,6 +143,8 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "parley")
+        // SIGHUP asks for a reload (the server answers it once running); until then it must not end the process.
+        signal(SIGHUP, SIG_IGN)
         if let (before, after) = OpenFileLimit.raiseToHardLimit() {
             logger.info("open file limit raised to the hard limit", metadata: ["was": "\(before)", "now": "\(after)"])
         } else {
@@ -324,9 +326,18 @@ struct Settings {
             return nil
         }
         guard let value, range.contains(value) else {
-            throw ConfigurationError("\(source): \(value ?? 0) is outside \(range.lowerBound)…\(range.upperBound)")
+            throw ConfigurationError(
+                "\(source): \(Self.written(value ?? 0)) is outside \(Self.written(range.lowerBound))…\(Self.written(range.upperBound))")
         }
         return value
+    }
+
+    /// A number as a person writes it: `30`, `0.5`, `0.00001` (not `30.0` or `1e-05`).
+    private static func written(_ number: Double) -> String {
+        if number == number.rounded(), abs(number) < 1e15 { return String(Int(number)) }
+        var text = String(format: "%.6f", number)
+        while text.hasSuffix("0") { text.removeLast() }
+        return text
     }
 
     /// One of a fixed set of words.

@@ -12,8 +12,8 @@ struct Users: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage accounts on the server's database.",
         discussion: """
-            Works on the same --db as `parley serve`, while the server runs or not; in a cluster any node's database URL
-            will do. A disabled account or a changed password takes effect on every running node within seconds: its
+            Works on the same --db as `parley serve`, while the server runs or not; in a cluster any node's database URL \
+            will do. A disabled account or a changed password takes effect on every running node within seconds: its \
             sessions stop working and its connections are closed with 4001.
             """,
         subcommands: [Add.self, List.self, Disable.self, Enable.self, SetPassword.self]

@@ -11,6 +11,7 @@ import websockets
 
 from identity import (FAST_PASSWORDS, bearer, call, close_code, connect, hello, login, parley, register, reply_to,
                       token_for)
+from metrics import metrics
 
 
 @pytest.fixture
@@ -113,6 +114,13 @@ def test_password_guessing_is_throttled_per_name_and_per_address(node):
         login(node, f"guesser{index}", "guess guess")
     blocked = login(node, "bea")
     assert (blocked.status, blocked.code) == (429, "rate_limited")
+    # The operator sees the guessing: counted by outcome, and logged with the name and address.
+    counted = metrics(node)
+    assert counted['parley_sign_ins_total{outcome="ok"}'] == 1
+    assert counted['parley_sign_ins_total{outcome="refused"}'] == 20
+    assert counted['parley_sign_ins_total{outcome="throttled"}'] == 2
+    throttled_lines = [line for line in node.stderr().splitlines() if "throttled sign-ins" in line]
+    assert len(throttled_lines) == 2 and "user=ana" in throttled_lines[0] and "127.0.0.1" in throttled_lines[0]
 
 
 def test_hello_with_a_token_speaks_for_the_account_and_a_bad_token_closes_with_4001(node):
@@ -124,6 +132,14 @@ def test_hello_with_a_token_speaks_for_the_account_and_a_bad_token_closes_with_4
             assert welcome["type"] == "welcome"
             assert welcome["user"] == {"id": "ana", "name": "Ana", "guest": False}
             assert welcome["expiresAt"].endswith("Z")
+        async with await connect(node.ws_url) as ws:
+            # With a token, a hello needs no name at all.
+            assert (await hello(ws, None, token=token))["user"]["id"] == "ana"
+        async with await connect(node.ws_url) as ws:
+            # Without a credential it does: a guest needs a name.
+            nameless = await hello(ws, None, ref="nameless")
+            assert (nameless["type"], nameless["code"], nameless["ref"]) == ("error", "bad_request", "nameless")
+            assert (await hello(ws, "Guest Ana"))["user"] == {"id": "guest:Guest Ana", "name": "Guest Ana", "guest": True}
         async with await connect(node.ws_url) as ws:
             refused = await hello(ws, "whatever", token="pst_nothing", ref="bad")
             assert (refused["type"], refused["code"], refused["ref"]) == ("error", "unauthorized", "bad")
@@ -145,6 +161,8 @@ def test_credentials_at_the_upgrade_bearer_or_cookie_and_never_in_the_url(node):
                 # Authenticated at the upgrade: hello needs no token and its name is ignored.
                 welcome = await hello(ws, "Somebody Else")
                 assert welcome["user"] == {"id": "ana", "name": "Ana", "guest": False}
+            async with await connect(node.ws_url, headers) as ws:
+                assert (await hello(ws, None))["user"]["id"] == "ana"
         for headers in (bearer("pst_nothing"), {"Cookie": "parley_session=pst_nothing"}):
             with pytest.raises(websockets.InvalidStatus) as refused:
                 await connect(node.ws_url, headers)

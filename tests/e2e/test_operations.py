@@ -2,22 +2,10 @@
 
 import asyncio
 import json
-import urllib.request
 
 import websockets
 
-
-def metrics(node) -> dict[str, float]:
-    with urllib.request.urlopen(node.http_url + "/metrics", timeout=10) as response:
-        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
-        lines = response.read().decode().splitlines()
-    values = {}
-    for line in lines:
-        if line.startswith("#") or not line:
-            continue
-        name, value = line.rsplit(" ", 1)
-        values[name] = float(value)
-    return values
+from metrics import metrics
 
 
 def test_metrics_count_connections_messages_deliveries_replays_and_errors(parley):

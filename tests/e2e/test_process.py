@@ -54,6 +54,15 @@ def test_help_explains_every_flag_and_its_environment_variable():
         ("--request-timeout", "PARLEY_REQUEST_TIMEOUT"),
         ("--idle-timeout", "PARLEY_IDLE_TIMEOUT"),
         ("--max-header-bytes", "PARLEY_MAX_HEADER_BYTES"),
+        ("--guests", "PARLEY_GUESTS"),
+        ("--registration", "PARLEY_REGISTRATION"),
+        ("--session-days", "PARLEY_SESSION_DAYS"),
+        ("--password-cost", "PARLEY_PASSWORD_COST"),
+        ("--jwt-key", "PARLEY_JWT_KEYS"),
+        ("--jwt-issuer", "PARLEY_JWT_ISSUER"),
+        ("--jwt-audience", "PARLEY_JWT_AUDIENCE"),
+        ("--tls-cert", "PARLEY_TLS_CERT"),
+        ("--tls-key", "PARLEY_TLS_KEY"),
     ]:
         assert flag in result.stdout and variable in result.stdout, flag
 
@@ -80,6 +89,11 @@ def test_help_explains_every_flag_and_its_environment_variable():
         (["--request-timeout", "0"], {}, "--request-timeout"),
         (["--max-header-bytes", "10"], {}, "--max-header-bytes"),
         (["--max-joined-rooms", "0"], {}, "--max-joined-rooms"),
+        (["--guests", "maybe"], {}, "--guests"),
+        ([], {"PARLEY_REGISTRATION": "invite"}, "--registration"),
+        (["--session-days", "0"], {}, "--session-days"),
+        (["--password-cost", "3"], {}, "--password-cost"),
+        (["--password-cost", "17"], {}, "--password-cost"),
     ],
 )
 def test_a_bad_setting_exits_non_zero_naming_it(args, env, named, tmp_path):

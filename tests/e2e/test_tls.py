@@ -130,3 +130,19 @@ def test_tls_files_that_cannot_be_used_end_serve_naming_them(tmp_path):
     ]:
         result = parley("serve", "--port", "0", "--db", str(tmp_path / "x.sqlite"), *args)
         assert result.returncode != 0 and said in result.stderr, (args, result.stderr)
+
+
+def test_sighup_without_tls_is_logged_and_the_server_carries_on(parley):
+    async def scenario():
+        async with websockets.connect(parley.ws_url, subprotocols=["parley.v1"]) as ws:
+            await hello(ws, "steady")
+            parley.process.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 10
+            while "nothing to reload" not in parley.stderr():
+                assert time.monotonic() < deadline, "SIGHUP was not answered"
+                await asyncio.sleep(0.1)
+            await ws.send(json.dumps({"type": "ping", "ref": "after"}))
+            assert (await reply_to(ws, "after"))["type"] == "pong"
+
+    asyncio.run(scenario())
+    assert parley.process.poll() is None
