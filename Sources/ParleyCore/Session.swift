@@ -25,6 +25,9 @@ public final class Session: Sendable {
         var user: User?
         /// What the connection authenticated with, at the upgrade or in `hello`.
         var credential: Credential?
+        /// The signed-in user's allowance, shared with the user's other connections on this node (guests have none:
+        /// anyone may be any guest, so their address's allowance stands for them).
+        var userAllowance: Allowance?
         var joined: Set<String> = []
         var limiter: RateLimiter
     }
@@ -39,6 +42,8 @@ public final class Session: Sendable {
         public let identity: (any IdentityProvider)?
         /// The connections whose credentials can expire or be revoked.
         public let signedIn: SignedInConnections
+        /// What each signed-in user may do across all of their connections.
+        public let users: Allowances
         /// A monotonic clock for rate limiting.
         public let now: @Sendable () -> Duration
 
@@ -47,24 +52,29 @@ public final class Session: Sendable {
         ///   - store: The message store.
         ///   - limits: The limits to enforce.
         ///   - identity: Who is who; `nil` for guests only.
+        ///   - signedIn: The connections whose credentials can expire or be revoked.
+        ///   - userLimits: What each signed-in user may do across all of their connections.
         ///   - now: A monotonic clock for rate limiting.
         public init(
             hub: Hub, store: any MessageStore, limits: Limits, identity: (any IdentityProvider)? = nil,
-            signedIn: SignedInConnections = SignedInConnections(), now: @escaping @Sendable () -> Duration = Session.monotonicNow
+            signedIn: SignedInConnections = SignedInConnections(), userLimits: AllowanceLimits = .perUser,
+            now: @escaping @Sendable () -> Duration = Session.monotonicNow
         ) {
             self.hub = hub
             self.store = store
             self.limits = limits
             self.identity = identity
             self.signedIn = signedIn
+            self.users = Allowances(limits: userLimits, now: now)
             self.now = now
         }
     }
 
     /// The connection this session speaks for.
     public let connection: Connection
-    /// The client's address, whose allowance this session's commands and texts draw on with its other connections'.
-    public let client: ClientAddress
+    /// The client's address's allowance, which this session's commands and texts draw on with the address's other
+    /// connections'.
+    public let client: Allowance
     /// The `session` sent in `welcome`, made when first asked for (plain clients never need one).
     public var sessionID: String {
         let bits = state.withLock { state in
@@ -99,7 +109,7 @@ public final class Session: Sendable {
     ///     token then speaks for it, and a plain client's messages carry its identity.
     ///   - onSendsStored: Called after each batch of this client's sends is stored (or failed) and answered.
     public init(
-        connection: Connection, environment: Environment, client: ClientAddress = .unlimited(), credential: Credential? = nil,
+        connection: Connection, environment: Environment, client: Allowance = .unlimited(), credential: Credential? = nil,
         onSendsStored: @escaping @Sendable () -> Void = {}
     ) {
         self.connection = connection
@@ -111,6 +121,7 @@ public final class Session: Sendable {
         state.credential = credential
         if connection.mode == .plain, let credential {
             state.user = credential.user
+            state.userAllowance = Self.allowance(of: credential.user, in: environment)
             environment.signedIn.record(connection, credential: credential)
         }
         self.state = Mutex(state)
@@ -170,6 +181,7 @@ public final class Session: Sendable {
 
     /// Ends the session: leaves every room and stops the send pipeline once queued sends are stored.
     public func end() {
+        if let allowance = state.withLock({ $0.userAllowance }) { environment.users.release(allowance) }
         environment.signedIn.forget(connection)
         hub.disconnect(connection)
         sends.finish()
@@ -191,7 +203,7 @@ public final class Session: Sendable {
 
     private func receivePlain(_ text: String) {
         guard allowedByRateLimit(), !text.isEmpty, text.utf8.count <= limits.maxTextBytes, !text.utf8.contains(0),
-            client.allowsStoring(bytes: text.utf8.count)
+            allowsStoring(bytes: text.utf8.count)
         else { return }
         hub.metrics.messagesReceived.increment()
         let sender = state.withLock { $0.user } ?? User.guest(named: hub.plainMode.senderName)
@@ -270,9 +282,11 @@ public final class Session: Sendable {
             }
             credential = .guest(named: name)
         }
+        let allowance = Self.allowance(of: credential.user, in: environment)
         state.withLock { state in
             state.user = credential.user
             state.credential = credential
+            state.userAllowance = allowance
         }
         environment.signedIn.record(connection, credential: credential)
         let expiresAt = credential.expiresAt.map(Timestamp.rfc3339(millisecondsSinceEpoch:))
@@ -329,9 +343,9 @@ public final class Session: Sendable {
             guard text.utf8.count <= limits.maxTextBytes else {
                 throw CommandRejection(.tooLarge, "text is over \(limits.maxTextBytes) bytes")
             }
-            guard client.allowsStoring(bytes: text.utf8.count) else {
+            guard allowsStoring(bytes: text.utf8.count) else {
                 hub.metrics.rateLimitedCommands.increment()
-                throw CommandRejection(.rateLimited, "your address is sending more text than the server stores for it; slow down")
+                throw CommandRejection(.rateLimited, "you are sending more text than the server stores for one address or user; slow down")
             }
             let draft = MessageDraft(room: room, senderID: user.id, sender: user.name, clientID: id, text: text)
             queue(PendingSend(ref: ref, draft: draft, acknowledges: true))
@@ -426,12 +440,23 @@ public final class Session: Sendable {
         allowedByRateLimit()
     }
 
-    /// Takes one command from the connection's allowance, then from its address's.
+    /// Takes one command from the connection's allowance, then from its address's, then from its user's.
     private func allowedByRateLimit() -> Bool {
         let time = environment.now()
-        let allowed = state.withLock { $0.limiter.allow(now: time) } && client.allowsCommand()
+        let (connectionAllows, user) = state.withLock { ($0.limiter.allow(now: time), $0.userAllowance) }
+        let allowed = connectionAllows && client.allowsCommand() && (user?.allowsCommand() ?? true)
         if !allowed { hub.metrics.rateLimitedCommands.increment() }
         return allowed
+    }
+
+    /// Takes `bytes` of text to store from the address's allowance, then from the user's.
+    private func allowsStoring(bytes: Int) -> Bool {
+        client.allowsStoring(bytes: bytes) && (state.withLock { $0.userAllowance }?.allowsStoring(bytes: bytes) ?? true)
+    }
+
+    /// A signed-in user's allowance on this node; guests have none.
+    private static func allowance(of user: User, in environment: Environment) -> Allowance? {
+        user.guest ? nil : environment.users.admit(user.id)
     }
 
     private func validate(room: String) throws {

@@ -81,7 +81,7 @@ struct ChatChildChannel: ServerChildChannel, HTTPChannelHandler {
             if let certificates {
                 try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: certificates.current))
             }
-            let client: ClientAddress
+            let client: Allowance
             switch connections.admit(channel) {
             case .admitted(let admitted):
                 client = admitted

@@ -70,13 +70,13 @@ struct ChatEndpoint: Sendable {
     /// - Parameters:
     ///   - client: The client's address and its allowance, shared with its other connections.
     ///   - credential: What the upgrade request authenticated with, if anything.
-    func accept(_ channel: any Channel, head: HTTPRequestHead, client: ClientAddress, credential: Credential?) throws {
+    func accept(_ channel: any Channel, head: HTTPRequestHead, client: Allowance, credential: Credential?) throws {
         let pipeline = channel.pipeline.syncOperations
         let origin = head.headers.first(name: "Origin")
         guard originPolicy.allows(origin: origin, host: head.headers.first(name: "Host")) else {
             log.warning(
                 "refused WebSocket from another origin",
-                metadata: ["origin": "\(LogThrottle.clientValue(origin ?? ""))", "address": "\(client.address)"]
+                metadata: ["origin": "\(LogThrottle.clientValue(origin ?? ""))", "address": "\(client.holder)"]
             )
             return try pipeline.addHandler(WebSocketRefusal(code: .policyViolation, reason: "origin not allowed"))
         }

@@ -21,7 +21,7 @@ final class ConnectionTracker: Sendable {
     /// What becomes of an accepted connection.
     enum Admission {
         /// Served, drawing on its address's allowance.
-        case admitted(ClientAddress)
+        case admitted(Allowance)
         /// Its address has as many connections open as it may.
         case overAddressLimit
         /// The server holds as many connections as it may.
@@ -35,14 +35,14 @@ final class ConnectionTracker: Sendable {
     static func maxConnections(forOpenFileLimit limit: Int) -> Int { max(1, limit - reserve(forOpenFileLimit: limit)) }
 
     /// The client addresses with connections open, and what each may do.
-    let addresses: ClientAddresses
+    let addresses: Allowances
     /// The most connections held at once, refused ones waiting to close included.
     let maxConnections: Int
     private let log: LogThrottle
     private let openCount = Atomic<Int>(0)
     private let open = Mutex<[ObjectIdentifier: any Channel]>([:])
 
-    init(addresses: ClientAddresses, maxConnections: Int, log: LogThrottle) {
+    init(addresses: Allowances, maxConnections: Int, log: LogThrottle) {
         self.addresses = addresses
         self.maxConnections = maxConnections
         self.log = log

@@ -53,7 +53,7 @@ public struct ParleyServer: Sendable {
             ?? ConnectionTracker.maxConnections(forOpenFileLimit: OpenFileLimit.current ?? 1024 * 1024)
         logger.info("connection limit", metadata: ["connections": "\(maxConnections)"])
         self.connections = ConnectionTracker(
-            addresses: ClientAddresses(limits: configuration.addressLimits), maxConnections: maxConnections,
+            addresses: Allowances(limits: configuration.addressLimits), maxConnections: maxConnections,
             log: LogThrottle(logger: logger)
         )
         self.certificates = try configuration.tls.map(TLSCertificates.init(files:))
@@ -147,7 +147,8 @@ public struct ParleyServer: Sendable {
         let log = LogThrottle(logger: logger)
         let endpoint = ChatEndpoint(
             settings: WebSocketConnection.Settings(
-                hub: hub, store: store, limits: configuration.limits, identity: identity, signedIn: signedIn,
+                hub: hub, store: store, limits: configuration.limits, userLimits: configuration.userLimits, identity: identity,
+                signedIn: signedIn,
                 heartbeat: Heartbeat(interval: configuration.pingInterval, timeout: configuration.pongTimeout)
             ),
             originPolicy: OriginPolicy(allowedOrigins: configuration.allowedOrigins),

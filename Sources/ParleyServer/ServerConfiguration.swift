@@ -31,7 +31,10 @@ public struct ServerConfiguration: Sendable {
     public var pongTimeout: Duration
     /// What each client address may do across its connections: open connections (HTTP and WebSocket), commands
     /// and stored text per second. Behind a reverse proxy every client has the proxy's address: raise them there.
-    public var addressLimits: AddressLimits
+    public var addressLimits: AllowanceLimits
+    /// What each signed-in user may do across their connections on one node (commands and stored text per second);
+    /// unlike the address limits, these hold behind a proxy.
+    public var userLimits: AllowanceLimits
     /// The most TCP connections held at once; `nil` for the open file limit less a reserve (see ``ConnectionTracker``).
     public var maxConnections: Int?
     /// How long a new connection has to send its first HTTP request, whole.
@@ -68,7 +71,8 @@ public struct ServerConfiguration: Sendable {
         publicHosts: [String] = [],
         pingInterval: Duration = .seconds(25),
         pongTimeout: Duration = .seconds(10),
-        addressLimits: AddressLimits = AddressLimits(),
+        addressLimits: AllowanceLimits = AllowanceLimits(),
+        userLimits: AllowanceLimits = .perUser,
         maxConnections: Int? = nil,
         requestTimeout: Duration = .seconds(10),
         idleTimeout: Duration = .seconds(60),
@@ -93,6 +97,7 @@ public struct ServerConfiguration: Sendable {
         self.pingInterval = pingInterval
         self.pongTimeout = pongTimeout
         self.addressLimits = addressLimits
+        self.userLimits = userLimits
         self.maxConnections = maxConnections
         self.requestTimeout = requestTimeout
         self.idleTimeout = idleTimeout

@@ -31,10 +31,12 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
         fileprivate let drainQueues = PerEventLoop { DrainQueue(eventLoop: $0) }
 
         init(
-            hub: Hub, store: any MessageStore, limits: Limits, identity: any IdentityProvider, signedIn: SignedInConnections,
-            heartbeat: Heartbeat
+            hub: Hub, store: any MessageStore, limits: Limits, userLimits: AllowanceLimits, identity: any IdentityProvider,
+            signedIn: SignedInConnections, heartbeat: Heartbeat
         ) {
-            sessionEnvironment = Session.Environment(hub: hub, store: store, limits: limits, identity: identity, signedIn: signedIn)
+            sessionEnvironment = Session.Environment(
+                hub: hub, store: store, limits: limits, identity: identity, signedIn: signedIn, userLimits: userLimits
+            )
             self.heartbeat = heartbeat
         }
 
@@ -51,7 +53,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     private var session: Session?
     private let settings: Settings
     /// The client's address, whose allowance the session shares with the address's other connections.
-    private let client: ClientAddress
+    private let client: Allowance
     /// What the client authenticated with at the upgrade, handed to its session.
     private let credential: Credential?
 
@@ -77,7 +79,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     private var pinger: Heartbeat.Pinger?
     private var closeDeadline: Scheduled<Void>?
 
-    init(connection: Connection, settings: Settings, client: ClientAddress, credential: Credential?) {
+    init(connection: Connection, settings: Settings, client: Allowance, credential: Credential?) {
         self.connection = connection
         self.settings = settings
         self.client = client

@@ -104,7 +104,7 @@ struct ChatUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     let requiredUpgradeHeaders: [String] = []
     let endpoint: ChatEndpoint
     /// The connection's client address and its allowance.
-    let client: ClientAddress
+    let client: Allowance
     /// What came of the upgrade, for the connection to answer a refusal with (and to hand an accepted one's
     /// credential to its session).
     let outcome: NIOLoopBoundBox<Outcome>

@@ -36,7 +36,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The largest WebSocket frame or message in bytes; larger ones close the connection with 1009. (PARLEY_MAX_FRAME_BYTES; default 65536)")
     var maxFrameBytes: Int?
 
-    @Option(help: "Commands per connection as PER_SECOND:BURST; 0 turns every rate limit off, the per-address ones too unless they are given (as load tests need). (PARLEY_RATE_LIMIT; default 10:100)")
+    @Option(help: "Commands per connection as PER_SECOND:BURST; 0 turns every rate limit off, the per-address and per-user ones too unless they are given (as load tests need). (PARLEY_RATE_LIMIT; default 10:100)")
     var rateLimit: String?
 
     @Option(help: "Commands per client address, all its connections together, as PER_SECOND:BURST; 0 turns it off. (PARLEY_ADDRESS_RATE_LIMIT; default 200:1000)")
@@ -44,6 +44,12 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Bytes of message text stored per client address, all its connections together, as BYTES_PER_SECOND:BURST; 0 turns it off. (PARLEY_ADDRESS_TEXT_RATE; default 65536:1048576)")
     var addressTextRate: String?
+
+    @Option(help: "Commands per signed-in user, all their connections together, as PER_SECOND:BURST; 0 turns it off. (PARLEY_USER_RATE_LIMIT; default 200:1000)")
+    var userRateLimit: String?
+
+    @Option(help: "Bytes of message text stored per signed-in user, all their connections together, as BYTES_PER_SECOND:BURST; 0 turns it off. (PARLEY_USER_TEXT_RATE; default 65536:1048576)")
+    var userTextRate: String?
 
     @Option(help: "Rooms one connection may be joined to at once. (PARLEY_MAX_JOINED_ROOMS; default 256)")
     var maxJoinedRooms: Int?
@@ -209,23 +215,19 @@ struct Serve: AsyncParsableCommand {
         if let bad = configuration.publicHosts.first(where: { $0.isEmpty || $0.contains("/") || $0.contains(" ") }) {
             throw ConfigurationError("--public-host: \"\(bad)\" is not a host name (e.g. chat.example.com)")
         }
-        var addressLimits = configuration.addressLimits
-        addressLimits.maxConnections = try settings.integer(
+        configuration.addressLimits = try settings.allowance(
+            configuration.addressLimits, everyRateOff: limits.commandsPerSecond == 0,
+            commands: (addressRateLimit, "--address-rate-limit", "PARLEY_ADDRESS_RATE_LIMIT"),
+            text: (addressTextRate, "--address-text-rate", "PARLEY_ADDRESS_TEXT_RATE")
+        )
+        configuration.addressLimits.maxConnections = try settings.integer(
             maxConnectionsPerIp, "--max-connections-per-ip", "PARLEY_MAX_CONNECTIONS_PER_IP", in: 0...10_000_000
-        ) ?? addressLimits.maxConnections
-        if limits.commandsPerSecond == 0 {
-            addressLimits.commandsPerSecond = 0
-            addressLimits.storedBytesPerSecond = 0
-        }
-        if let rate = try settings.string(addressRateLimit, "--address-rate-limit", "PARLEY_ADDRESS_RATE_LIMIT") {
-            (addressLimits.commandsPerSecond, addressLimits.commandBurst) = try Settings.rateLimit(rate, "--address-rate-limit")
-        }
-        if let rate = try settings.string(addressTextRate, "--address-text-rate", "PARLEY_ADDRESS_TEXT_RATE") {
-            let (bytes, burst) = try Settings.rateLimit(rate, "--address-text-rate")
-            addressLimits.storedBytesPerSecond = Int(bytes)
-            addressLimits.storedBytesBurst = burst
-        }
-        configuration.addressLimits = addressLimits
+        ) ?? configuration.addressLimits.maxConnections
+        configuration.userLimits = try settings.allowance(
+            configuration.userLimits, everyRateOff: limits.commandsPerSecond == 0,
+            commands: (userRateLimit, "--user-rate-limit", "PARLEY_USER_RATE_LIMIT"),
+            text: (userTextRate, "--user-text-rate", "PARLEY_USER_TEXT_RATE")
+        )
         configuration.maxConnections = try settings.integer(maxConnections, "--max-connections", "PARLEY_MAX_CONNECTIONS", in: 1...100_000_000)
         if let seconds = try settings.integer(requestTimeout, "--request-timeout", "PARLEY_REQUEST_TIMEOUT", in: 1...3600) {
             configuration.requestTimeout = .seconds(seconds)
@@ -338,6 +340,27 @@ struct Settings {
         var text = String(format: "%.6f", number)
         while text.hasSuffix("0") { text.removeLast() }
         return text
+    }
+
+    /// Limits shared by a holder's connections: `--rate-limit 0` (`everyRateOff`) turns them off unless their own
+    /// options are given.
+    func allowance(
+        _ defaults: AllowanceLimits, everyRateOff: Bool, commands: (String?, String, String), text: (String?, String, String)
+    ) throws -> AllowanceLimits {
+        var limits = defaults
+        if everyRateOff {
+            limits.commandsPerSecond = 0
+            limits.storedBytesPerSecond = 0
+        }
+        if let rate = try string(commands.0, commands.1, commands.2) {
+            (limits.commandsPerSecond, limits.commandBurst) = try Self.rateLimit(rate, commands.1)
+        }
+        if let rate = try string(text.0, text.1, text.2) {
+            let (bytes, burst) = try Self.rateLimit(rate, text.1)
+            limits.storedBytesPerSecond = Int(bytes)
+            limits.storedBytesBurst = burst
+        }
+        return limits
     }
 
     /// One of a fixed set of words.

@@ -251,6 +251,45 @@ def test_people_with_the_same_display_name_are_told_apart_and_idempotency_is_per
     asyncio.run(scenario())
 
 
+def test_a_signed_in_users_connections_share_one_allowance_even_with_address_limits_off(start_parley):
+    # As behind a proxy: no per-address limits, so only the per-user ones stand between one account and the server.
+    node = start_parley("--address-rate-limit", "0", "--address-text-rate", "0", "--user-rate-limit", "0.05:6",
+                        "--user-text-rate", "1:1000", *FAST_PASSWORDS)
+    ana, bea = token_for(node, "ana"), token_for(node, "bea")
+
+    async def pings(ws, count: int, prefix: str) -> list[str]:
+        for index in range(count):
+            await ws.send(json.dumps({"type": "ping", "ref": f"{prefix}{index}"}))
+        answers = []
+        for _ in range(count):
+            event = json.loads(await ws.recv())
+            answers.append(event["type"] if event["type"] == "pong" else event["code"])
+        return answers
+
+    async def scenario():
+        async with await connect(node.ws_url) as one, await connect(node.ws_url) as two, \
+                await connect(node.ws_url) as other_user, await connect(node.ws_url) as guest:
+            for ws, token in ((one, ana), (two, ana), (other_user, bea)):
+                assert (await hello(ws, None, token=token))["type"] == "welcome"
+            assert (await hello(guest, "Visitor"))["type"] == "welcome"
+            # Six commands for all of Ana's connections (a seventh in 20 s), from either connection, then she is limited.
+            answers = await pings(one, 3, "a") + await pings(two, 3, "b") + await pings(one, 1, "c") + await pings(two, 1, "d")
+            assert answers == ["pong"] * 6 + ["rate_limited"] * 2
+            # Nobody else pays for it.
+            assert await pings(other_user, 3, "e") == ["pong"] * 3
+            assert await pings(guest, 3, "f") == ["pong"] * 3
+            # Stored text too: 1,000 bytes in a burst for all of Bea's connections.
+            await other_user.send(json.dumps({"type": "join", "room": "quota", "ref": "j"}))
+            await reply_to(other_user, "j")
+            await other_user.send(json.dumps({"type": "send", "room": "quota", "text": "x" * 900, "id": "big-1", "ref": "s1"}))
+            assert (await reply_to(other_user, "s1"))["type"] == "ack"
+            await other_user.send(json.dumps({"type": "send", "room": "quota", "text": "x" * 900, "id": "big-2", "ref": "s2"}))
+            refused = await reply_to(other_user, "s2")
+            assert refused["code"] == "rate_limited" and "text" in refused["message"]
+
+    asyncio.run(scenario())
+
+
 def test_refresh_extends_a_live_connection_and_a_token_for_another_user_closes_it(node):
     ana = token_for(node, "ana")
     again = login(node, "ana").body["token"]

@@ -2,7 +2,7 @@ import ParleyCore
 import Synchronization
 import Testing
 
-@Suite struct ClientAddressTests {
+@Suite struct AllowanceTests {
     /// A clock the test moves by hand.
     final class ManualClock: Sendable {
         private let time = Mutex<Duration>(.zero)
@@ -11,7 +11,7 @@ import Testing
     }
 
     @Test func connectionsPerAddressAreCappedAndReleased() {
-        let addresses = ClientAddresses(limits: AddressLimits(maxConnections: 2))
+        let addresses = Allowances(limits: AllowanceLimits(maxConnections: 2))
         let first = addresses.admit("10.0.0.1")
         let second = addresses.admit("10.0.0.1")
         #expect(first != nil && second === first)
@@ -23,8 +23,8 @@ import Testing
 
     @Test func connectionsShareTheirAddresssCommandAndTextAllowance() {
         let clock = ManualClock()
-        let limits = AddressLimits(commandsPerSecond: 2, commandBurst: 3, storedBytesPerSecond: 100, storedBytesBurst: 1000)
-        let addresses = ClientAddresses(limits: limits, now: { clock.now })
+        let limits = AllowanceLimits(commandsPerSecond: 2, commandBurst: 3, storedBytesPerSecond: 100, storedBytesBurst: 1000)
+        let addresses = Allowances(limits: limits, now: { clock.now })
         let one = addresses.admit("10.0.0.1")!
         let other = addresses.admit("10.0.0.1")!
         #expect([one.allowsCommand(), other.allowsCommand(), one.allowsCommand(), other.allowsCommand()] == [true, true, true, false])
@@ -44,7 +44,7 @@ import Testing
     }
 
     @Test func zeroRatesAllowEverything() {
-        let addresses = ClientAddresses(limits: AddressLimits(maxConnections: 0, commandsPerSecond: 0, storedBytesPerSecond: 0))
+        let addresses = Allowances(limits: AllowanceLimits(maxConnections: 0, commandsPerSecond: 0, storedBytesPerSecond: 0))
         let client = addresses.admit("10.0.0.1")!
         #expect((0..<10_000).allSatisfy { _ in client.allowsCommand() && client.allowsStoring(bytes: 1 << 20) })
         #expect((0..<1000).allSatisfy { _ in addresses.admit("10.0.0.1") != nil })
