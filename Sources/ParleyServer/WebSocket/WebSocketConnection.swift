@@ -3,7 +3,6 @@ import NIOCore
 import NIOWebSocket
 import ParleyCore
 import ParleyProtocol
-import Synchronization
 
 /// The server side of one upgraded WebSocket connection: the only handler in the connection's pipeline, on its event
 /// loop, and no task while the connection is idle.
@@ -28,7 +27,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     final class Settings: Sendable {
         let sessionEnvironment: Session.Environment
         let heartbeat: Heartbeat
-        fileprivate let drainQueues = PerEventLoop { DrainQueue(eventLoop: $0) }
+        let drainQueues = PerEventLoop { DrainQueue(eventLoop: $0) }
 
         init(
             hub: Hub, store: any MessageStore, limits: Limits, userLimits: AllowanceLimits, identity: any IdentityProvider,
@@ -269,7 +268,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
             && (session?.unstoredSendCount ?? 0) < settings.maxUnstoredSends
     }
 
-    fileprivate func resumeReading() {
+    func resumeReading() {
         guard readPending, mayRead, let context else { return }
         readPending = false
         context.read()
@@ -289,7 +288,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
 
     /// Takes and writes everything the outbox holds while the socket is writable, with one flush. After an
     /// overflow the frames in hand are abandoned, so the 4008 close goes out as soon as the socket takes it.
-    fileprivate func drain() {
+    func drain() {
         guard let context, let relay, !writerStopped else { return }
         var wrote = false
         taking: while writable, let batch = connection.outbox.take(orNotify: relay) {
@@ -349,7 +348,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     /// Once a close is asked for, gives the close frame ``ChatEndpoint/closeFlushTimeout`` to be written and the client
     /// as long again to answer it, and otherwise drops the connection: a client that stopped reading cannot hold it
     /// open.
-    fileprivate func startCloseDeadline() {
+    func startCloseDeadline() {
         guard let context, closeDeadline == nil else { return }
         if connection.outbox.hasOverflowed { settings.hub.metrics.slowConsumerCloses.increment() }
         let timeout = ChatEndpoint.closeFlushTimeout
@@ -376,68 +375,5 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
 
     func dropIfUnanswered(_ sequence: UInt64) {
         if lastPingSequence == sequence, lastPongSequence < sequence { context?.close(promise: nil) }
-    }
-}
-
-/// How other threads reach a connection's handler: each call runs on the handler's event loop. One object per
-/// connection serves the outbox, the session and the inbox.
-private final class LoopRelay: OutboxReader {
-    private let handler: NIOLoopBound<WebSocketConnection>
-    private let eventLoop: any EventLoop
-    private let drainQueue: DrainQueue
-
-    init(_ handler: NIOLoopBound<WebSocketConnection>, eventLoop: any EventLoop, drainQueue: DrainQueue) {
-        self.handler = handler
-        self.eventLoop = eventLoop
-        self.drainQueue = drainQueue
-    }
-
-    func outboxHasWork() {
-        drainQueue.schedule(self)
-    }
-
-    /// Drains the outbox; on the event loop.
-    func drain() {
-        handler.value.drain()
-    }
-
-    @Sendable func resumeReading() {
-        let handler = self.handler
-        eventLoop.execute { handler.value.resumeReading() }
-    }
-
-    func closeRequested() {
-        let handler = self.handler
-        eventLoop.execute { handler.value.startCloseDeadline() }
-    }
-}
-
-/// The connections of one event loop whose outboxes have something: fan-out of a message to a room wakes each
-/// loop once, with one task that drains them all, instead of one task per member.
-private final class DrainQueue: Sendable {
-    private let eventLoop: any EventLoop
-    private let pending = Mutex<(relays: [LoopRelay], scheduled: Bool)>(([], false))
-
-    init(eventLoop: any EventLoop) {
-        self.eventLoop = eventLoop
-    }
-
-    func schedule(_ relay: LoopRelay) {
-        let first = pending.withLock { pending in
-            pending.relays.append(relay)
-            defer { pending.scheduled = true }
-            return !pending.scheduled
-        }
-        if first { eventLoop.execute { self.drainAll() } }
-    }
-
-    private func drainAll() {
-        let relays = pending.withLock { pending in
-            pending.scheduled = false
-            var taken: [LoopRelay] = []
-            swap(&taken, &pending.relays)
-            return taken
-        }
-        for relay in relays { relay.drain() }
     }
 }

@@ -1,0 +1,32 @@
+import NIOCore
+import Synchronization
+
+/// The connections of one event loop whose outboxes have something: fan-out of a message to a room wakes each
+/// loop once, with one task that drains them all, instead of one task per member.
+final class DrainQueue: Sendable {
+    private let eventLoop: any EventLoop
+    private let pending = Mutex<(relays: [LoopRelay], scheduled: Bool)>(([], false))
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func schedule(_ relay: LoopRelay) {
+        let first = pending.withLock { pending in
+            pending.relays.append(relay)
+            defer { pending.scheduled = true }
+            return !pending.scheduled
+        }
+        if first { eventLoop.execute { self.drainAll() } }
+    }
+
+    private func drainAll() {
+        let relays = pending.withLock { pending in
+            pending.scheduled = false
+            var taken: [LoopRelay] = []
+            swap(&taken, &pending.relays)
+            return taken
+        }
+        for relay in relays { relay.drain() }
+    }
+}
