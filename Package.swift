@@ -200,6 +200,7 @@ let package = Package(
                 "ParleyCore",
                 "ParleyServer",
                 "ParleyTesting",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -5,24 +5,6 @@ import Testing
 @testable import ParleyServer
 
 @Suite struct WebSocketWireTests {
-    /// A client frame as a browser sends it: FIN, the opcode, the mask bit and length, the key, the masked payload.
-    private func clientFrame(_ payload: [UInt8], opcode: UInt8 = 0x1, key: [UInt8] = [1, 2, 3, 4]) -> ByteBuffer {
-        var frame = ByteBuffer()
-        frame.writeInteger(0x80 | opcode)
-        switch payload.count {
-        case ..<126: frame.writeInteger(0x80 | UInt8(payload.count))
-        case ...0xFFFF:
-            frame.writeInteger(UInt8(0x80 | 126))
-            frame.writeInteger(UInt16(payload.count))
-        default:
-            frame.writeInteger(UInt8(0x80 | 127))
-            frame.writeInteger(UInt64(payload.count))
-        }
-        frame.writeBytes(key)
-        frame.writeBytes(payload.enumerated().map { $0.element ^ key[$0.offset % 4] })
-        return frame
-    }
-
     @Test func theAcceptValueIsTheRFCsExample() {
         #expect(WebSocketWire.acceptValue(forKey: "dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
     }

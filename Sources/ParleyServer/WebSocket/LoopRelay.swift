@@ -30,6 +30,6 @@ final class LoopRelay: OutboxReader {
 
     func closeRequested() {
         let handler = self.handler
-        eventLoop.execute { handler.value.startCloseDeadline() }
+        eventLoop.execute { handler.value.closeRequested() }
     }
 }

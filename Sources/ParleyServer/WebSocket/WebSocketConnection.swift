@@ -5,19 +5,14 @@ import ParleyCore
 import ParleyProtocol
 
 /// The server side of one upgraded WebSocket connection: the only handler in the connection's pipeline, on its event
-/// loop, and no task while the connection is idle.
+/// loop, and no task while the connection is idle. A thin shell around ``ConnectionStateMachine``, which decides
+/// everything RFC 6455 asks (what a frame means, when to close, when to drop); this handler performs what it says.
 ///
-/// Reading, it parses client frames (``WebSocketWire``) and enforces RFC 6455 (masked client frames, no reserved bits
-/// or opcodes, fragments in order, text in UTF-8, messages within the limit), answers pings, notes pongs for the
-/// heartbeat and passes messages to the session through a ``SessionInbox``, pausing the socket while the session is
-/// behind. Writing, it drains the connection's ``Outbox`` whenever the outbox has something and the socket is
-/// writable: the outbox holds complete frames (``Frame``), so a message fanned out to a room is one buffer every
-/// member's connection writes as it is, with one flush per batch and no per-receiver framing or task switch.
-///
-/// Closing follows the handshake: a close the server starts (the outbox's, on overflow or shutdown) waits for the
-/// client's answer, and the connection is dropped if the close frame is not written within
-/// ``ChatEndpoint/closeFlushTimeout`` or not answered within as long again; a protocol violation is answered with its
-/// close code and the connection is closed at once.
+/// Reading, it hands whole messages to the session through a ``SessionInbox``, answers pings through the outbox
+/// (within the rate limit), and holds reads back while the session is behind or the outbox is over half full.
+/// Writing, it drains the connection's ``Outbox`` whenever the outbox has something and the socket is writable: the
+/// outbox holds complete frames (``Frame``), so a message fanned out to a room is one buffer every member's
+/// connection writes as it is, with one flush per batch and no per-receiver framing or task switch.
 final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, Heartbeat.Pingable {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -57,33 +52,19 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     private let credential: Credential?
 
     private var context: ChannelHandlerContext?
-    private var frames: WebSocketWire.FrameReader
-    /// A protocol violation was answered: nothing more is read.
-    private var failed = false
+    private var machine: ConnectionStateMachine<EventLoopClock>
     private var inbox: SessionInbox?
     /// How other threads reach this handler; registered with the outbox when a drain found it empty.
     private var relay: LoopRelay?
     private var writable = true
-    /// The outbox said close or finished: nothing more is taken from it.
-    private var writerStopped = false
-    /// A close frame has been queued for the client; what it sends now is ignored until its close.
-    private var closeSent = false
-    private var closeFlushed = false
-    /// The opcode and data of a fragmented message being reassembled.
-    private var fragments: (opcode: WebSocketOpcode, data: ByteBuffer)?
-    /// A read held back while the session is behind.
-    private var readPending = false
-    private var lastPingSequence: UInt64 = 0
-    private var lastPongSequence: UInt64 = 0
     private var pinger: Heartbeat.Pinger?
-    private var closeDeadline: Scheduled<Void>?
 
     init(connection: Connection, settings: Settings, client: Allowance, credential: Credential?) {
         self.connection = connection
         self.settings = settings
         self.client = client
         self.credential = credential
-        frames = WebSocketWire.FrameReader(maxPayload: settings.limits.maxFrameBytes)
+        machine = ConnectionStateMachine(maxMessageBytes: settings.limits.maxFrameBytes)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -119,158 +100,52 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
 
     func channelInactive(context: ChannelHandlerContext) {
         pinger?.remove(self)
-        closeDeadline?.cancel()
         inbox?.submit(.end)
         context.fireChannelInactive()
-    }
-
-    // MARK: Reading
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !failed else { return }
-        let withinLimit = frames.read(unwrapInboundIn(data)) { frame in
-            receive(frame)
-            return !failed
-        }
-        if !withinLimit { violation(.messageTooLarge, "frame over \(settings.limits.maxFrameBytes) bytes") }
-    }
-
-    private func receive(_ frame: WebSocketFrame) {
-        guard frame.maskKey != nil else {
-            return violation(.protocolError, "client frames must be masked")
-        }
-        guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else {
-            return violation(.protocolError, "reserved bits are set but no extension was negotiated")
-        }
-        if frame.opcode.isControlOpcode {
-            guard frame.fin else { return violation(.protocolError, "control frames cannot be fragmented") }
-            guard frame.length <= 125 else { return violation(.protocolError, "control frames carry at most 125 bytes") }
-        }
-        switch frame.opcode {
-        case .text, .binary:
-            guard fragments == nil else {
-                return violation(.protocolError, "a new message began inside a fragmented one")
-            }
-            if frame.fin {
-                receive(frame.opcode, frame.unmaskedData)
-            } else {
-                fragments = (frame.opcode, frame.unmaskedData)
-            }
-        case .continuation:
-            guard var message = fragments else {
-                return violation(.protocolError, "a continuation frame with no message to continue")
-            }
-            fragments = nil
-            guard message.data.readableBytes + frame.length <= settings.limits.maxFrameBytes else {
-                return violation(.messageTooLarge, "message over \(settings.limits.maxFrameBytes) bytes")
-            }
-            var more = frame.unmaskedData
-            message.data.writeBuffer(&more)
-            if frame.fin {
-                receive(message.opcode, message.data)
-            } else {
-                fragments = message
-            }
-        case .ping:
-            // A ping counts as a command for the rate limit (one over it is not answered), and its pong goes through
-            // the outbox like every other frame: bounded by it, and pausing reads when it is over half full.
-            if !closeSent, session?.allowsControlFrame() ?? false { connection.outbox.push(Frame.pong(echoing: frame.unmaskedData)) }
-        case .pong:
-            // Only the echo of the outstanding ping counts: an unsolicited pong proves nothing about the client.
-            let payload = frame.unmaskedData
-            if payload.readableBytes == 8, let pinger,
-                payload.getInteger(at: payload.readerIndex, as: UInt64.self) == pinger.payload(of: lastPingSequence)
-            {
-                lastPongSequence = lastPingSequence
-            }
-        case .connectionClose:
-            receiveClose(frame.unmaskedData)
-        default:
-            violation(.protocolError, "opcode \(frame.opcode) is reserved")
-        }
-    }
-
-    private func receive(_ opcode: WebSocketOpcode, _ data: ByteBuffer) {
-        guard !closeSent, let inbox else { return }
-        let item: SessionInbox.Item
-        if opcode == .text {
-            guard let text = String(validating: data.readableBytesView, as: UTF8.self) else {
-                return violation(.dataInconsistentWithMessage, "text frames must be UTF-8")
-            }
-            item = .text(text)
-        } else {
-            item = .binary
-        }
-        inbox.submit(item)
-    }
-
-    /// The client's close: the answer to ours, or its own, which is echoed before the connection closes.
-    private func receiveClose(_ payload: ByteBuffer) {
-        guard let context else { return }
-        if closeSent {
-            context.close(promise: nil)
-            return
-        }
-        var payload = payload
-        guard payload.readableBytes != 1 else { return violation(.protocolError, "a close frame cannot carry one byte") }
-        let code = payload.readInteger(as: UInt16.self)
-        if let code, !Self.isValidCloseCode(code) {
-            return violation(.protocolError, "close code \(code) is not allowed")
-        }
-        guard String(validating: payload.readableBytesView, as: UTF8.self) != nil else {
-            return violation(.dataInconsistentWithMessage, "a close reason must be UTF-8")
-        }
-        closeSent = true
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(Frame.close(code: code))).whenComplete { _ in
-            channel.close(promise: nil)
-        }
-    }
-
-    /// Codes a client may send (RFC 6455 §7.4): not 1004–1006, 1015 or unassigned ones.
-    static func isValidCloseCode(_ code: UInt16) -> Bool {
-        switch code {
-        case 1000...1003, 1007...1014, 3000...4999: true
-        default: false
-        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
 
-    /// Fails the connection: the close code and reason, then the end of the TCP connection.
-    private func violation(_ code: WebSocketErrorCode, _ reason: String) {
-        failed = true
-        guard let context, !closeSent else { return }
-        settings.hub.metrics.protocolViolations.increment()
-        closeSent = true
-        fragments = nil
-        let frame = Frame.close(code: UInt16(webSocketErrorCode: code), reason: reason)
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in
-            channel.close(promise: nil)
+    // MARK: Reading
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        machine.read(unwrapInboundIn(data)) { action in
+            switch action {
+            case .deliver(.text(let text)):
+                inbox?.submit(.text(text))
+            case .deliver(.binary):
+                inbox?.submit(.binary)
+            case .answerPing(let payload):
+                // A ping counts as a command for the rate limit (one over it is not answered), and its pong goes
+                // through the outbox like every other frame: bounded by it, and pausing reads when it is over half
+                // full.
+                if session?.allowsControlFrame() ?? false { connection.outbox.push(Frame.pong(echoing: payload)) }
+            case .closeAfterWriting(let frame, let violation):
+                if violation { settings.hub.metrics.protocolViolations.increment() }
+                let channel = context.channel
+                context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
+            case .closeConnection:
+                context.close(promise: nil)
+            }
         }
     }
 
     /// Holds reads back while the session has a backlog or the outbox is over half full (the client is not reading
     /// what it is sent as fast as it sends).
     func read(context: ChannelHandlerContext) {
-        if mayRead {
-            context.read()
-        } else {
-            readPending = true
-        }
+        if machine.readRequested(hasRoom: hasRoomToRead) { context.read() }
     }
 
-    private var mayRead: Bool {
+    private var hasRoomToRead: Bool {
         !(inbox?.isReadingPaused ?? false) && !connection.outbox.isOverHalfFull
             && (session?.unstoredSendCount ?? 0) < settings.maxUnstoredSends
     }
 
+    /// Makes the read held back, if there is room for it now.
     func resumeReading() {
-        guard readPending, mayRead, let context else { return }
-        readPending = false
+        guard let context, machine.roomFreed(hasRoom: hasRoomToRead) else { return }
         context.read()
     }
 
@@ -289,7 +164,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     /// Takes and writes everything the outbox holds while the socket is writable, with one flush. After an
     /// overflow the frames in hand are abandoned, so the 4008 close goes out as soon as the socket takes it.
     func drain() {
-        guard let context, let relay, !writerStopped else { return }
+        guard let context, let relay, !machine.isWriterStopped else { return }
         var wrote = false
         taking: while writable, let batch = connection.outbox.take(orNotify: relay) {
             switch batch {
@@ -298,12 +173,11 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
                 write(frames, to: context)
                 wrote = true
             case .close(let code, let reason):
-                writerStopped = true
                 if wrote { context.flush() }
-                startClose(code, reason: reason)
+                if let frame = machine.outboxClosing(code, reason: reason) { writeClose(frame, to: context) }
                 return
             case .finished:
-                writerStopped = true
+                machine.outboxFinished()
                 break taking
             }
         }
@@ -328,52 +202,48 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
         context.write(wrapOutboundOut(combined), promise: nil)
     }
 
-    /// Writes a control frame at once, closing the connection if it cannot be written.
-    private func writeControlFrame(_ frame: ByteBuffer) {
-        guard let context else { return }
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(frame)).whenFailure { _ in channel.close(promise: nil) }
-    }
-
     /// The server's close, after every frame queued before it: the client is expected to answer.
-    private func startClose(_ code: CloseCode, reason: String) {
-        guard let context, !closeSent else { return }
-        closeSent = true
+    private func writeClose(_ frame: ByteBuffer, to context: ChannelHandlerContext) {
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.writeAndFlush(wrapOutboundOut(Frame.close(code: code.rawValue, reason: reason))).whenSuccess {
-            handler.value.closeFlushed = true
+        context.writeAndFlush(wrapOutboundOut(frame)).whenSuccess {
+            handler.value.machine.closeFrameWritten()
         }
     }
 
-    /// Once a close is asked for, gives the close frame ``ChatEndpoint/closeFlushTimeout`` to be written and the client
-    /// as long again to answer it, and otherwise drops the connection: a client that stopped reading cannot hold it
-    /// open.
-    func startCloseDeadline() {
-        guard let context, closeDeadline == nil else { return }
+    /// A close was asked for: starts the deadline by which the close frame must be written and answered.
+    func closeRequested() {
+        guard let context else { return }
         if connection.outbox.hasOverflowed { settings.hub.metrics.slowConsumerCloses.increment() }
-        let timeout = ChatEndpoint.closeFlushTimeout
-        let eventLoop = context.eventLoop
+        guard let deadline = machine.closeRequested(now: EventLoopClock(eventLoop: context.eventLoop).now) else { return }
+        scheduleDeadline(deadline, on: context.eventLoop)
+    }
+
+    private func scheduleDeadline(_ deadline: EventLoopClock.Instant, on eventLoop: any EventLoop) {
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
-        closeDeadline = eventLoop.scheduleTask(in: timeout) {
-            let connection = handler.value
-            guard connection.closeFlushed else {
-                connection.context?.close(promise: nil)
-                return
-            }
-            connection.closeDeadline = eventLoop.scheduleTask(in: timeout) {
-                handler.value.context?.close(promise: nil)
-            }
+        eventLoop.scheduleTask(deadline: deadline.deadline) {
+            handler.value.deadlineReached()
+        }
+    }
+
+    private func deadlineReached() {
+        guard let context else { return }
+        switch machine.deadlineReached(now: EventLoopClock(eventLoop: context.eventLoop).now) {
+        case .closeConnection: context.close(promise: nil)
+        case .wait(let until): scheduleDeadline(until, on: context.eventLoop)
+        case .none: break
         }
     }
 
     // MARK: Heartbeat
 
     func ping(_ sequence: UInt64, payload: UInt64) {
-        lastPingSequence = sequence
-        writeControlFrame(Frame.ping(payload))
+        guard let context else { return }
+        machine.pingSent(sequence: sequence, payload: payload)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(Frame.ping(payload))).whenFailure { _ in channel.close(promise: nil) }
     }
 
     func dropIfUnanswered(_ sequence: UInt64) {
-        if lastPingSequence == sequence, lastPongSequence < sequence { context?.close(promise: nil) }
+        if machine.isPingUnanswered(sequence) { context?.close(promise: nil) }
     }
 }
