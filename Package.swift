@@ -150,7 +150,10 @@ let package = Package(
             name: "ParleyTesting",
             dependencies: [
                 "ParleyServer",
+                "ParleyPostgres",
                 .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -179,6 +182,7 @@ let package = Package(
             dependencies: [
                 "ParleyCore",
                 "ParleySQLite",
+                "ParleyTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
@@ -188,8 +192,20 @@ let package = Package(
             dependencies: [
                 "ParleyCore",
                 "ParleyPostgres",
+                "ParleyTesting",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MessageStoreContractTests",
+            dependencies: [
+                "ParleyCore",
+                "ParleySQLite",
+                "ParleyPostgres",
+                "ParleyTesting",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

@@ -2,14 +2,8 @@ import ServiceLifecycle
 
 /// A `MessageStore` that keeps history in memory: for tests and for trying Parley without a file.
 public actor InMemoryMessageStore: MessageStore {
-    private struct DedupeKey: Hashable {
-        var room: String
-        var senderID: String
-        var clientID: String
-    }
-
     private var rooms: [String: [StoredMessage]] = [:]
-    private var stored: [DedupeKey: StoredMessage] = [:]
+    private var stored: [MessageKey: StoredMessage] = [:]
     private let now: @Sendable () -> Int64
     private let onCommit: CommitHandler
 
@@ -27,22 +21,14 @@ public actor InMemoryMessageStore: MessageStore {
     }
 
     public func append(_ drafts: [MessageDraft]) async throws -> [AppendOutcome] {
-        var outcomes: [AppendOutcome] = []
-        var committed: [StoredMessage] = []
-        for draft in drafts {
-            let key = DedupeKey(room: draft.room, senderID: draft.senderID, clientID: draft.clientID)
-            if let existing = stored[key] {
-                outcomes.append(AppendOutcome(message: existing, isNew: false))
-                continue
-            }
-            let offset = Int64(rooms[draft.room]?.count ?? 0) + 1
-            let message = draft.stored(at: offset, storedAt: now())
-            rooms[draft.room, default: []].append(message)
-            stored[key] = message
-            committed.append(message)
-            outcomes.append(AppendOutcome(message: message, isNew: true))
+        let (outcomes, new) = OffsetAssignment.assign(
+            drafts, storedAt: now(), head: { Int64(rooms[$0]?.count ?? 0) }, stored: { stored[$0] }
+        )
+        for message in new {
+            rooms[message.room, default: []].append(message)
+            stored[message.key] = message
         }
-        if !committed.isEmpty { onCommit(committed) }
+        if !new.isEmpty { onCommit(new) }
         return outcomes
     }
 

@@ -64,7 +64,7 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
     }
 
     /// The configuration of one direct connection to this database.
-    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+    package func connectionConfiguration() throws -> PostgresConnection.Configuration {
         PostgresConnection.Configuration(
             host: host, port: port, username: username, password: password, database: database,
             tls: requiresTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable

@@ -123,7 +123,7 @@ public final class PostgresMessageStore: MessageStore {
         for try await (room, head) in locked.decode((String, Int64).self) { heads[room] = head }
 
         // Under the room locks, anything another node stored under the same ids has committed and is visible.
-        var stored: [DuplicateKey: StoredMessage] = [:]
+        var stored: [MessageKey: StoredMessage] = [:]
         let existing = try await connection.query(
             """
             SELECT \(unescaped: columns) FROM parley_messages
@@ -134,25 +134,14 @@ public final class PostgresMessageStore: MessageStore {
         )
         for try await row in existing.decode(MessageRow.self) {
             let message = message(from: row)
-            stored[DuplicateKey(message)] = message
+            stored[message.key] = message
         }
 
-        var outcomes: [AppendOutcome] = []
-        var new: [StoredMessage] = []
-        for draft in drafts {
-            let key = DuplicateKey(room: draft.room, senderID: draft.senderID, clientID: draft.clientID)
-            if let message = stored[key] {
-                outcomes.append(AppendOutcome(message: message, isNew: false))
-                continue
-            }
-            let offset = (heads[draft.room] ?? 0) + 1
-            heads[draft.room] = offset
-            let message = draft.stored(at: offset, storedAt: storedAt)
-            stored[key] = message
-            new.append(message)
-            outcomes.append(AppendOutcome(message: message, isNew: true))
-        }
+        let (outcomes, new) = OffsetAssignment.assign(
+            drafts, storedAt: storedAt, head: { heads[$0] ?? 0 }, stored: { stored[$0] }
+        )
         guard !new.isEmpty else { return outcomes }
+        for message in new { heads[message.room] = message.offset }
 
         try await connection.query(
             """
@@ -253,22 +242,6 @@ public final class PostgresMessageStore: MessageStore {
 
     private static func message(from row: MessageRow) -> StoredMessage {
         StoredMessage(room: row.0, offset: row.1, clientID: row.4, senderID: row.2, sender: row.3, text: row.5, storedAt: row.6)
-    }
-
-    private struct DuplicateKey: Hashable {
-        var room: String
-        var senderID: String
-        var clientID: String
-
-        init(room: String, senderID: String, clientID: String) {
-            self.room = room
-            self.senderID = senderID
-            self.clientID = clientID
-        }
-
-        init(_ message: StoredMessage) {
-            self.init(room: message.room, senderID: message.senderID, clientID: message.clientID)
-        }
     }
 }
 

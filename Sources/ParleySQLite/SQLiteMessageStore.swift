@@ -156,32 +156,23 @@ public final class SQLiteMessageStore: MessageStore {
     }
 
     private static func insert(_ drafts: [MessageDraft], storedAt: Int64, in db: Database) throws -> [AppendOutcome] {
-        var heads: [String: Int64] = [:]
-        var outcomes: [AppendOutcome] = []
-        outcomes.reserveCapacity(drafts.count)
-        let findDuplicate = try db.cachedStatement(
+        let findStored = try db.cachedStatement(
             sql: "SELECT \(columns) FROM messages WHERE room = ? AND sender_id = ? AND client_id = ?"
         )
         let insert = try db.cachedStatement(
             sql: "INSERT INTO messages (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?)"
         )
-        for draft in drafts {
-            if let row = try Row.fetchOne(findDuplicate, arguments: [draft.room, draft.senderID, draft.clientID]) {
-                outcomes.append(AppendOutcome(message: message(from: row), isNew: false))
-                continue
+        let (outcomes, new) = try OffsetAssignment.assign(
+            drafts, storedAt: storedAt,
+            head: { try headOffset(of: $0, in: db) },
+            stored: { key in
+                try Row.fetchOne(findStored, arguments: [key.room, key.senderID, key.clientID]).map(message(from:))
             }
-            let head: Int64
-            if let known = heads[draft.room] {
-                head = known
-            } else {
-                head = try headOffset(of: draft.room, in: db)
-            }
-            let message = draft.stored(at: head + 1, storedAt: storedAt)
+        )
+        for message in new {
             try insert.execute(
                 arguments: [message.room, message.offset, message.senderID, message.sender, message.clientID, message.text, storedAt]
             )
-            heads[draft.room] = message.offset
-            outcomes.append(AppendOutcome(message: message, isNew: true))
         }
         return outcomes
     }

@@ -2,22 +2,18 @@ import Foundation
 import GRDB
 import ParleyCore
 import ParleySQLite
+import ParleyTesting
 import Synchronization
 import Testing
 
-/// The embedded store on real files in a temporary folder.
+/// What only the embedded store does, on real files in a temporary folder: what every store does is in
+/// MessageStoreContractTests.
 @Suite(.timeLimit(.minutes(1))) struct SQLiteMessageStoreTests {
     /// Collects what the store reports as committed.
     final class Commits: Sendable {
         private let batches = Mutex<[[StoredMessage]]>([])
         func record(_ batch: [StoredMessage]) { batches.withLock { $0.append(batch) } }
         var all: [[StoredMessage]] { batches.withLock { $0 } }
-    }
-
-    private static func temporaryPath() throws -> String {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("parley-sqlite-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        return folder.appendingPathComponent("history.sqlite").path
     }
 
     /// Opens the store at `path`, runs its writer for the duration of `body`, then stops it and closes the file.
@@ -39,19 +35,8 @@ import Testing
         MessageDraft(room: room, senderID: "guest:" + sender, sender: sender, clientID: id, text: "text \(id)")
     }
 
-    @Test func offsetsArePerRoomFromOneWithoutGaps() async throws {
-        try await Self.withStore(at: try Self.temporaryPath()) { store in
-            let outcomes = try await store.append([draft("a", "1"), draft("b", "1"), draft("a", "2"), draft("a", "3")])
-            #expect(outcomes.map(\.message.offset) == [1, 1, 2, 3])
-            #expect(outcomes.allSatisfy { $0.isNew })
-            #expect(try await store.head(of: "a") == 3)
-            #expect(try await store.head(of: "b") == 1)
-            #expect(try await store.head(of: "empty") == 0)
-        }
-    }
-
     @Test func aResentIdReturnsTheOriginalAndStoresNothingEvenAfterReopening() async throws {
-        let path = try Self.temporaryPath()
+        let path = try TemporaryDatabases.sqlitePath()
         let first = try await Self.withStore(at: path) { store in try await store.append([draft("a", "x")]) }
         let commits = Commits()
         try await Self.withStore(at: path, commits: commits) { store in
@@ -64,9 +49,9 @@ import Testing
         #expect(commits.all.flatMap { $0 }.map(\.sender) == ["Bruno"])
     }
 
-    @Test func concurrentSendersGetGaplessOffsetsAndShareCommits() async throws {
+    @Test func concurrentSendersShareCommits() async throws {
         let commits = Commits()
-        try await Self.withStore(at: try Self.temporaryPath(), commits: commits) { store in
+        try await Self.withStore(at: try TemporaryDatabases.sqlitePath(), commits: commits) { store in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for sender in 0..<50 {
                     group.addTask {
@@ -86,7 +71,7 @@ import Testing
     }
 
     @Test func anAcknowledgedMessageIsVisibleToAnotherConnectionAtOnce() async throws {
-        let path = try Self.temporaryPath()
+        let path = try TemporaryDatabases.sqlitePath()
         try await Self.withStore(at: path) { store in
             _ = try await store.append([draft("a", "1")])
             let other = try DatabaseQueue(path: path)
@@ -96,20 +81,8 @@ import Testing
         }
     }
 
-    @Test func historyReadsAfterAndBeforeAnOffsetOldestFirst() async throws {
-        try await Self.withStore(at: try Self.temporaryPath()) { store in
-            _ = try await store.append((1...10).map { draft("a", "\($0)") })
-            #expect(try await store.messages(in: "a", after: 7, limit: 10).map(\.offset) == [8, 9, 10])
-            #expect(try await store.messages(in: "a", after: 2, limit: 2).map(\.offset) == [3, 4])
-            #expect(try await store.messages(in: "a", before: nil, limit: 3).map(\.offset) == [8, 9, 10])
-            #expect(try await store.messages(in: "a", before: 4, limit: 5).map(\.offset) == [1, 2, 3])
-            let message = try await store.messages(in: "a", after: 0, limit: 1)[0]
-            #expect(message == StoredMessage(room: "a", offset: 1, clientID: "1", senderID: "guest:Ana", sender: "Ana", text: "text 1", storedAt: 1_700_000_000_000))
-        }
-    }
-
     @Test func theSchemaIsVersionedAndDedupeIsAConstraint() async throws {
-        let path = try Self.temporaryPath()
+        let path = try TemporaryDatabases.sqlitePath()
         try await Self.withStore(at: path) { _ in }
         let database = try DatabaseQueue(path: path)
         let migrations = try await database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
@@ -129,7 +102,7 @@ import Testing
     }
 
     @Test func aDatabaseFromBeforeUsersKeepsItsHistoryWithGuestSenderIDs() async throws {
-        let path = try Self.temporaryPath()
+        let path = try TemporaryDatabases.sqlitePath()
         let old = try DatabaseQueue(path: path)
         try await old.write { db in
             try db.execute(
