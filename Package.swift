@@ -172,6 +172,7 @@ let package = Package(
             name: "ParleyCoreTests",
             dependencies: [
                 "ParleyCore",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -1,4 +1,5 @@
 import CoreMetrics
+import Logging
 import NIOCore
 import ParleyProtocol
 import Synchronization
@@ -44,6 +45,10 @@ public final class Session: Sendable {
         public let signedIn: SignedInConnections
         /// What each signed-in user may do across all of their connections.
         public let users: Allowances
+        /// Where sessions say why they answered `internal`.
+        public let logger: Logger
+        /// The same, throttled: a failing database must not flood the log.
+        let log: LogThrottle
         /// A monotonic clock for rate limiting.
         public let now: @Sendable () -> Duration
 
@@ -54,11 +59,12 @@ public final class Session: Sendable {
         ///   - identity: Who is who; `nil` for guests only.
         ///   - signedIn: The connections whose credentials can expire or be revoked.
         ///   - userLimits: What each signed-in user may do across all of their connections.
+        ///   - logger: Where sessions say why they answered `internal`.
         ///   - now: A monotonic clock for rate limiting.
         public init(
             hub: Hub, store: any MessageStore, limits: Limits, identity: (any IdentityProvider)? = nil,
             signedIn: SignedInConnections = SignedInConnections(), userLimits: AllowanceLimits = .perUser,
-            now: @escaping @Sendable () -> Duration = Session.monotonicNow
+            logger: Logger = Logger(label: "parley"), now: @escaping @Sendable () -> Duration = Session.monotonicNow
         ) {
             self.hub = hub
             self.store = store
@@ -66,6 +72,8 @@ public final class Session: Sendable {
             self.identity = identity
             self.signedIn = signedIn
             self.users = Allowances(limits: userLimits, now: now)
+            self.logger = logger
+            self.log = LogThrottle(logger: logger)
             self.now = now
         }
     }
@@ -155,6 +163,7 @@ public final class Session: Sendable {
                 }
             } catch {
                 unstoredSends.subtract(batch.count, ordering: .relaxed)
+                logInternal("storing sends failed", error)
                 for pending in batch where pending.acknowledges {
                     hub.metrics.countError(.internal)
                     connection.outbox.push(
@@ -248,6 +257,7 @@ public final class Session: Sendable {
         } catch let rejection as CommandRejection {
             await reply(.error(ref: frame.ref, code: rejection.code, message: rejection.message))
         } catch {
+            logInternal("a \(frame.command.type) command failed", error)
             await reply(.error(ref: frame.ref, code: .internal, message: "the server could not complete the command; try again"))
         }
     }
@@ -278,6 +288,7 @@ public final class Session: Sendable {
                     return await replyError(.nameTaken, "an account has that name; pick another or sign in", ref: ref)
                 }
             } catch {
+                logInternal("checking a guest's name against the accounts failed", error)
                 return await replyError(.internal, "the server could not check the name; try again", ref: ref)
             }
             credential = .guest(named: name)
@@ -313,6 +324,7 @@ public final class Session: Sendable {
         } catch let failure as AuthenticationFailure {
             await refuseCredential(failure.message, ref: ref)
         } catch {
+            logInternal("checking a token failed", error)
             await replyError(.internal, "the server could not check the token; try again", ref: ref)
         }
         return nil
@@ -438,6 +450,16 @@ public final class Session: Sendable {
     /// Whether a WebSocket ping from the client may be answered: it counts as a command for the rate limits.
     public func allowsControlFrame() -> Bool {
         allowedByRateLimit()
+    }
+
+    /// Says why the client is answered `internal`: the client learns only that the server failed, the operator
+    /// learns what failed and why. A store that has shut down is no news during a shutdown.
+    private func logInternal(_ what: String, _ error: any Error) {
+        if let storeError = error as? StoreError, storeError.isClosed {
+            environment.logger.debug("\(what): the store is closed", metadata: ["connection": "\(connection.id)"])
+            return
+        }
+        environment.log.error("answered internal: \(what)", metadata: ["error": "\(error)", "connection": "\(connection.id)"])
     }
 
     /// Takes one command from the connection's allowance, then from its address's, then from its user's.

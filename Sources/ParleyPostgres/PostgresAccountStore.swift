@@ -166,7 +166,7 @@ public final class PostgresAccountStore: AccountStore {
                 return result
             }
         } catch {
-            throw PostgresStoreError.unavailable(location: location, reason: PostgresStoreError.describe(error))
+            throw StoreError.unavailable(location, cause: error, reason: PostgresErrorText.describe(error))
         }
     }
 }

@@ -98,7 +98,7 @@ public final class PostgresClusterLink: Broker {
                 ).drain()
             }
         } catch {
-            logger.warning("could not remove this node from the cluster; the others will time it out", metadata: ["error": "\(PostgresStoreError.describe(error))"])
+            logger.warning("could not remove this node from the cluster; the others will time it out", metadata: ["error": "\(PostgresErrorText.describe(error))"])
         }
     }
 
@@ -111,7 +111,7 @@ public final class PostgresClusterLink: Broker {
                 ).drain()
             }
         } catch {
-            throw PostgresStoreError.cannotOpen(location: store.location.description, reason: PostgresStoreError.describe(error))
+            throw StoreError.cannotOpen(store.location.description, cause: error, reason: PostgresErrorText.describe(error))
         }
     }
 
@@ -145,7 +145,7 @@ public final class PostgresClusterLink: Broker {
                 }
                 if wasConnected {
                     hub.metrics.clusterLinkLosses.increment()
-                    logger.warning("lost the cluster's LISTEN connection; reconnecting", metadata: ["error": "\(PostgresStoreError.describe(error))"])
+                    logger.warning("lost the cluster's LISTEN connection; reconnecting", metadata: ["error": "\(PostgresErrorText.describe(error))"])
                 }
             }
             try? await Task.sleep(for: .milliseconds(500))
@@ -270,7 +270,7 @@ public final class PostgresClusterLink: Broker {
             do {
                 try await withDeadline(nodeTimeout / 3) { try await self.beatOnce() }
             } catch {
-                logger.debug("heartbeat failed", metadata: ["error": "\(PostgresStoreError.describe(error))"])
+                logger.debug("heartbeat failed", metadata: ["error": "\(PostgresErrorText.describe(error))"])
             }
         }
     }
@@ -319,7 +319,7 @@ public final class PostgresClusterLink: Broker {
                 }
             } catch {
                 if case .announce(let announcement) = job, announcement.isFleeting { continue }
-                logger.debug("publishing presence failed; will restate it", metadata: ["error": "\(PostgresStoreError.describe(error))"])
+                logger.debug("publishing presence failed; will restate it", metadata: ["error": "\(PostgresErrorText.describe(error))"])
                 try? await Task.sleep(for: .seconds(1))
                 presenceJobQueue.yield(.resynchronize)
             }

@@ -29,7 +29,7 @@ public final class PostgresMessageStore: MessageStore {
     ///   - metrics: Where commits are counted and timed.
     ///   - logger: Where problems are logged.
     ///   - now: The clock for timestamps, in milliseconds since the Unix epoch.
-    /// - Throws: `PostgresStoreError.cannotOpen` naming the database when it cannot be reached or migrated.
+    /// - Throws: ``StoreError`` naming the database when it cannot be reached or migrated.
     public init(
         location: PostgresLocation,
         metrics: ParleyMetrics = .disabled,
@@ -55,7 +55,7 @@ public final class PostgresMessageStore: MessageStore {
             try await PostgresSchema.migrate(client, logger: logger)
         } catch {
             clientTask.cancel()
-            throw PostgresStoreError.cannotOpen(location: location.description, reason: PostgresStoreError.describe(error))
+            throw StoreError.cannotOpen(location.description, cause: error, reason: PostgresErrorText.describe(error))
         }
     }
 
@@ -68,7 +68,7 @@ public final class PostgresMessageStore: MessageStore {
             )
             try await connection.close()
         } catch {
-            throw PostgresStoreError.cannotOpen(location: location.description, reason: PostgresStoreError.describe(error))
+            throw StoreError.cannotOpen(location.description, cause: error, reason: PostgresErrorText.describe(error))
         }
     }
 
@@ -81,7 +81,7 @@ public final class PostgresMessageStore: MessageStore {
     }
 
     public func append(_ drafts: [MessageDraft]) async throws -> [AppendOutcome] {
-        try await writes.append(drafts, closed: PostgresStoreError.closed(location: location.description))
+        try await writes.append(drafts, closed: StoreError.closed(location.description))
     }
 
     private func commit(_ batch: [GroupCommitQueue.PendingWrite]) async {
@@ -103,8 +103,8 @@ public final class PostgresMessageStore: MessageStore {
             health.writeSucceeded()
             GroupCommitQueue.answer(batch, with: outcomes)
         } catch {
-            health.commitFailed(PostgresStoreError.describe(error))
-            let failure = PostgresStoreError.unavailable(location: location.description, reason: PostgresStoreError.describe(error))
+            let failure = StoreError.unavailable(location.description, cause: error, reason: PostgresErrorText.describe(error))
+            health.commitFailed(failure.reason ?? "\(error)")
             GroupCommitQueue.fail(batch, with: failure)
         }
     }
@@ -201,7 +201,7 @@ public final class PostgresMessageStore: MessageStore {
                 return head
             }
         } catch {
-            throw PostgresStoreError.unavailable(location: location.description, reason: PostgresStoreError.describe(error))
+            throw StoreError.unavailable(location.description, cause: error, reason: PostgresErrorText.describe(error))
         }
     }
 
@@ -215,7 +215,7 @@ public final class PostgresMessageStore: MessageStore {
             }
             if writes { health.writeSucceeded() }
         } catch {
-            throw PostgresStoreError.unavailable(location: location.description, reason: PostgresStoreError.describe(error))
+            throw StoreError.unavailable(location.description, cause: error, reason: PostgresErrorText.describe(error))
         }
     }
 
@@ -230,7 +230,7 @@ public final class PostgresMessageStore: MessageStore {
                 return messages
             }
         } catch {
-            throw PostgresStoreError.unavailable(location: location.description, reason: PostgresStoreError.describe(error))
+            throw StoreError.unavailable(location.description, cause: error, reason: PostgresErrorText.describe(error))
         }
     }
 
@@ -253,22 +253,8 @@ extension PostgresRowSequence {
 }
 
 /// Why the PostgreSQL store failed.
-public enum PostgresStoreError: Error, CustomStringConvertible {
-    /// The database could not be reached or migrated at start.
-    case cannotOpen(location: String, reason: String)
-    /// The database could not be reached (or refused a statement) while running.
-    case unavailable(location: String, reason: String)
-    /// The store has shut down.
-    case closed(location: String)
-
-    public var description: String {
-        switch self {
-        case .cannotOpen(let location, let reason): "cannot open the PostgreSQL database \(location): \(reason)"
-        case .unavailable(let location, let reason): "the PostgreSQL database \(location) is unavailable: \(reason)"
-        case .closed(let location): "the PostgreSQL store for \(location) is closed"
-        }
-    }
-
+/// PostgresNIO's errors in words.
+enum PostgresErrorText {
     /// What went wrong, in words: PostgresNIO's own description hides the server's message.
     static func describe(_ error: any Error) -> String {
         if let transaction = error as? PostgresTransactionError {

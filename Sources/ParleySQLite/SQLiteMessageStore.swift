@@ -34,7 +34,7 @@ public final class SQLiteMessageStore: MessageStore {
     ///   - logger: Where failed commits are logged.
     ///   - now: The clock for timestamps, in milliseconds since the Unix epoch.
     ///   - onCommit: Told of each batch of new messages, in commit order, before their senders are answered.
-    /// - Throws: `SQLiteStoreError` naming the file when it cannot be opened or migrated.
+    /// - Throws: ``StoreError`` naming the file when it cannot be opened or migrated.
     public init(
         path: String,
         metrics: ParleyMetrics = .disabled,
@@ -51,7 +51,7 @@ public final class SQLiteMessageStore: MessageStore {
             pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
         } catch {
-            throw SQLiteStoreError.cannotOpen(path: path, reason: "\(error)")
+            throw StoreError.cannotOpen(path, cause: error)
         }
         self.path = path
         self.accounts = SQLiteAccountStore(pool: pool, now: now)
@@ -133,7 +133,7 @@ public final class SQLiteMessageStore: MessageStore {
     }
 
     public func append(_ drafts: [MessageDraft]) async throws -> [AppendOutcome] {
-        try await writes.append(drafts, closed: SQLiteStoreError.closed(path: path))
+        try await writes.append(drafts, closed: StoreError.closed(path))
     }
 
     private func commit(_ batch: [GroupCommitQueue.PendingWrite]) async {
@@ -230,20 +230,5 @@ public final class SQLiteMessageStore: MessageStore {
             room: row["room"], offset: row["room_offset"], clientID: row["client_id"], senderID: row["sender_id"],
             sender: row["sender"], text: row["text"], storedAt: row["stored_at"]
         )
-    }
-}
-
-/// Why the SQLite store failed.
-public enum SQLiteStoreError: Error, CustomStringConvertible {
-    /// The file could not be opened, created or migrated.
-    case cannotOpen(path: String, reason: String)
-    /// The store has shut down.
-    case closed(path: String)
-
-    public var description: String {
-        switch self {
-        case .cannotOpen(let path, let reason): "cannot open the SQLite database \(path): \(reason)"
-        case .closed(let path): "the SQLite database \(path) is closed"
-        }
     }
 }

@@ -149,7 +149,7 @@ public struct ParleyServer: Sendable {
             settings: WebSocketConnection.Settings(
                 hub: hub, store: store, limits: configuration.limits, userLimits: configuration.userLimits, identity: identity,
                 signedIn: signedIn,
-                heartbeat: Heartbeat(interval: configuration.pingInterval, timeout: configuration.pongTimeout)
+                heartbeat: Heartbeat(interval: configuration.pingInterval, timeout: configuration.pongTimeout), logger: logger
             ),
             originPolicy: OriginPolicy(allowedOrigins: configuration.allowedOrigins),
             log: log

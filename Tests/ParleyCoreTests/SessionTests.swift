@@ -9,13 +9,15 @@ import Testing
     private struct Harness {
         let hub: Hub
         let session: Session
+        let log = CapturedLog()
 
         init(store: (any MessageStore)? = nil, limits: Limits = Limits()) {
             let hub = Hub(limits: limits)
             let store = store ?? InMemoryMessageStore(onCommit: { hub.deliver($0) })
             self.hub = hub
             session = Session(
-                connection: hub.connect(mode: .parley)!, environment: Session.Environment(hub: hub, store: store, limits: limits)
+                connection: hub.connect(mode: .parley)!,
+                environment: Session.Environment(hub: hub, store: store, limits: limits, logger: log.logger)
             )
         }
 
@@ -75,6 +77,10 @@ import Testing
         #expect(events[2] == .error(ref: "h", code: .internal, message: "the server could not complete the command; try again"))
         #expect(events[3] == .pong(ref: "p"))
         #expect(!harness.hub.isMember("r", connection: harness.session.connection))
+        // The operator learns what the client was not told: which command failed, and the store's error.
+        let lines = harness.log.all.filter { $0.hasPrefix("error answered internal") }
+        #expect(lines.count == 2)
+        #expect(lines.first?.contains("a join command failed") == true && lines.first?.contains("error=") == true)
     }
 
     @Test func historyPagesAreTrimmedToTheByteBudgetKeepingTheNewest() async {

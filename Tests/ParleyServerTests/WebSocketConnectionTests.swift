@@ -1,4 +1,5 @@
 import NIOCore
+import Logging
 import NIOEmbedded
 import ParleyCore
 import ParleyProtocol
@@ -39,7 +40,8 @@ import Testing
             let store = InMemoryMessageStore(onCommit: { hub.deliver($0) })
             let settings = WebSocketConnection.Settings(
                 hub: hub, store: store, limits: limits, userLimits: .perUser, identity: GuestsOnly(),
-                signedIn: SignedInConnections(), heartbeat: Heartbeat(interval: .seconds(25), timeout: .seconds(10))
+                signedIn: SignedInConnections(), heartbeat: Heartbeat(interval: .seconds(25), timeout: .seconds(10)),
+                logger: Logger(label: "test")
             )
             let connection = hub.connect(mode: .parley)!
             self.connection = connection

@@ -1,4 +1,5 @@
 import CoreMetrics
+import Logging
 import NIOCore
 import NIOWebSocket
 import ParleyCore
@@ -26,10 +27,11 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
 
         init(
             hub: Hub, store: any MessageStore, limits: Limits, userLimits: AllowanceLimits, identity: any IdentityProvider,
-            signedIn: SignedInConnections, heartbeat: Heartbeat
+            signedIn: SignedInConnections, heartbeat: Heartbeat, logger: Logger
         ) {
             sessionEnvironment = Session.Environment(
-                hub: hub, store: store, limits: limits, identity: identity, signedIn: signedIn, userLimits: userLimits
+                hub: hub, store: store, limits: limits, identity: identity, signedIn: signedIn, userLimits: userLimits,
+                logger: logger
             )
             self.heartbeat = heartbeat
         }
