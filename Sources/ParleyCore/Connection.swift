@@ -15,12 +15,15 @@ public final class Connection: Sendable {
     public let id: UInt64
     /// How it speaks.
     public let mode: Mode
+    /// How its transport frames what it is sent.
+    public let format: FrameFormat
     /// Where frames for it are queued.
     public let outbox: Outbox
 
-    init(id: UInt64, mode: Mode, outbox: Outbox) {
+    init(id: UInt64, mode: Mode, format: FrameFormat, outbox: Outbox) {
         self.id = id
         self.mode = mode
+        self.format = format
         self.outbox = outbox
     }
 }

@@ -5,8 +5,8 @@ import Synchronization
 
 /// Rooms and their members on this node, and fan-out of committed messages to them.
 ///
-/// Fan-out never waits: each message is encoded once (once per mode) and queued on every member's bounded
-/// outbox. A member that is still replaying history after `join` gets live frames buffered instead, and
+/// Fan-out never waits: each message is encoded once per mode and frame format (``FormatEncodings``) and queued on
+/// every member's bounded outbox. A member that is still replaying history after `join` gets live frames buffered instead, and
 /// ``finishJoin(_:connection:deliveredThrough:)`` releases them, dropping offsets it already replayed.
 ///
 /// Presence counts a user id once, however many connections it has in a room. In a cluster the hub also knows who is
@@ -34,8 +34,8 @@ public final class Hub: Sendable {
     }
 
     private enum Buffered {
-        case message(offset: Int64, frame: ByteBuffer)
-        case event(ByteBuffer)
+        case message(offset: Int64, frame: OutboundFrame)
+        case event(OutboundFrame)
     }
 
     private struct Member {
@@ -126,13 +126,17 @@ public final class Hub: Sendable {
     }
 
     /// Registers a new connection; a plain one is joined live to the plain-mode room at once.
+    /// - Parameters:
+    ///   - mode: How it speaks.
+    ///   - format: How its transport frames what it is sent.
     /// - Returns: The connection, or `nil` while the hub drains for shutdown.
-    public func connect(mode: Connection.Mode) -> Connection? {
+    public func connect(mode: Connection.Mode, format: FrameFormat = .webSocket) -> Connection? {
         state.withLock { state in
             guard !state.draining else { return nil }
             let connection = Connection(
                 id: state.nextConnectionID,
                 mode: mode,
+                format: format,
                 outbox: Outbox(maxBytes: limits.outboxBytes, maxFrames: limits.outboxFrames)
             )
             state.nextConnectionID += 1
@@ -174,9 +178,9 @@ public final class Hub: Sendable {
 
     private func sendPlainDisconnectNotice(in state: State) {
         guard let lobby = state.rooms[plainMode.room] else { return }
-        let notice = Frame.text(plainMode.disconnectNotice)
+        let notice = FormatEncodings { $0.text(plainMode.disconnectNotice) }
         for member in lobby.members.values where member.connection.mode == .plain {
-            member.connection.outbox.push(notice)
+            member.connection.outbox.push(notice[member.connection.format])
         }
     }
 
@@ -196,7 +200,7 @@ public final class Hub: Sendable {
                 if connections == 1 {
                     announcements?.yield(.presence(room: room, user: user, present: true))
                     if !state.isPresentElsewhere(user.id, in: room) {
-                        let event = Frame.encode(.presence(room: room, event: .join, user: user))
+                        let event = FormatEncodings { $0.encode(.presence(room: room, event: .join, user: user)) }
                         send(event, toOthersThan: user.id, in: &roomState)
                     }
                 }
@@ -262,7 +266,7 @@ public final class Hub: Sendable {
 
     /// Tells the members on this node, but `user`'s own connections, that `user` (on another node) is typing.
     public func remoteTyping(in room: String, user: UserRef) {
-        let frame = Frame.encode(.typing(room: room, from: user))
+        let frame = FormatEncodings { $0.encode(.typing(room: room, from: user)) }
         state.withLock { state in
             guard var roomState = state.rooms.removeValue(forKey: room) else { return }
             send(frame, toOthersThan: user.id, in: &roomState, bufferWhileReplaying: false)
@@ -270,26 +274,27 @@ public final class Hub: Sendable {
         }
     }
 
-    /// Fans out newly committed messages, each encoded once per mode. Offsets a member already has are skipped.
+    /// Fans out newly committed messages, each encoded once per mode and frame format. Offsets a member already has
+    /// are skipped.
     public func deliver(_ messages: [StoredMessage]) {
         for message in messages {
-            let frame = Frame.encode(.message(message.chatMessage))
-            let plainFrame = message.room == plainMode.room ? Frame.text(plainMode.messagePrefix + message.text) : nil
+            let frames = FormatEncodings { $0.encode(.message(message.chatMessage)) }
+            let plainFrames = message.room == plainMode.room ? FormatEncodings { $0.text(plainMode.messagePrefix + message.text) } : nil
             let delivered = state.withLock { state -> Int in
                 // Taken out of the dictionary, not copied: mutating a copy would copy every member (copy-on-write).
-                if plainFrame != nil { state.plainRoomHead = max(state.plainRoomHead, message.offset) }
+                if plainFrames != nil { state.plainRoomHead = max(state.plainRoomHead, message.offset) }
                 guard var room = state.rooms.removeValue(forKey: message.room) else { return 0 }
                 var delivered = 0
                 room.updateEachMember { member in
                     guard message.offset > member.deliveredThrough else { return }
                     if member.replayBuffer != nil {
-                        bufferWhileReplaying(.message(offset: message.offset, frame: frame), for: &member)
+                        bufferWhileReplaying(.message(offset: message.offset, frame: frames[member.connection.format]), for: &member)
                         return
                     }
                     member.deliveredThrough = message.offset
                     switch member.connection.mode {
-                    case .parley: member.connection.outbox.push(frame)
-                    case .plain: if let plainFrame { member.connection.outbox.push(plainFrame) }
+                    case .parley: member.connection.outbox.push(frames[member.connection.format])
+                    case .plain: if let plainFrames { member.connection.outbox.push(plainFrames[member.connection.format]) }
                     }
                     delivered += 1
                 }
@@ -402,7 +407,7 @@ public final class Hub: Sendable {
     private func announceChange(of user: UserRef, in room: String, wasPresent: Bool, state: inout State) {
         let isPresent = isPresentAnywhere(user.id, in: room, state)
         guard isPresent != wasPresent, var roomState = state.rooms.removeValue(forKey: room) else { return }
-        let event = Frame.encode(.presence(room: room, event: isPresent ? .join : .leave, user: user))
+        let event = FormatEncodings { $0.encode(.presence(room: room, event: isPresent ? .join : .leave, user: user)) }
         send(event, toOthersThan: user.id, in: &roomState)
         state.rooms[room] = roomState
     }
@@ -439,7 +444,7 @@ public final class Hub: Sendable {
                 let left = UserRef(id: user.id, name: present.name)
                 announcements?.yield(.presence(room: room, user: left, present: false))
                 if !state.isPresentElsewhere(user.id, in: room) {
-                    let event = Frame.encode(.presence(room: room, event: .leave, user: left))
+                    let event = FormatEncodings { $0.encode(.presence(room: room, event: .leave, user: left)) }
                     send(event, toOthersThan: user.id, in: &roomState)
                 }
             }
@@ -448,9 +453,12 @@ public final class Hub: Sendable {
     }
 
     /// Sends an event to the parley.v1 members of a room whose user id is not `userID`.
-    private func send(_ frame: ByteBuffer, toOthersThan userID: String, in room: inout Room, bufferWhileReplaying buffer: Bool = true) {
+    private func send(
+        _ frames: FormatEncodings, toOthersThan userID: String, in room: inout Room, bufferWhileReplaying buffer: Bool = true
+    ) {
         room.updateEachMember { member in
             guard let user = member.user, user.id != userID else { return }
+            let frame = frames[member.connection.format]
             if member.replayBuffer != nil {
                 if buffer { bufferWhileReplaying(.event(frame), for: &member) }
             } else {

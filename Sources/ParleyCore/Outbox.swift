@@ -9,7 +9,8 @@ public protocol OutboxReader: AnyObject, Sendable {
     func outboxHasWork()
 }
 
-/// A connection's bounded queue of encoded frames, filled by fan-out and drained by the connection's writer.
+/// A connection's bounded queue of outbound frames (``OutboundFrame``), filled by fan-out and drained by the connection's
+/// writer.
 ///
 /// The writer takes with ``take(orNotify:)`` and is notified when it found nothing and something arrives, so no
 /// task needs to wait on an outbox: a connection's writer can run on its event loop.
@@ -21,7 +22,7 @@ public final class Outbox: Sendable {
     /// What the writer gets from ``take(orNotify:)``.
     public enum Batch: Sendable, Equatable {
         /// Frames to write, in order.
-        case frames([ByteBuffer])
+        case frames([OutboundFrame])
         /// Write a close frame with this code and reason, then stop.
         case close(CloseCode, reason: String)
         /// The connection has ended; stop.
@@ -29,7 +30,7 @@ public final class Outbox: Sendable {
     }
 
     private struct State {
-        var frames: [ByteBuffer] = []
+        var frames: [OutboundFrame] = []
         var bytes = 0
         var closing: (code: CloseCode, reason: String)?
         var finished = false
@@ -54,12 +55,12 @@ public final class Outbox: Sendable {
     /// - Returns: `false` when the frame was not queued: the outbox overflowed (and now closes with 4008) or is
     ///   already closing.
     @discardableResult
-    public func push(_ frame: ByteBuffer) -> Bool {
+    public func push(_ frame: OutboundFrame) -> Bool {
         let (accepted, reader) = state.withLock { state -> (Bool, (any OutboxReader)?) in
             guard state.closing == nil, !state.finished else { return (false, nil) }
             if fits(frame, in: state) {
                 state.frames.append(frame)
-                state.bytes += frame.readableBytes
+                state.bytes += frame.bytes.readableBytes
                 return (true, readerToNotify(&state))
             }
             state.frames.removeAll()
@@ -78,13 +79,13 @@ public final class Outbox: Sendable {
 
     /// Queues a frame, waiting while the outbox is full.
     /// - Returns: `false` when the outbox closed before the frame could be queued.
-    public func pushWaitingForSpace(_ frame: ByteBuffer) async -> Bool {
+    public func pushWaitingForSpace(_ frame: OutboundFrame) async -> Bool {
         while true {
             let outcome = state.withLock { state -> (queued: Bool?, reader: (any OutboxReader)?) in
                 guard state.closing == nil, !state.finished else { return (false, nil) }
                 guard fits(frame, in: state) else { return (nil, nil) }
                 state.frames.append(frame)
-                state.bytes += frame.readableBytes
+                state.bytes += frame.bytes.readableBytes
                 return (true, readerToNotify(&state))
             }
             outcome.reader?.outboxHasWork()
@@ -171,9 +172,9 @@ public final class Outbox: Sendable {
         return batch
     }
 
-    private func fits(_ frame: ByteBuffer, in state: State) -> Bool {
+    private func fits(_ frame: OutboundFrame, in state: State) -> Bool {
         if state.frames.isEmpty { return true }
-        return state.frames.count < maxFrames && state.bytes + frame.readableBytes <= maxBytes
+        return state.frames.count < maxFrames && state.bytes + frame.bytes.readableBytes <= maxBytes
     }
 
     /// Takes what the writer should do next, if anything.

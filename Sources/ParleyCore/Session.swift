@@ -153,7 +153,7 @@ public final class Session: Sendable {
                 for (pending, outcome) in zip(batch, outcomes) where pending.acknowledges {
                     let message = outcome.message
                     connection.outbox.push(
-                        Frame.encode(
+                        connection.format.encode(
                             .ack(
                                 ref: pending.ref, room: message.room, id: message.clientID, offset: message.offset,
                                 ts: Timestamp.rfc3339(millisecondsSinceEpoch: message.storedAt)
@@ -167,7 +167,7 @@ public final class Session: Sendable {
                 for pending in batch where pending.acknowledges {
                     hub.metrics.countError(.internal)
                     connection.outbox.push(
-                        Frame.encode(
+                        connection.format.encode(
                             .error(ref: pending.ref, code: .internal, message: "the message could not be stored; send it again with the same id")
                         )
                     )
@@ -224,12 +224,14 @@ public final class Session: Sendable {
     }
 
     /// The answer to every command over the rate limit, encoded once: a flood must cost the server little.
-    private static let rateLimitedFrame = Frame.encode(.error(ref: nil, code: .rateLimited, message: "too many commands; slow down"))
+    private static let rateLimitedFrames = FormatEncodings {
+        $0.encode(.error(ref: nil, code: .rateLimited, message: "too many commands; slow down"))
+    }
 
     private func receiveCommand(_ text: String) async {
         guard allowedByRateLimit() else {
             hub.metrics.countError(.rateLimited)
-            _ = await connection.outbox.pushWaitingForSpace(Self.rateLimitedFrame)
+            _ = await connection.outbox.pushWaitingForSpace(Self.rateLimitedFrames[connection.format])
             return
         }
         let user = state.withLock { $0.user }
@@ -432,7 +434,7 @@ public final class Session: Sendable {
 
     private func replay(_ messages: [StoredMessage]) async -> Bool {
         for message in messages {
-            guard await connection.outbox.pushWaitingForSpace(Frame.encode(.message(message.chatMessage))) else {
+            guard await connection.outbox.pushWaitingForSpace(connection.format.encode(.message(message.chatMessage))) else {
                 return false
             }
             hub.metrics.replayedMessages.increment()
@@ -444,7 +446,7 @@ public final class Session: Sendable {
     @discardableResult
     private func reply(_ event: ServerEvent) async -> Bool {
         if case .error(_, let code, _) = event { hub.metrics.countError(code) }
-        return await connection.outbox.pushWaitingForSpace(Frame.encode(event))
+        return await connection.outbox.pushWaitingForSpace(connection.format.encode(event))
     }
 
     /// Whether a WebSocket ping from the client may be answered: it counts as a command for the rate limits.

@@ -7,7 +7,7 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct HubClusterTests {
     private func events(_ outbox: Outbox) async -> [ServerEvent] {
         guard case .frames(let frames) = await outbox.next() else { return [] }
-        return frames.compactMap { try? ServerEvent.decode(Frame.payload(of: $0)) }
+        return frames.compactMap { try? ServerEvent.decode(Frame.payload(of: $0.bytes)) }
     }
 
     /// Events whose order does not matter (a snapshot's changes come in dictionary order).
@@ -94,7 +94,7 @@ import Testing
         let bea = liveMember(hub, "Bea")
         hub.remoteTyping(in: "r", user: .guest(named: "Bea"))
         #expect(await events(watcher.outbox).contains(.typing(room: "r", from: .guest(named: "Bea"))))
-        #expect(bea.outbox.push(Frame.encode(.pong(ref: nil))))
+        #expect(bea.outbox.push(FrameFormat.webSocket.encode(.pong(ref: nil))))
         #expect(await events(bea.outbox) == [.pong(ref: nil)])
     }
 
@@ -120,6 +120,6 @@ import Testing
         hub.deliver([StoredMessage(room: "lobby", offset: 9, clientID: "9", senderID: "guest:x", sender: "x", text: "old", storedAt: 0)])
         hub.deliver([StoredMessage(room: "lobby", offset: 10, clientID: "10", senderID: "guest:x", sender: "x", text: "new", storedAt: 0)])
         guard case .frames(let frames) = await plain.outbox.next() else { Issue.record("no frames"); return }
-        #expect(frames.map(Frame.payload(of:)) == ["Mensagem recebida: new"])
+        #expect(frames.map { Frame.payload(of: $0.bytes) } == ["Mensagem recebida: new"])
     }
 }

@@ -10,7 +10,7 @@ import Testing
 
     private func events(_ outbox: Outbox) async -> [ServerEvent] {
         guard case .frames(let frames) = await outbox.next() else { return [] }
-        return frames.compactMap { try? ServerEvent.decode(Frame.payload(of: $0)) }
+        return frames.compactMap { try? ServerEvent.decode(Frame.payload(of: $0.bytes)) }
     }
 
     @Test func liveMembersGetEachMessageOnceInOrder() async {
@@ -29,7 +29,7 @@ import Testing
         let connection = hub.connect(mode: .parley)!
         _ = hub.beginJoin("r", connection: connection, user: .guest(named: "Bruno"))
         hub.deliver([message(4), message(5), message(6)])
-        #expect(connection.outbox.push(Frame.encode(.pong(ref: nil))))
+        #expect(connection.outbox.push(FrameFormat.webSocket.encode(.pong(ref: nil))))
         #expect(await events(connection.outbox) == [.pong(ref: nil)])
         #expect(hub.finishJoin("r", connection: connection, deliveredThrough: 5) == .live)
         #expect(await events(connection.outbox) == [.message(message(6).chatMessage)])
@@ -65,7 +65,7 @@ import Testing
         let other = hub.connect(mode: .plain)!
         hub.deliver([message(1, room: "lobby", text: "Teste"), message(1, room: "elsewhere")])
         hub.disconnect(other)
-        #expect(await plain.outbox.next() == .frames([Frame.text("Mensagem recebida: Teste"), Frame.text("Um cliente desconectou.")]))
+        #expect(await plain.outbox.next() == .frames([FrameFormat.webSocket.text("Mensagem recebida: Teste"), FrameFormat.webSocket.text("Um cliente desconectou.")]))
     }
 
     @Test func drainingClosesEveryoneWith1001AndRefusesNewConnections() async {

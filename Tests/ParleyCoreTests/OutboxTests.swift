@@ -4,7 +4,7 @@ import ParleyProtocol
 import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct OutboxTests {
-    private func frame(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
+    private func frame(_ text: String) -> OutboundFrame { OutboundFrame(ByteBuffer(string: text)) }
 
     @Test func theWriterGetsQueuedFramesInOrderInOneBatch() async {
         let outbox = Outbox(maxBytes: 1000, maxFrames: 10)
@@ -48,7 +48,7 @@ import Testing
             }
             return true
         }
-        var received: [ByteBuffer] = []
+        var received: [OutboundFrame] = []
         while received.count < 10 {
             guard case .frames(let frames) = await outbox.next() else { break }
             #expect(frames.count <= 2)

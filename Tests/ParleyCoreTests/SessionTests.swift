@@ -29,7 +29,7 @@ import Testing
             var result: [ServerEvent] = []
             while result.count < count {
                 guard case .frames(let frames) = await session.connection.outbox.next() else { break }
-                result += frames.compactMap { try? ServerEvent.decode(Frame.payload(of: $0)) }
+                result += frames.compactMap { try? ServerEvent.decode(Frame.payload(of: $0.bytes)) }
             }
             return result
         }

@@ -169,7 +169,7 @@ import Testing
         let harness = try await Harness(limits: Limits(outboxFrames: 4))
         harness.channel.isWritable = false
         harness.channel.pipeline.fireChannelWritabilityChanged()
-        for index in 0..<3 { _ = harness.connection.outbox.push(Frame.text("queued \(index)")) }
+        for index in 0..<3 { _ = harness.connection.outbox.push(OutboundFrame(Frame.text("queued \(index)"))) }
         let before = harness.readCounter.reads.withLock { $0 }
         harness.channel.read()
         await harness.channel.testingEventLoop.run()

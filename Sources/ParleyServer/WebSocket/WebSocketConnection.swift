@@ -123,7 +123,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
                 // A ping counts as a command for the rate limit (one over it is not answered), and its pong goes
                 // through the outbox like every other frame: bounded by it, and pausing reads when it is over half
                 // full.
-                if session?.allowsControlFrame() ?? false { connection.outbox.push(Frame.pong(echoing: payload)) }
+                if session?.allowsControlFrame() ?? false { connection.outbox.push(OutboundFrame(Frame.pong(echoing: payload))) }
             case .closeAfterWriting(let frame, let violation):
                 if violation { settings.hub.metrics.protocolViolations.increment() }
                 let channel = context.channel
@@ -189,18 +189,18 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
         }
     }
 
-    private func write(_ frames: [ByteBuffer], to context: ChannelHandlerContext) {
+    private func write(_ frames: [OutboundFrame], to context: ChannelHandlerContext) {
         if frames.count == 1 {
-            context.write(wrapOutboundOut(frames[0]), promise: nil)
+            context.write(wrapOutboundOut(frames[0].bytes), promise: nil)
             return
         }
-        let total = frames.reduce(0) { $0 + $1.readableBytes }
+        let total = frames.reduce(0) { $0 + $1.bytes.readableBytes }
         guard total <= Self.coalescedBytes else {
-            for frame in frames { context.write(wrapOutboundOut(frame), promise: nil) }
+            for frame in frames { context.write(wrapOutboundOut(frame.bytes), promise: nil) }
             return
         }
         var combined = context.channel.allocator.buffer(capacity: total)
-        for frame in frames { combined.writeImmutableBuffer(frame) }
+        for frame in frames { combined.writeImmutableBuffer(frame.bytes) }
         context.write(wrapOutboundOut(combined), promise: nil)
     }
 
