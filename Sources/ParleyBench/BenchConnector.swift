@@ -5,13 +5,13 @@ import NIOPosix
 import NIOWebSocket
 
 /// Why a run could not be made.
-public enum BenchError: Error, CustomStringConvertible {
+package enum BenchError: Error, CustomStringConvertible {
     /// The URL is not `ws://HOST[:PORT][/PATH]`.
     case unsupportedURL(String)
     /// Not one client could connect and join.
     case noClientConnected(url: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unsupportedURL(let url):
             "--url must be ws://HOST[:PORT][/PATH], got \(url) (parley-bench does not speak TLS: point it at the server, not at its TLS proxy)"

@@ -1,50 +1,50 @@
 import Foundation
 
 /// What a bench run measured.
-public struct BenchReport: Codable, Sendable {
-    public struct Latency: Codable, Sendable {
-        public var p50: Double
-        public var p90: Double
-        public var p99: Double
-        public var p999: Double
-        public var max: Double
-        public var count: UInt64
+package struct BenchReport: Codable, Sendable {
+    package struct Latency: Codable, Sendable {
+        package var p50: Double
+        package var p90: Double
+        package var p99: Double
+        package var p999: Double
+        package var max: Double
+        package var count: UInt64
     }
 
-    public var clients: Int
-    public var rooms: Int
-    public var senders: Int
-    public var targetRate: Double
-    public var messageBytes: Int
-    public var measuredSeconds: Double
+    package var clients: Int
+    package var rooms: Int
+    package var senders: Int
+    package var targetRate: Double
+    package var messageBytes: Int
+    package var measuredSeconds: Double
     /// Messages acknowledged during the measured window.
-    public var messagesSent: Int
+    package var messagesSent: Int
     /// Message frames received by all clients during the measured window.
-    public var deliveries: UInt64
-    public var deliveriesPerSecond: Double
+    package var deliveries: UInt64
+    package var deliveriesPerSecond: Double
     /// Latency from the scheduled send time to receipt, in milliseconds (open loop: a stalled server cannot hide it).
-    public var latencyMilliseconds: Latency
+    package var latencyMilliseconds: Latency
     /// Offsets a client never received (gaps, and messages missing at the end of the run).
-    public var lost: Int
+    package var lost: Int
     /// Offsets a client received more than once.
-    public var duplicated: Int
+    package var duplicated: Int
     /// Offsets that arrived lower than one already received.
-    public var outOfOrder: Int
+    package var outOfOrder: Int
     /// `error` frames received (rate_limited and others).
-    public var errors: Int
+    package var errors: Int
     /// Connections that closed before the end.
-    public var disconnects: Int
+    package var disconnects: Int
     /// Time from opening a connection to its `joined`, in milliseconds.
-    public var connectMilliseconds: Latency
+    package var connectMilliseconds: Latency
     /// The server's CPU time (user + system) during the measured window, when its process id was given.
-    public var serverCPUSeconds: Double?
+    package var serverCPUSeconds: Double?
     /// That CPU time divided by the deliveries.
-    public var serverCPUMicrosecondsPerDelivery: Double?
+    package var serverCPUMicrosecondsPerDelivery: Double?
     /// The server's resident memory, highest of the samples taken each second of the measured window, in KiB.
-    public var serverPeakRSSKiB: Int?
+    package var serverPeakRSSKiB: Int?
 
     /// The report as the table `parley bench` prints.
-    public var table: String {
+    package var table: String {
         func ms(_ value: Double) -> String { String(format: "%.2f ms", value) }
         let rows: [(String, String)] = [
             ("clients / rooms / senders", "\(clients) / \(rooms) / \(senders)"),
@@ -70,7 +70,7 @@ public struct BenchReport: Codable, Sendable {
     }
 
     /// The report as JSON.
-    public func json() throws -> String {
+    package func json() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return String(decoding: try encoder.encode(self), as: UTF8.self)

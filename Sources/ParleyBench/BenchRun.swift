@@ -9,19 +9,19 @@ import Synchronization
 /// to be sent (open loop), so a server that stalls shows the stall as latency instead of sending less. The clients
 /// are channel handlers on NIO event loops (``BenchClient``), so one core of bench keeps up with a server fanning out
 /// 100,000 deliveries a second.
-public struct BenchRun: Sendable {
+package struct BenchRun: Sendable {
     let configuration: BenchConfiguration
     let progress: @Sendable (String) -> Void
 
     /// Creates a run; `progress` receives a line about once a second.
-    public init(configuration: BenchConfiguration, progress: @escaping @Sendable (String) -> Void = { _ in }) {
+    package init(configuration: BenchConfiguration, progress: @escaping @Sendable (String) -> Void = { _ in }) {
         self.configuration = configuration
         self.progress = progress
     }
 
     /// Runs the load and returns what it measured.
     /// - Throws: ``BenchError`` when the URL is not one the bench speaks to, or no client could connect.
-    public func run() async throws -> BenchReport {
+    package func run() async throws -> BenchReport {
         let endpoint = try BenchEndpoint(url: configuration.url)
         var adjusted = configuration
         adjusted.senders = min(adjusted.senders, adjusted.clients)

@@ -1,18 +1,18 @@
 /// An account: a user who signs in with a password (`parley users add`, or `POST /api/v1/accounts`).
-public struct Account: Sendable, Equatable {
+package struct Account: Sendable, Equatable {
     /// The login name, which is also the user id: 1–32 of `a-z 0-9 _ . -`.
-    public var id: String
+    package var id: String
     /// The display name.
-    public var name: String
+    package var name: String
     /// A server admin (acts as owner everywhere).
-    public var admin: Bool
+    package var admin: Bool
     /// A disabled account cannot sign in, and its sessions do not work.
-    public var disabled: Bool
+    package var disabled: Bool
     /// When it was created, in milliseconds since the Unix epoch.
-    public var createdAt: Int64
+    package var createdAt: Int64
 
     /// Creates an account.
-    public init(id: String, name: String, admin: Bool = false, disabled: Bool = false, createdAt: Int64) {
+    package init(id: String, name: String, admin: Bool = false, disabled: Bool = false, createdAt: Int64) {
         self.id = id
         self.name = name
         self.admin = admin
@@ -24,7 +24,7 @@ public struct Account: Sendable, Equatable {
 /// A change to credentials that every node must apply to the connections it holds (a logout, a disabled account,
 /// a changed password), recorded in the database so that nodes (and a server whose database a `parley users`
 /// command changed) learn of it by polling.
-public enum CredentialEvent: Sendable, Equatable {
+package enum CredentialEvent: Sendable, Equatable {
     /// One session token was revoked (a logout): connections that authenticated with it close.
     case sessionRevoked(tokenHash: String)
     /// An account was disabled or its password changed: its sessions are gone, its connections close.
@@ -32,11 +32,11 @@ public enum CredentialEvent: Sendable, Equatable {
 }
 
 /// Why an account store refused a change.
-public enum AccountStoreError: Error, Equatable, CustomStringConvertible {
+package enum AccountStoreError: Error, Equatable, CustomStringConvertible {
     /// The login name is taken.
     case userTaken(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .userTaken(let id): "the user name \(id) is taken"
         }
@@ -45,7 +45,7 @@ public enum AccountStoreError: Error, Equatable, CustomStringConvertible {
 
 /// Accounts, their session tokens (stored only as hashes) and the credential events, in the same database as the
 /// history: SQLite on one node, PostgreSQL shared by a cluster.
-public protocol AccountStore: Sendable {
+package protocol AccountStore: Sendable {
     /// Stores a new account.
     /// - Parameters:
     ///   - foldedName: The display name after NFKC and case folding, which guests may not take.

@@ -2,22 +2,22 @@ import ServiceLifecycle
 
 /// Appends waiting for a store's one writer, which commits everything queued meanwhile in one transaction (group
 /// commit): one fsync, or one round of database statements, covers many messages.
-public final class GroupCommitQueue: Sendable {
+package final class GroupCommitQueue: Sendable {
     /// One caller's drafts, in a batch handed to the writer.
-    public struct PendingWrite: Sendable {
+    package struct PendingWrite: Sendable {
         /// The drafts, in the order their offsets must follow.
-        public let drafts: [MessageDraft]
+        package let drafts: [MessageDraft]
         fileprivate let continuation: CheckedContinuation<[AppendOutcome], any Error>
     }
 
     private let writes = WorkQueue<PendingWrite>()
 
     /// Creates an empty queue.
-    public init() {}
+    package init() {}
 
     /// Queues drafts for the writer and waits for their outcomes.
     /// - Parameter closed: The error to throw when the store has shut down.
-    public func append(_ drafts: [MessageDraft], closed: @autoclosure () -> any Error) async throws -> [AppendOutcome] {
+    package func append(_ drafts: [MessageDraft], closed: @autoclosure () -> any Error) async throws -> [AppendOutcome] {
         guard !drafts.isEmpty else { return [] }
         let closedError = closed()
         return try await withCheckedThrowingContinuation { continuation in
@@ -29,7 +29,7 @@ public final class GroupCommitQueue: Sendable {
 
     /// Hands each batch of queued writes to `commit` until graceful shutdown (or cancellation), then the writes still
     /// queued, and returns.
-    public func run(_ commit: ([PendingWrite]) async -> Void) async {
+    package func run(_ commit: ([PendingWrite]) async -> Void) async {
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 while let batch = await writes.next() {
@@ -45,7 +45,7 @@ public final class GroupCommitQueue: Sendable {
 
     /// Answers every caller of a committed batch with its own outcomes, in order.
     /// - Parameter outcomes: One outcome per draft of the batch, in batch order.
-    public static func answer(_ batch: [PendingWrite], with outcomes: [AppendOutcome]) {
+    package static func answer(_ batch: [PendingWrite], with outcomes: [AppendOutcome]) {
         var remaining = outcomes[...]
         for write in batch {
             write.continuation.resume(returning: Array(remaining.prefix(write.drafts.count)))
@@ -54,7 +54,7 @@ public final class GroupCommitQueue: Sendable {
     }
 
     /// Fails every caller of a batch that could not be committed.
-    public static func fail(_ batch: [PendingWrite], with error: any Error) {
+    package static func fail(_ batch: [PendingWrite], with error: any Error) {
         for write in batch { write.continuation.resume(throwing: error) }
     }
 }

@@ -102,6 +102,9 @@ public final class Hub: Sendable {
         }
     }
 
+    /// The outermost lock (docs/ARCHITECTURE.md): fan-out pushes onto outboxes while holding it, so each member's
+    /// frames are queued in offset order; nothing called under it may wait, take it again, or take a lock that is
+    /// ever held while taking it.
     private let state = Mutex(State())
     private let limits: Limits
     /// How plain clients are served.

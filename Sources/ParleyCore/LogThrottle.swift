@@ -3,27 +3,27 @@ import Synchronization
 
 /// Keeps what clients control from flooding the log: at most ``linesPerWindow`` lines per kind of event per
 /// ``window``; the next line logged after a quiet spell says how many were left out.
-public final class LogThrottle: Sendable {
+package final class LogThrottle: Sendable {
     /// Lines of one kind logged per window at most.
-    public static let linesPerWindow = 10
+    package static let linesPerWindow = 10
     /// The window.
-    public static let window: Duration = .seconds(60)
+    package static let window: Duration = .seconds(60)
 
     private let logger: Logger
     private let kinds = Mutex<[String: (started: ContinuousClock.Instant, logged: Int, left: Int)]>([:])
 
     /// Logs to `logger`.
-    public init(logger: Logger) {
+    package init(logger: Logger) {
         self.logger = logger
     }
 
     /// Logs a warning unless ``linesPerWindow`` lines of the same `message` were logged within the window.
-    public func warning(_ message: String, metadata: Logger.Metadata) {
+    package func warning(_ message: String, metadata: Logger.Metadata) {
         log(.warning, message, metadata: metadata)
     }
 
     /// Logs an error unless ``linesPerWindow`` lines of the same `message` were logged within the window.
-    public func error(_ message: String, metadata: Logger.Metadata) {
+    package func error(_ message: String, metadata: Logger.Metadata) {
         log(.error, message, metadata: metadata)
     }
 
@@ -52,7 +52,7 @@ public final class LogThrottle: Sendable {
 
     /// A value a client sent, fit for a log line: characters outside printable ASCII escaped as `\u{…}` (no terminal
     /// control sequences, no bidirectional overrides) and at most 100 characters of the result kept.
-    public static func clientValue(_ value: String) -> String {
+    package static func clientValue(_ value: String) -> String {
         let limit = 100
         var shown = ""
         for scalar in value.unicodeScalars {

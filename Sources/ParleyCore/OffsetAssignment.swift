@@ -1,12 +1,12 @@
 /// What makes a message unique beside its offset: the same sender's user id sending the same client id to the same
 /// room is the same message, however often it is resent.
-public struct MessageKey: Hashable, Sendable {
-    public var room: String
-    public var senderID: String
-    public var clientID: String
+package struct MessageKey: Hashable, Sendable {
+    package var room: String
+    package var senderID: String
+    package var clientID: String
 
     /// Creates a key.
-    public init(room: String, senderID: String, clientID: String) {
+    package init(room: String, senderID: String, clientID: String) {
         self.room = room
         self.senderID = senderID
         self.clientID = clientID
@@ -15,12 +15,12 @@ public struct MessageKey: Hashable, Sendable {
 
 extension MessageDraft {
     /// The key a stored copy of this draft would have.
-    public var key: MessageKey { MessageKey(room: room, senderID: senderID, clientID: clientID) }
+    package var key: MessageKey { MessageKey(room: room, senderID: senderID, clientID: clientID) }
 }
 
 extension StoredMessage {
     /// The message's key.
-    public var key: MessageKey { MessageKey(room: room, senderID: senderID, clientID: clientID) }
+    package var key: MessageKey { MessageKey(room: room, senderID: senderID, clientID: clientID) }
 }
 
 /// The rule every ``MessageStore`` applies to a batch of drafts, written once; the stores only say how to read a
@@ -29,7 +29,7 @@ extension StoredMessage {
 /// In the batch's order, a draft whose key is already stored (or came earlier in the batch) gets that message back,
 /// `isNew == false`; any other becomes the next offset of its room, so a room's offsets run from 1 with no gaps and
 /// follow the order of the drafts.
-public enum OffsetAssignment {
+package enum OffsetAssignment {
     /// Assigns offsets to `drafts`.
     /// - Parameters:
     ///   - drafts: The drafts, in the order their offsets must follow.
@@ -37,7 +37,7 @@ public enum OffsetAssignment {
     ///   - head: The offset of a room's newest stored message (0 for an empty room); asked once per room.
     ///   - stored: The message stored earlier under a key, if any; asked once per key not already in the batch.
     /// - Returns: One outcome per draft, in order, and the new messages, in order, for the store to write.
-    public static func assign(
+    package static func assign(
         _ drafts: [MessageDraft],
         storedAt: Int64,
         head: (String) throws -> Int64,

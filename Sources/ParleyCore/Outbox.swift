@@ -42,6 +42,8 @@ public final class Outbox: Sendable {
 
     private let maxBytes: Int
     private let maxFrames: Int
+    /// Taken under the hub's lock (Hub → Outbox); the reader, close watchers and space waiters are called only after
+    /// it is released, so nothing a push triggers runs under it.
     private let state = Mutex(State())
     private let overflowed = Atomic<Bool>(false)
 

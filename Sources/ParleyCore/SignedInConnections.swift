@@ -28,7 +28,7 @@ public final class SignedInConnections: Sendable {
     /// Closes, with 4001, every connection a credential event voids.
     /// - Returns: How many connections were closed.
     @discardableResult
-    public func apply(_ event: CredentialEvent) -> Int {
+    package func apply(_ event: CredentialEvent) -> Int {
         switch event {
         case .sessionRevoked(let hash):
             close(reason: "signed out") { $0.sessionTokenHash == hash }

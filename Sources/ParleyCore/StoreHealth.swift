@@ -5,7 +5,7 @@ import Synchronization
 /// Whether a store's commits are failing (the disk is full, another process holds the database's lock, the
 /// database server refuses writes), so that `/readyz` turns 503 while they fail even when reads still work; each
 /// failure is counted and logged with the database's name (a few lines a minute at most).
-public final class StoreHealth: Sendable {
+package final class StoreHealth: Sendable {
     private let database: String
     private let metrics: ParleyMetrics
     private let logger: Logger
@@ -16,7 +16,7 @@ public final class StoreHealth: Sendable {
     ///   - database: The database as log lines name it (a file path, a PostgreSQL location without password).
     ///   - metrics: Where failures are counted (`parley_store_commit_failures_total`).
     ///   - logger: Where failures, and the recovery after them, are logged.
-    public init(database: String, metrics: ParleyMetrics, logger: Logger) {
+    package init(database: String, metrics: ParleyMetrics, logger: Logger) {
         self.database = database
         self.metrics = metrics
         self.logger = logger
@@ -24,10 +24,10 @@ public final class StoreHealth: Sendable {
     }
 
     /// Whether the latest commit (or write probe) failed.
-    public var isFailing: Bool { failing.load(ordering: .relaxed) }
+    package var isFailing: Bool { failing.load(ordering: .relaxed) }
 
     /// Records a commit (or write probe) that went through.
-    public func writeSucceeded() {
+    package func writeSucceeded() {
         if failing.exchange(false, ordering: .relaxed) {
             logger.notice("storing messages works again", metadata: ["database": "\(database)"])
         }
@@ -35,7 +35,7 @@ public final class StoreHealth: Sendable {
 
     /// Records a commit that failed: its messages were not stored and their senders are told `internal`.
     /// - Parameter reason: What the database said.
-    public func commitFailed(_ reason: String) {
+    package func commitFailed(_ reason: String) {
         metrics.commitFailures.increment()
         failing.store(true, ordering: .relaxed)
         log.error("storing messages failed", metadata: ["database": "\(database)", "error": "\(reason)"])

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// An unbounded queue with one consumer that takes everything queued at once, so work can be done in batches.
-public final class WorkQueue<Element: Sendable>: Sendable {
+package final class WorkQueue<Element: Sendable>: Sendable {
     private struct State {
         var items: [Element] = []
         var finished = false
@@ -11,11 +11,11 @@ public final class WorkQueue<Element: Sendable>: Sendable {
     private let state = Mutex(State())
 
     /// Creates an empty queue.
-    public init() {}
+    package init() {}
 
     /// Queues an element; returns `false` if the queue has finished.
     @discardableResult
-    public func push(_ element: Element) -> Bool {
+    package func push(_ element: Element) -> Bool {
         let (accepted, consumer) = state.withLock { state -> (Bool, (CheckedContinuation<[Element]?, Never>, [Element])?) in
             guard !state.finished else { return (false, nil) }
             state.items.append(element)
@@ -29,7 +29,7 @@ public final class WorkQueue<Element: Sendable>: Sendable {
     }
 
     /// Waits for elements and takes all that are queued; `nil` once the queue has finished and is empty.
-    public func next() async -> [Element]? {
+    package func next() async -> [Element]? {
         await withCheckedContinuation { continuation in
             let ready = state.withLock { state -> [Element]?? in
                 if !state.items.isEmpty {
@@ -45,7 +45,7 @@ public final class WorkQueue<Element: Sendable>: Sendable {
     }
 
     /// Refuses further elements; the consumer still gets what is queued, then `nil`.
-    public func finish() {
+    package func finish() {
         let consumer = state.withLock { state -> CheckedContinuation<[Element]?, Never>? in
             state.finished = true
             defer { state.consumer = nil }

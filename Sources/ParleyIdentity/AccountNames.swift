@@ -2,9 +2,9 @@ import Foundation
 import ParleyProtocol
 
 /// The naming rules of accounts.
-public enum AccountNames {
+package enum AccountNames {
     /// The login name as stored: lower-cased, 1–32 of `a-z 0-9 _ . -`; `nil` when it breaks the rule.
-    public static func login(_ requested: String) -> String? {
+    package static func login(_ requested: String) -> String? {
         let login = requested.lowercased()
         guard (1...32).contains(login.utf8.count) else { return nil }
         let allowed = login.utf8.allSatisfy { byte in
@@ -21,7 +21,7 @@ public enum AccountNames {
 
     /// A name as guests are compared with accounts: Unicode NFKC, then case folding (so `ＡＮＡ`, `Ana` and `ana`
     /// are one name, and `Straße` is `strasse`).
-    public static func folded(_ name: String) -> String {
+    package static func folded(_ name: String) -> String {
         name.precomposedStringWithCompatibilityMapping.folding(options: [.caseInsensitive], locale: nil)
             .precomposedStringWithCompatibilityMapping
     }

@@ -23,7 +23,7 @@ public final class IdentityService: IdentityProvider {
     }
 
     /// Why an account was not created; each maps to the contract's error code.
-    public enum RegistrationError: Error, Equatable {
+    package enum RegistrationError: Error, Equatable {
         case registrationClosed
         case invalidName(String)
         case weakPassword(String)
@@ -31,16 +31,16 @@ public final class IdentityService: IdentityProvider {
     }
 
     /// Why a login failed.
-    public enum LoginError: Error, Equatable {
+    package enum LoginError: Error, Equatable {
         /// Too many failures for this name or address: try again after this long.
         case throttled(retryAfter: Duration)
         /// Unknown user, wrong password or disabled account: one answer for all three.
         case wrongCredentials
     }
 
-    public let settings: Settings
+    package let settings: Settings
     /// The accounts and sessions.
-    public let accounts: any AccountStore
+    package let accounts: any AccountStore
     private let passwords: Passwords
     private let throttle: LoginThrottle
     private let tokens: TrustedTokens?
@@ -53,7 +53,7 @@ public final class IdentityService: IdentityProvider {
     ///   - settings: The operator's choices.
     ///   - throttle: How password guessing is slowed.
     ///   - now: The clock, in milliseconds since the Unix epoch.
-    public init(
+    package init(
         accounts: any AccountStore, passwords: Passwords, tokens: TrustedTokens? = nil, settings: Settings = Settings(),
         throttle: LoginThrottle = LoginThrottle(), now: @escaping @Sendable () -> Int64 = SystemTime.millisecondsSinceEpoch
     ) {
@@ -91,7 +91,7 @@ public final class IdentityService: IdentityProvider {
     ///   - name: The display name; the login name when absent.
     ///   - admin: A server admin (only from the command line).
     ///   - open: Whether to ignore `--registration closed` (the command line always may).
-    public func register(user: String, password: String, name: String?, admin: Bool = false, evenIfClosed: Bool = false) async throws
+    package func register(user: String, password: String, name: String?, admin: Bool = false, evenIfClosed: Bool = false) async throws
         -> Account
     {
         guard settings.registrationOpen || evenIfClosed else { throw RegistrationError.registrationClosed }
@@ -114,7 +114,7 @@ public final class IdentityService: IdentityProvider {
     /// Checks a password and opens a session.
     /// - Parameter address: The client's address, for the per-address throttle.
     /// - Returns: The new session token (shown once, stored only as a hash) and its credential.
-    public func login(user: String, password: String, address: String) async throws -> (token: String, credential: Credential) {
+    package func login(user: String, password: String, address: String) async throws -> (token: String, credential: Credential) {
         let login = user.lowercased()
         if let wait = throttle.retryAfter(name: login, address: address) { throw LoginError.throttled(retryAfter: wait) }
         let stored = AccountNames.login(login) == nil ? nil : try await accounts.account(id: login)
@@ -135,14 +135,14 @@ public final class IdentityService: IdentityProvider {
     }
 
     /// Ends a session of Parley's own; every node closes the connections that authenticated with it.
-    public func logout(token: String) async throws {
+    package func logout(token: String) async throws {
         try await accounts.revokeSession(tokenHash: SessionTokens.hash(token))
     }
 }
 
 extension Account {
     /// The account as a user.
-    public var user: User { User(id: id, name: name, guest: false) }
+    package var user: User { User(id: id, name: name, guest: false) }
 }
 
 extension Duration {

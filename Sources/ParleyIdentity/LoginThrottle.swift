@@ -3,10 +3,10 @@ import Synchronization
 /// Slows password guessing: more than ``maxFailuresPerName`` failed logins for one login name, or
 /// ``maxFailuresPerAddress`` from one client address, within ``window`` are refused with `429` until the oldest
 /// failure leaves the window. Kept in memory on each node.
-public final class LoginThrottle: Sendable {
-    public static let maxFailuresPerName = 5
-    public static let maxFailuresPerAddress = 20
-    public static let window: Duration = .seconds(60)
+package final class LoginThrottle: Sendable {
+    package static let maxFailuresPerName = 5
+    package static let maxFailuresPerAddress = 20
+    package static let window: Duration = .seconds(60)
     /// Names and addresses remembered at most; past it the oldest are forgotten.
     static let capacity = 100_000
 
@@ -14,12 +14,12 @@ public final class LoginThrottle: Sendable {
     private let now: @Sendable () -> ContinuousClock.Instant
 
     /// - Parameter now: The clock (tests move it by hand).
-    public init(now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }) {
+    package init(now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }) {
         self.now = now
     }
 
     /// How long a login for `name` from `address` must wait, or `nil` when it may go ahead.
-    public func retryAfter(name: String, address: String) -> Duration? {
+    package func retryAfter(name: String, address: String) -> Duration? {
         let time = now()
         return failures.withLock { failures in
             let byName = Self.recent(failures.names[name], at: time)
@@ -34,7 +34,7 @@ public final class LoginThrottle: Sendable {
     }
 
     /// Records a failed login.
-    public func recordFailure(name: String, address: String) {
+    package func recordFailure(name: String, address: String) {
         let time = now()
         failures.withLock { failures in
             if failures.names.count >= Self.capacity { failures.names.removeAll() }

@@ -9,12 +9,12 @@ import Synchronization
 ///
 /// bcrypt reads at most 72 bytes of its input; Parley gives it the base64 SHA-256 of the password (44 bytes), so
 /// every one of a password's up to 256 characters counts.
-public struct Passwords: Sendable {
+package struct Passwords: Sendable {
     /// Characters a password may have.
-    public static let allowedLength = 8...256
+    package static let allowedLength = 8...256
 
     /// bcrypt's work factor (log2 of its rounds).
-    public let cost: UInt8
+    package let cost: UInt8
     private let threads: NIOThreadPool
     /// A hash checked when the account does not exist, so that an unknown user takes as long as a wrong password;
     /// made (on the pool's thread) the first time it is needed.
@@ -23,25 +23,25 @@ public struct Passwords: Sendable {
     /// - Parameters:
     ///   - cost: bcrypt's work factor: 12 by default; tests use the minimum, 4.
     ///   - threads: Where hashing runs; started by the caller.
-    public init(cost: UInt8 = 12, threads: NIOThreadPool) {
+    package init(cost: UInt8 = 12, threads: NIOThreadPool) {
         self.cost = cost
         self.threads = threads
     }
 
     /// Why a password is refused, or `nil`.
-    public static func problem(with password: String) -> String? {
+    package static func problem(with password: String) -> String? {
         allowedLength.contains(password.count) ? nil : "a password is 8 to 256 characters"
     }
 
     /// The hash to store for `password`.
-    public func hash(_ password: String) async throws -> String {
+    package func hash(_ password: String) async throws -> String {
         let (cost, input) = (self.cost, Self.prepared(password))
         return try await threads.runIfActive { Bcrypt.hash(input, cost: cost) }
     }
 
     /// Whether `password` matches `hash`; with no hash (no such account) it checks a dummy one and answers `false`,
     /// taking the same time.
-    public func verify(_ password: String, against hash: String?) async throws -> Bool {
+    package func verify(_ password: String, against hash: String?) async throws -> Bool {
         let (input, cost, dummy) = (Self.prepared(password), cost, dummyHash)
         let matches = try await threads.runIfActive {
             Bcrypt.verify(input, hash: hash ?? dummy.value(cost: cost))

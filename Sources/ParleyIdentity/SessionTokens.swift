@@ -2,9 +2,9 @@ import Crypto
 import Foundation
 
 /// Parley's own session tokens: 256 random bits, given to the client once and stored only as their SHA-256.
-public enum SessionTokens {
+package enum SessionTokens {
     /// A new token and the hash to store for it.
-    public static func make() -> (token: String, hash: String) {
+    package static func make() -> (token: String, hash: String) {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         let token = prefix + Data(bytes).base64EncodedString()
@@ -13,15 +13,15 @@ public enum SessionTokens {
     }
 
     /// The hash a token is stored and looked up by.
-    public static func hash(_ token: String) -> String {
+    package static func hash(_ token: String) -> String {
         SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
     /// What every session token starts with, so that one is told from a JWT (and found by secret scanners).
-    public static let prefix = "pst_"
+    package static let prefix = "pst_"
 
     /// Whether `token` looks like a session token (rather than a JWT).
-    public static func isSessionToken(_ token: String) -> Bool {
+    package static func isSessionToken(_ token: String) -> Bool {
         token.hasPrefix(prefix)
     }
 }

@@ -29,22 +29,22 @@ public final class TrustedTokens: Sendable {
     }
 
     /// Why a key file cannot be used; the message names the file.
-    public struct KeyError: Error, CustomStringConvertible {
-        public let description: String
+    package struct KeyError: Error, CustomStringConvertible {
+        package let description: String
     }
 
     /// How far `nbf` and `iat` may be in the future, to allow for clocks that disagree. (`exp` is strict: a
     /// connection is closed when its token expires, so a token must not be let in after it.)
-    public static let leeway: TimeInterval = 60
+    package static let leeway: TimeInterval = 60
     /// The shortest HS256 secret accepted.
-    public static let minimumSecretBytes = 32
+    package static let minimumSecretBytes = 32
 
     private let keys: [(algorithm: String, keys: JWTKeyCollection)]
     private let settings: Settings
 
     /// Reads the key files.
     /// - Throws: ``KeyError`` naming a file that cannot be read or is neither a public key nor a long enough secret.
-    public init(settings: Settings) async throws {
+    package init(settings: Settings) async throws {
         var keys: [(String, JWTKeyCollection)] = []
         for file in settings.keyFiles {
             guard let contents = FileManager.default.contents(atPath: file).map({ String(decoding: $0, as: UTF8.self) }) else {

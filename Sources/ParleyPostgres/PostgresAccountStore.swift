@@ -5,7 +5,7 @@ import PostgresNIO
 /// The accounts, sessions and credential events of a cluster, in the PostgreSQL database its nodes share (tables
 /// `parley_users`, `parley_sessions`, `parley_credential_events`, created by ``PostgresSchema``): an account created,
 /// a session opened or revoked on one node is one on every node.
-public final class PostgresAccountStore: AccountStore {
+package final class PostgresAccountStore: AccountStore {
     private let client: PostgresClient
     private let location: String
     private let logger: Logger
@@ -50,7 +50,7 @@ public final class PostgresAccountStore: AccountStore {
         """,
     ]
 
-    public func createAccount(_ account: Account, foldedName: String, passwordHash: String) async throws {
+    package func createAccount(_ account: Account, foldedName: String, passwordHash: String) async throws {
         let inserted = try await rows(
             """
             INSERT INTO parley_users (id, name, folded_name, password_hash, admin, disabled, created_at)
@@ -63,24 +63,24 @@ public final class PostgresAccountStore: AccountStore {
         guard !inserted.isEmpty else { throw AccountStoreError.userTaken(account.id) }
     }
 
-    public func account(id: String) async throws -> (account: Account, passwordHash: String)? {
+    package func account(id: String) async throws -> (account: Account, passwordHash: String)? {
         try await rows(
             "SELECT id, name, admin, disabled, created_at, password_hash FROM parley_users WHERE id = \(id)",
             as: (String, String, Bool, Bool, Int64, String).self
         ).first.map { (Account(id: $0.0, name: $0.1, admin: $0.2, disabled: $0.3, createdAt: $0.4), $0.5) }
     }
 
-    public func accounts() async throws -> [Account] {
+    package func accounts() async throws -> [Account] {
         try await rows(
             "SELECT id, name, admin, disabled, created_at FROM parley_users ORDER BY id", as: (String, String, Bool, Bool, Int64).self
         ).map { Account(id: $0.0, name: $0.1, admin: $0.2, disabled: $0.3, createdAt: $0.4) }
     }
 
-    public func isNameTaken(folded: String) async throws -> Bool {
+    package func isNameTaken(folded: String) async throws -> Bool {
         try await !rows("SELECT 1 FROM parley_users WHERE folded_name = \(folded) OR id = \(folded) LIMIT 1", as: Int.self).isEmpty
     }
 
-    public func setPasswordHash(_ hash: String, forAccount id: String) async throws -> Bool {
+    package func setPasswordHash(_ hash: String, forAccount id: String) async throws -> Bool {
         let at = now()
         return try await !rows(
             """
@@ -93,7 +93,7 @@ public final class PostgresAccountStore: AccountStore {
         ).isEmpty
     }
 
-    public func setDisabled(_ disabled: Bool, account id: String) async throws -> Bool {
+    package func setDisabled(_ disabled: Bool, account id: String) async throws -> Bool {
         let at = now()
         return try await !rows(
             """
@@ -108,7 +108,7 @@ public final class PostgresAccountStore: AccountStore {
         ).isEmpty
     }
 
-    public func createSession(tokenHash: String, accountID: String, createdAt: Int64, expiresAt: Int64) async throws {
+    package func createSession(tokenHash: String, accountID: String, createdAt: Int64, expiresAt: Int64) async throws {
         _ = try await rows(
             """
             WITH created AS (
@@ -121,7 +121,7 @@ public final class PostgresAccountStore: AccountStore {
         )
     }
 
-    public func session(tokenHash: String, now: Int64) async throws -> (account: Account, expiresAt: Int64)? {
+    package func session(tokenHash: String, now: Int64) async throws -> (account: Account, expiresAt: Int64)? {
         try await rows(
             """
             SELECT u.id, u.name, u.admin, u.disabled, u.created_at, s.expires_at
@@ -132,7 +132,7 @@ public final class PostgresAccountStore: AccountStore {
         ).first.map { (Account(id: $0.0, name: $0.1, admin: $0.2, disabled: $0.3, createdAt: $0.4), $0.5) }
     }
 
-    public func revokeSession(tokenHash: String) async throws {
+    package func revokeSession(tokenHash: String) async throws {
         let at = now()
         _ = try await rows(
             """
@@ -144,13 +144,13 @@ public final class PostgresAccountStore: AccountStore {
         )
     }
 
-    public func credentialEvents(after id: Int64) async throws -> [(id: Int64, event: CredentialEvent)] {
+    package func credentialEvents(after id: Int64) async throws -> [(id: Int64, event: CredentialEvent)] {
         try await rows(
             "SELECT id, kind, subject FROM parley_credential_events WHERE id > \(id) ORDER BY id", as: (Int64, String, String).self
         ).map { ($0.0, $0.1 == "session" ? .sessionRevoked(tokenHash: $0.2) : .accountChanged(userID: $0.2)) }
     }
 
-    public func latestCredentialEventID() async throws -> Int64 {
+    package func latestCredentialEventID() async throws -> Int64 {
         try await rows("SELECT COALESCE(MAX(id), 0)::int8 FROM parley_credential_events", as: Int64.self).first ?? 0
     }
 

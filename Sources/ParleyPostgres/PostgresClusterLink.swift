@@ -19,9 +19,9 @@ import Synchronization
 /// - Presence: each node keeps its members in `parley_presence` and announces changes; a node whose heartbeat in
 ///   `parley_nodes` is older than the node timeout is deleted by any other node (its presence rows go with it)
 ///   and everyone is told that its members left.
-public final class PostgresClusterLink: Broker {
+package final class PostgresClusterLink: Broker {
     /// This node's id in `parley_nodes`.
-    public let nodeID: String
+    package let nodeID: String
     private let store: PostgresMessageStore
     private let hub: Hub
     private let announcements: AsyncStream<Hub.Announcement>
@@ -33,7 +33,7 @@ public final class PostgresClusterLink: Broker {
     private let presenceJobQueue: AsyncStream<PresenceJob>.Continuation
 
     /// How long the database may stay unreachable before clients are sent elsewhere.
-    public static let outageGrace: Duration = .seconds(10)
+    package static let outageGrace: Duration = .seconds(10)
 
     private enum PresenceJob: Sendable {
         case announce(Hub.Announcement)
@@ -44,7 +44,7 @@ public final class PostgresClusterLink: Broker {
     /// Creates the link for `hub`, whose announcements arrive on `announcements`.
     /// - Parameter nodeTimeout: How old a node's heartbeat may get before it counts as dead; this node beats
     ///   three times per timeout.
-    public init(
+    package init(
         store: PostgresMessageStore,
         hub: Hub,
         announcements: AsyncStream<Hub.Announcement>,
@@ -61,7 +61,7 @@ public final class PostgresClusterLink: Broker {
     }
 
     /// Whether the LISTEN connection is up and caught up (for `/readyz`).
-    public var isConnected: Bool { link.withLock { $0.connected } }
+    package var isConnected: Bool { link.withLock { $0.connected } }
 
     private struct LinkState {
         var connected: Bool
@@ -72,7 +72,7 @@ public final class PostgresClusterLink: Broker {
 
     /// Registers the node, then listens, beats and publishes until graceful shutdown; then deletes the node, so
     /// the others see its members leave at once.
-    public func run() async throws {
+    package func run() async throws {
         try await register()
         logger.info("joined the cluster", metadata: ["node": "\(nodeID)", "database": "\(store.location)"])
         await withTaskGroup(of: Void.self) { group in

@@ -10,13 +10,13 @@ import PostgresNIO
 /// numbers the new messages from the heads, and sends them to every node with `pg_notify` — delivered only if the
 /// transaction commits, and in commit order, which for one room is offset order. Senders are answered after the
 /// commit. Messages reach this node's hub through ``PostgresClusterLink``, like everyone else's.
-public final class PostgresMessageStore: MessageStore {
+package final class PostgresMessageStore: MessageStore {
     /// The database, for messages and logs (no password).
-    public let location: PostgresLocation
+    package let location: PostgresLocation
     let client: PostgresClient
     private let clientTask: Task<Void, Never>
     /// The accounts, sessions and credential events in the same database.
-    public let accounts: PostgresAccountStore
+    package let accounts: PostgresAccountStore
     private let writes = GroupCommitQueue()
     private let metrics: ParleyMetrics
     private let logger: Logger
@@ -30,7 +30,7 @@ public final class PostgresMessageStore: MessageStore {
     ///   - logger: Where problems are logged.
     ///   - now: The clock for timestamps, in milliseconds since the Unix epoch.
     /// - Throws: ``StoreError`` naming the database when it cannot be reached or migrated.
-    public init(
+    package init(
         location: PostgresLocation,
         metrics: ParleyMetrics = .disabled,
         logger: Logger,
@@ -74,13 +74,13 @@ public final class PostgresMessageStore: MessageStore {
 
     /// Runs the writer until graceful shutdown (or cancellation), stores what is still queued, then closes the
     /// connections.
-    public func run() async throws {
+    package func run() async throws {
         await writes.run { batch in await commit(batch) }
         clientTask.cancel()
         await clientTask.value
     }
 
-    public func append(_ drafts: [MessageDraft]) async throws -> [AppendOutcome] {
+    package func append(_ drafts: [MessageDraft]) async throws -> [AppendOutcome] {
         try await writes.append(drafts, closed: StoreError.closed(location.description))
     }
 
@@ -172,7 +172,7 @@ public final class PostgresMessageStore: MessageStore {
         return outcomes
     }
 
-    public func messages(in room: String, after offset: Int64, limit: Int) async throws -> [StoredMessage] {
+    package func messages(in room: String, after offset: Int64, limit: Int) async throws -> [StoredMessage] {
         try await fetch(
             """
             SELECT \(unescaped: Self.columns) FROM parley_messages WHERE room = \(room) AND room_offset > \(offset)
@@ -181,7 +181,7 @@ public final class PostgresMessageStore: MessageStore {
         )
     }
 
-    public func messages(in room: String, before offset: Int64?, limit: Int) async throws -> [StoredMessage] {
+    package func messages(in room: String, before offset: Int64?, limit: Int) async throws -> [StoredMessage] {
         try await fetch(
             """
             SELECT \(unescaped: Self.columns) FROM parley_messages WHERE room = \(room) AND room_offset < \(offset ?? .max)
@@ -190,7 +190,7 @@ public final class PostgresMessageStore: MessageStore {
         ).reversed()
     }
 
-    public func head(of room: String) async throws -> Int64 {
+    package func head(of room: String) async throws -> Int64 {
         let client = self.client
         do {
             return try await withDeadline(Self.operationDeadline) {
@@ -207,7 +207,7 @@ public final class PostgresMessageStore: MessageStore {
 
     /// Reads; and while commits are failing, also writes (a transaction that takes an id commits a record to the
     /// write-ahead log), so readiness comes back once the database takes writes again even when nobody sends.
-    public func checkReachable() async throws {
+    package func checkReachable() async throws {
         let (client, writes) = (self.client, health.isFailing)
         do {
             try await withDeadline(Self.operationDeadline) {

@@ -3,7 +3,7 @@ import ParleyCore
 
 /// The accounts, sessions and credential events of a single node, in the same SQLite file as its history (tables
 /// `users`, `sessions`, `credential_events`, created by ``SQLiteMessageStore``'s migrations).
-public final class SQLiteAccountStore: AccountStore {
+package final class SQLiteAccountStore: AccountStore {
     private let pool: DatabasePool
     private let now: @Sendable () -> Int64
 
@@ -45,7 +45,7 @@ public final class SQLiteAccountStore: AccountStore {
         }
     }
 
-    public func createAccount(_ account: Account, foldedName: String, passwordHash: String) async throws {
+    package func createAccount(_ account: Account, foldedName: String, passwordHash: String) async throws {
         try await pool.write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [account.id]) == nil else {
                 throw AccountStoreError.userTaken(account.id)
@@ -60,26 +60,26 @@ public final class SQLiteAccountStore: AccountStore {
         }
     }
 
-    public func account(id: String) async throws -> (account: Account, passwordHash: String)? {
+    package func account(id: String) async throws -> (account: Account, passwordHash: String)? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT \(Self.columns), password_hash FROM users WHERE id = ?", arguments: [id])
                 .map { (Self.account(from: $0), $0["password_hash"]) }
         }
     }
 
-    public func accounts() async throws -> [Account] {
+    package func accounts() async throws -> [Account] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM users ORDER BY id").map(Self.account(from:))
         }
     }
 
-    public func isNameTaken(folded: String) async throws -> Bool {
+    package func isNameTaken(folded: String) async throws -> Bool {
         try await pool.read { db in
             try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE folded_name = ? OR id = ?", arguments: [folded, folded]) != nil
         }
     }
 
-    public func setPasswordHash(_ hash: String, forAccount id: String) async throws -> Bool {
+    package func setPasswordHash(_ hash: String, forAccount id: String) async throws -> Bool {
         let at = now()
         return try await pool.write { db in
             try db.execute(sql: "UPDATE users SET password_hash = ? WHERE id = ?", arguments: [hash, id])
@@ -89,7 +89,7 @@ public final class SQLiteAccountStore: AccountStore {
         }
     }
 
-    public func setDisabled(_ disabled: Bool, account id: String) async throws -> Bool {
+    package func setDisabled(_ disabled: Bool, account id: String) async throws -> Bool {
         let at = now()
         return try await pool.write { db in
             try db.execute(sql: "UPDATE users SET disabled = ? WHERE id = ?", arguments: [disabled, id])
@@ -99,7 +99,7 @@ public final class SQLiteAccountStore: AccountStore {
         }
     }
 
-    public func createSession(tokenHash: String, accountID: String, createdAt: Int64, expiresAt: Int64) async throws {
+    package func createSession(tokenHash: String, accountID: String, createdAt: Int64, expiresAt: Int64) async throws {
         try await pool.write { db in
             try db.execute(
                 sql: "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
@@ -110,7 +110,7 @@ public final class SQLiteAccountStore: AccountStore {
         }
     }
 
-    public func session(tokenHash: String, now: Int64) async throws -> (account: Account, expiresAt: Int64)? {
+    package func session(tokenHash: String, now: Int64) async throws -> (account: Account, expiresAt: Int64)? {
         try await pool.read { db in
             try Row.fetchOne(
                 db,
@@ -124,7 +124,7 @@ public final class SQLiteAccountStore: AccountStore {
         }
     }
 
-    public func revokeSession(tokenHash: String) async throws {
+    package func revokeSession(tokenHash: String) async throws {
         let at = now()
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM sessions WHERE token_hash = ?", arguments: [tokenHash])
@@ -132,7 +132,7 @@ public final class SQLiteAccountStore: AccountStore {
         }
     }
 
-    public func credentialEvents(after id: Int64) async throws -> [(id: Int64, event: CredentialEvent)] {
+    package func credentialEvents(after id: Int64) async throws -> [(id: Int64, event: CredentialEvent)] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT id, kind, subject FROM credential_events WHERE id > ? ORDER BY id", arguments: [id])
                 .map { row in
@@ -143,7 +143,7 @@ public final class SQLiteAccountStore: AccountStore {
         }
     }
 
-    public func latestCredentialEventID() async throws -> Int64 {
+    package func latestCredentialEventID() async throws -> Int64 {
         try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM credential_events") ?? 0 }
     }
 

@@ -4,13 +4,13 @@ import GRDB
 /// A consistent copy of a Parley SQLite database, made with SQLite's online backup API: safe while a server is
 /// writing to the database (the copy is the database as of one moment, with whatever the write-ahead log held),
 /// and a single self-contained file (no `-wal` beside it), ready to be opened by `parley serve --db`.
-public enum SQLiteBackup {
+package enum SQLiteBackup {
     /// Copies the database at `source` into a new file at `destination`.
     /// - Returns: The number of messages in the copy.
     /// - Throws: `SQLiteBackupError` saying what to fix: no database at `source`, a file already at
     ///   `destination`, or the error SQLite reported.
     @discardableResult
-    public static func copy(from source: String, to destination: String) throws -> Int {
+    package static func copy(from source: String, to destination: String) throws -> Int {
         guard FileManager.default.fileExists(atPath: source) else { throw SQLiteBackupError.noDatabase(source) }
         guard !FileManager.default.fileExists(atPath: destination) else { throw SQLiteBackupError.destinationExists(destination) }
         do {
@@ -36,12 +36,12 @@ public enum SQLiteBackup {
 }
 
 /// Why a backup was not made.
-public enum SQLiteBackupError: Error, CustomStringConvertible {
+package enum SQLiteBackupError: Error, CustomStringConvertible {
     case noDatabase(String)
     case destinationExists(String)
     case failed(source: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .noDatabase(let path): "there is no database at \(path); name the server's --db file"
         case .destinationExists(let path): "\(path) already exists; name a new file (a backup never overwrites one)"

@@ -9,7 +9,7 @@ import ParleyCore
 /// and only then answers each caller, so one fsync covers many messages. Offsets are the room's previous head
 /// plus one, assigned inside that transaction; `(room, sender_id, client_id)` is unique in the schema, so a resent
 /// id can never be stored twice.
-public final class SQLiteMessageStore: MessageStore {
+package final class SQLiteMessageStore: MessageStore {
     private let pool: DatabasePool
     private let writes = GroupCommitQueue()
     private let now: @Sendable () -> Int64
@@ -18,9 +18,9 @@ public final class SQLiteMessageStore: MessageStore {
     private let health: StoreHealth
     private let logger: Logger
     /// Where the database lives.
-    public let path: String
+    package let path: String
     /// The accounts, sessions and credential events kept in the same file.
-    public let accounts: SQLiteAccountStore
+    package let accounts: SQLiteAccountStore
 
     /// How long a write waits for a lock another process holds before it fails (and its senders are told
     /// `internal`): Parley is the database's only regular writer, so a lock held longer is an operator's tool or a
@@ -35,7 +35,7 @@ public final class SQLiteMessageStore: MessageStore {
     ///   - now: The clock for timestamps, in milliseconds since the Unix epoch.
     ///   - onCommit: Told of each batch of new messages, in commit order, before their senders are answered.
     /// - Throws: ``StoreError`` naming the file when it cannot be opened or migrated.
-    public init(
+    package init(
         path: String,
         metrics: ParleyMetrics = .disabled,
         logger: Logger = Logger(label: "parley"),
@@ -113,7 +113,7 @@ public final class SQLiteMessageStore: MessageStore {
     /// Runs the writer until graceful shutdown (or cancellation), then stores what is still queued, moves
     /// everything from the write-ahead log into the database file and closes it: after a clean stop the `.sqlite`
     /// file alone holds the whole history (copying it is a backup).
-    public func run() async throws {
+    package func run() async throws {
         await writes.run { batch in await commit(batch) }
         do {
             try checkpoint()
@@ -132,7 +132,7 @@ public final class SQLiteMessageStore: MessageStore {
         try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
     }
 
-    public func append(_ drafts: [MessageDraft]) async throws -> [AppendOutcome] {
+    package func append(_ drafts: [MessageDraft]) async throws -> [AppendOutcome] {
         try await writes.append(drafts, closed: StoreError.closed(path))
     }
 
@@ -177,7 +177,7 @@ public final class SQLiteMessageStore: MessageStore {
         return outcomes
     }
 
-    public func messages(in room: String, after offset: Int64, limit: Int) async throws -> [StoredMessage] {
+    package func messages(in room: String, after offset: Int64, limit: Int) async throws -> [StoredMessage] {
         try await pool.read { db in
             try Row.fetchAll(
                 db,
@@ -187,7 +187,7 @@ public final class SQLiteMessageStore: MessageStore {
         }
     }
 
-    public func messages(in room: String, before offset: Int64?, limit: Int) async throws -> [StoredMessage] {
+    package func messages(in room: String, before offset: Int64?, limit: Int) async throws -> [StoredMessage] {
         try await pool.read { db in
             try Row.fetchAll(
                 db,
@@ -200,13 +200,13 @@ public final class SQLiteMessageStore: MessageStore {
         }
     }
 
-    public func head(of room: String) async throws -> Int64 {
+    package func head(of room: String) async throws -> Int64 {
         try await pool.read { db in try Self.headOffset(of: room, in: db) }
     }
 
     /// Reads; and while commits are failing, also writes (a row of its own), so readiness comes back once the
     /// database takes writes again even when nobody sends.
-    public func checkReachable() async throws {
+    package func checkReachable() async throws {
         try await pool.read { db in try db.execute(sql: "SELECT 1 FROM messages LIMIT 1") }
         guard health.isFailing else { return }
         let now = self.now()

@@ -68,7 +68,7 @@ final class Inbox: Sendable {
 }
 
 /// A frame a test client received.
-public enum Received: Sendable, Equatable {
+package enum Received: Sendable, Equatable {
     case text(String)
     case binary([UInt8])
 }

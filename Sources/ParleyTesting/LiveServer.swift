@@ -5,22 +5,22 @@ import ServiceLifecycle
 import Synchronization
 
 /// A Parley node on a free port of 127.0.0.1 with its own database file, for tests.
-public struct LiveServer: Sendable {
+package struct LiveServer: Sendable {
     /// The port it listens on.
-    public let port: Int
+    package let port: Int
     private let group: ServiceGroup
     /// The WebSocket endpoint.
-    public var webSocketURL: String { "ws://127.0.0.1:\(port)/ws" }
+    package var webSocketURL: String { "ws://127.0.0.1:\(port)/ws" }
     /// The HTTP base address.
-    public var httpURL: String { "http://127.0.0.1:\(port)" }
+    package var httpURL: String { "http://127.0.0.1:\(port)" }
 
     /// Starts the node's graceful shutdown (as SIGTERM does): clients are closed with 1001.
-    public func shutDown() async {
+    package func shutDown() async {
         await group.triggerGracefulShutdown()
     }
 
     /// A fresh temporary folder for database files.
-    public static func temporaryDirectory() throws -> URL {
+    package static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("parley-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
@@ -31,7 +31,7 @@ public struct LiveServer: Sendable {
     ///   - configuration: The node's configuration; its port is replaced by a free one and, unless a database
     ///     path other than the default is given, the database goes to a fresh temporary file.
     ///   - body: The test, given the running node.
-    public static func with<Result: Sendable>(
+    package static func with<Result: Sendable>(
         _ configuration: ServerConfiguration = ServerConfiguration(),
         _ body: (LiveServer) async throws -> Result
     ) async throws -> Result {

@@ -5,19 +5,19 @@ import PostgresNIO
 
 /// Fresh databases for tests: a SQLite file in a folder of its own, or a database of its own on the PostgreSQL
 /// server `scripts/test.sh` starts (named by `PARLEY_TEST_POSTGRES`).
-public enum TemporaryDatabases {
+package enum TemporaryDatabases {
     /// The PostgreSQL server tests may create databases on, if there is one.
-    public static let postgresServer = ProcessInfo.processInfo.environment["PARLEY_TEST_POSTGRES"]
+    package static let postgresServer = ProcessInfo.processInfo.environment["PARLEY_TEST_POSTGRES"]
 
     /// A path for a new SQLite file, in a new temporary folder.
-    public static func sqlitePath() throws -> String {
+    package static func sqlitePath() throws -> String {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("parley-sqlite-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         return folder.appendingPathComponent("history.sqlite").path
     }
 
     /// Creates a database on ``postgresServer``, runs `body` with its location, then drops it (whatever `body` did).
-    public static func withPostgresDatabase<Result>(_ body: (PostgresLocation) async throws -> Result) async throws -> Result {
+    package static func withPostgresDatabase<Result>(_ body: (PostgresLocation) async throws -> Result) async throws -> Result {
         guard let postgresServer else { throw MissingServer() }
         let admin = try PostgresLocation(url: postgresServer)
         let name = "parley_swift_\(UUID().uuidString.prefix(8).lowercased())"
@@ -35,8 +35,8 @@ public enum TemporaryDatabases {
     }
 
     /// Thrown when a test asks for PostgreSQL where there is none.
-    public struct MissingServer: Error, CustomStringConvertible {
-        public var description: String { "PARLEY_TEST_POSTGRES is not set; scripts/test.sh sets it" }
+    package struct MissingServer: Error, CustomStringConvertible {
+        package var description: String { "PARLEY_TEST_POSTGRES is not set; scripts/test.sh sets it" }
     }
 
     private static func administer(_ admin: PostgresLocation, _ sql: String) async throws {

@@ -8,7 +8,7 @@ import Synchronization
 import WSClient
 
 /// A scripted WebSocket client for tests: send frames, wait for the next one, see how the connection closed.
-public final class TestClient: Sendable {
+package final class TestClient: Sendable {
     private enum Outgoing: Sendable {
         case text(String)
         case binary([UInt8])
@@ -17,11 +17,11 @@ public final class TestClient: Sendable {
     }
 
     /// Why a test step failed.
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
+    package struct Failure: Error, CustomStringConvertible {
+        package let description: String
 
         /// Creates a failure saying what went wrong.
-        public init(description: String) {
+        package init(description: String) {
             self.description = description
         }
     }
@@ -85,7 +85,7 @@ public final class TestClient: Sendable {
     }
 
     /// Connects to `url`, offering `subprotocol` (parley.v1 by default; `nil` for plain mode).
-    public static func connect(
+    package static func connect(
         _ url: String,
         subprotocol: String? = "parley.v1",
         maxFrameSize: Int = 1 << 20
@@ -97,32 +97,32 @@ public final class TestClient: Sendable {
     }
 
     /// Sends a text frame.
-    public func send(_ text: String) {
+    package func send(_ text: String) {
         outgoing.push(.text(text))
     }
 
     /// Sends a parley.v1 command.
-    public func send(_ command: ClientCommand, ref: Ref? = nil) {
+    package func send(_ command: ClientCommand, ref: Ref? = nil) {
         send(ClientFrame(ref: ref, command: command).jsonText())
     }
 
     /// Sends a binary frame.
-    public func sendBinary(_ bytes: [UInt8]) {
+    package func sendBinary(_ bytes: [UInt8]) {
         outgoing.push(.binary(bytes))
     }
 
     /// Sends a text frame made of arbitrary bytes (for invalid UTF-8).
-    public func sendRawText(_ bytes: [UInt8]) {
+    package func sendRawText(_ bytes: [UInt8]) {
         outgoing.push(.rawText(bytes))
     }
 
     /// Starts a normal close.
-    public func close() {
+    package func close() {
         outgoing.push(.close)
     }
 
     /// The next text frame; fails if none comes within `timeout`.
-    public func nextText(timeout: Duration = .seconds(5)) async throws -> String {
+    package func nextText(timeout: Duration = .seconds(5)) async throws -> String {
         switch await inbox.next(timeout: timeout) {
         case .text(let text): return text
         case .binary: throw Failure(description: "expected a text frame, got a binary one")
@@ -131,7 +131,7 @@ public final class TestClient: Sendable {
     }
 
     /// The next event, decoded; fails if none comes within `timeout`.
-    public func nextEvent(timeout: Duration = .seconds(5)) async throws -> ServerEvent {
+    package func nextEvent(timeout: Duration = .seconds(5)) async throws -> ServerEvent {
         let text = try await nextText(timeout: timeout)
         do {
             return try ServerEvent.decode(text)
@@ -141,7 +141,7 @@ public final class TestClient: Sendable {
     }
 
     /// The next event that is not `presence` or `typing`.
-    public func nextReply(timeout: Duration = .seconds(5)) async throws -> ServerEvent {
+    package func nextReply(timeout: Duration = .seconds(5)) async throws -> ServerEvent {
         while true {
             let event = try await nextEvent(timeout: timeout)
             switch event {
@@ -152,12 +152,12 @@ public final class TestClient: Sendable {
     }
 
     /// Whether nothing arrives within `duration`.
-    public func receivesNothing(within duration: Duration) async -> Bool {
+    package func receivesNothing(within duration: Duration) async -> Bool {
         await inbox.next(timeout: duration) == nil
     }
 
     /// Waits for the connection to end and returns the close code the server sent, if any.
-    public func closed(timeout: Duration = .seconds(10)) async throws -> UInt16? {
+    package func closed(timeout: Duration = .seconds(10)) async throws -> UInt16? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let (code, done) = closeFrame.withLock { $0 }
@@ -173,14 +173,14 @@ public final class TestClient: Sendable {
 
     /// Says hello as `name` and returns the welcome.
     @discardableResult
-    public func hello(_ name: String) async throws -> ServerEvent {
+    package func hello(_ name: String) async throws -> ServerEvent {
         send(.hello(name: name, token: nil), ref: "hello")
         return try await nextReply()
     }
 
     /// Joins `room` and returns the `joined` reply (replayed messages follow it).
     @discardableResult
-    public func join(_ room: String, since: Int64? = nil) async throws -> ServerEvent {
+    package func join(_ room: String, since: Int64? = nil) async throws -> ServerEvent {
         send(.join(room: room, since: since), ref: Ref("join-\(room)"))
         return try await nextReply()
     }

@@ -5,6 +5,8 @@ import Synchronization
 /// loop once, with one task that drains them all, instead of one task per member.
 final class DrainQueue: Sendable {
     private let eventLoop: any EventLoop
+    /// Taken under the hub's lock when a push wakes a connection (Hub → Outbox → DrainQueue): it guards two fields
+    /// and calls nothing; the loop's task is scheduled after it is released.
     private let pending = Mutex<(relays: [LoopRelay], scheduled: Bool)>(([], false))
 
     init(eventLoop: any EventLoop) {
