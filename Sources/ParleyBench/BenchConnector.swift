@@ -34,7 +34,8 @@ struct BenchEndpoint: Sendable {
         else { throw .unsupportedURL(url) }
         self.host = host
         port = components.port ?? 80
-        target = (components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath)
+        target =
+            (components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath)
             + (components.percentEncodedQuery.map { "?" + $0 } ?? "")
     }
 
@@ -71,7 +72,9 @@ struct BenchConnector: Sendable {
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandlers(
                                 NIOWebSocketFrameAggregator(
-                                    minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1 << 16, maxAccumulatedFrameSize: 1 << 24
+                                    minNonFinalFragmentSize: 0,
+                                    maxAccumulatedFrameCount: 1 << 16,
+                                    maxAccumulatedFrameSize: 1 << 24
                                 ),
                                 BenchClient(index: index, run: run, connectStarted: connectStarted)
                             )

@@ -111,12 +111,22 @@ final class BenchRecorder: Sendable {
             }
             let seconds = configuration.duration.seconds
             return BenchReport(
-                clients: configuration.clients, rooms: configuration.rooms, senders: configuration.senders,
-                targetRate: configuration.rate, messageBytes: configuration.messageBytes, measuredSeconds: seconds,
-                messagesSent: state.sent, deliveries: state.deliveries,
-                deliveriesPerSecond: Double(state.deliveries) / seconds, latencyMilliseconds: latency(state.latency),
-                lost: state.lost, duplicated: state.duplicated, outOfOrder: state.outOfOrder, errors: state.errors,
-                disconnects: state.disconnects, connectMilliseconds: latency(state.connect),
+                clients: configuration.clients,
+                rooms: configuration.rooms,
+                senders: configuration.senders,
+                targetRate: configuration.rate,
+                messageBytes: configuration.messageBytes,
+                measuredSeconds: seconds,
+                messagesSent: state.sent,
+                deliveries: state.deliveries,
+                deliveriesPerSecond: Double(state.deliveries) / seconds,
+                latencyMilliseconds: latency(state.latency),
+                lost: state.lost,
+                duplicated: state.duplicated,
+                outOfOrder: state.outOfOrder,
+                errors: state.errors,
+                disconnects: state.disconnects,
+                connectMilliseconds: latency(state.connect),
                 serverCPUSeconds: serverCPU,
                 serverCPUMicrosecondsPerDelivery: serverCPU.map { $0 * 1e6 / Double(max(state.deliveries, 1)) },
                 serverPeakRSSKiB: serverPeakRSSKiB

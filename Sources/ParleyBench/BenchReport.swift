@@ -46,25 +46,27 @@ package struct BenchReport: Codable, Sendable {
     /// The report as the table `parley bench` prints.
     package var table: String {
         func ms(_ value: Double) -> String { String(format: "%.2f ms", value) }
-        let rows: [(String, String)] = [
-            ("clients / rooms / senders", "\(clients) / \(rooms) / \(senders)"),
-            ("target rate", targetRate > 0 ? String(format: "%.0f msg/s", targetRate) : "closed loop"),
-            ("message size", "\(messageBytes) bytes"),
-            ("measured", String(format: "%.1f s", measuredSeconds)),
-            ("messages sent (acked)", "\(messagesSent)"),
-            ("deliveries", "\(deliveries)"),
-            ("deliveries/s", String(format: "%.0f", deliveriesPerSecond)),
-            ("latency p50", ms(latencyMilliseconds.p50)),
-            ("latency p90", ms(latencyMilliseconds.p90)),
-            ("latency p99", ms(latencyMilliseconds.p99)),
-            ("latency p99.9", ms(latencyMilliseconds.p999)),
-            ("latency max", ms(latencyMilliseconds.max)),
-            ("lost / duplicated / out of order", "\(lost) / \(duplicated) / \(outOfOrder)"),
-            ("errors / disconnects", "\(errors) / \(disconnects)"),
-            ("connect p50 / p99 / max", "\(ms(connectMilliseconds.p50)) / \(ms(connectMilliseconds.p99)) / \(ms(connectMilliseconds.max))"),
-        ] + (serverCPUSeconds.map { cpu in
-            [("server CPU, measured window", String(format: "%.2f s = %.2f µs per delivery", cpu, serverCPUMicrosecondsPerDelivery ?? 0))]
-        } ?? []) + (serverPeakRSSKiB.map { [("server memory (peak RSS)", "\($0) KiB")] } ?? [])
+        let rows: [(String, String)] =
+            [
+                ("clients / rooms / senders", "\(clients) / \(rooms) / \(senders)"),
+                ("target rate", targetRate > 0 ? String(format: "%.0f msg/s", targetRate) : "closed loop"),
+                ("message size", "\(messageBytes) bytes"),
+                ("measured", String(format: "%.1f s", measuredSeconds)),
+                ("messages sent (acked)", "\(messagesSent)"),
+                ("deliveries", "\(deliveries)"),
+                ("deliveries/s", String(format: "%.0f", deliveriesPerSecond)),
+                ("latency p50", ms(latencyMilliseconds.p50)),
+                ("latency p90", ms(latencyMilliseconds.p90)),
+                ("latency p99", ms(latencyMilliseconds.p99)),
+                ("latency p99.9", ms(latencyMilliseconds.p999)),
+                ("latency max", ms(latencyMilliseconds.max)),
+                ("lost / duplicated / out of order", "\(lost) / \(duplicated) / \(outOfOrder)"),
+                ("errors / disconnects", "\(errors) / \(disconnects)"),
+                ("connect p50 / p99 / max", "\(ms(connectMilliseconds.p50)) / \(ms(connectMilliseconds.p99)) / \(ms(connectMilliseconds.max))"),
+            ]
+            + (serverCPUSeconds.map { cpu in
+                [("server CPU, measured window", String(format: "%.2f s = %.2f µs per delivery", cpu, serverCPUMicrosecondsPerDelivery ?? 0))]
+            } ?? []) + (serverPeakRSSKiB.map { [("server memory (peak RSS)", "\($0) KiB")] } ?? [])
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
     }

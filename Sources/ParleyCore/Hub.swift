@@ -457,7 +457,10 @@ public final class Hub: Sendable {
 
     /// Sends an event to the parley.v1 members of a room whose user id is not `userID`.
     private func send(
-        _ frames: FormatEncodings, toOthersThan userID: String, in room: inout Room, bufferWhileReplaying buffer: Bool = true
+        _ frames: FormatEncodings,
+        toOthersThan userID: String,
+        in room: inout Room,
+        bufferWhileReplaying buffer: Bool = true
     ) {
         room.updateEachMember { member in
             guard let user = member.user, user.id != userID else { return }

@@ -22,7 +22,10 @@ public actor InMemoryMessageStore: MessageStore {
 
     public func append(_ drafts: [MessageDraft]) async throws -> [AppendOutcome] {
         let (outcomes, new) = OffsetAssignment.assign(
-            drafts, storedAt: now(), head: { Int64(rooms[$0]?.count ?? 0) }, stored: { stored[$0] }
+            drafts,
+            storedAt: now(),
+            head: { Int64(rooms[$0]?.count ?? 0) },
+            stored: { stored[$0] }
         )
         for message in new {
             rooms[message.room, default: []].append(message)

@@ -62,9 +62,14 @@ public final class Session: Sendable {
         ///   - logger: Where sessions say why they answered `internal`.
         ///   - now: A monotonic clock for rate limiting.
         public init(
-            hub: Hub, store: any MessageStore, limits: Limits, identity: (any IdentityProvider)? = nil,
-            signedIn: SignedInConnections = SignedInConnections(), userLimits: AllowanceLimits = .perUser,
-            logger: Logger = Logger(label: "parley"), now: @escaping @Sendable () -> Duration = Session.monotonicNow
+            hub: Hub,
+            store: any MessageStore,
+            limits: Limits,
+            identity: (any IdentityProvider)? = nil,
+            signedIn: SignedInConnections = SignedInConnections(),
+            userLimits: AllowanceLimits = .perUser,
+            logger: Logger = Logger(label: "parley"),
+            now: @escaping @Sendable () -> Duration = Session.monotonicNow
         ) {
             self.hub = hub
             self.store = store
@@ -117,7 +122,10 @@ public final class Session: Sendable {
     ///     token then speaks for it, and a plain client's messages carry its identity.
     ///   - onSendsStored: Called after each batch of this client's sends is stored (or failed) and answered.
     public init(
-        connection: Connection, environment: Environment, client: Allowance = .unlimited(), credential: Credential? = nil,
+        connection: Connection,
+        environment: Environment,
+        client: Allowance = .unlimited(),
+        credential: Credential? = nil,
         onSendsStored: @escaping @Sendable () -> Void = {}
     ) {
         self.connection = connection
@@ -155,7 +163,10 @@ public final class Session: Sendable {
                     connection.outbox.push(
                         connection.format.encode(
                             .ack(
-                                ref: pending.ref, room: message.room, id: message.clientID, offset: message.offset,
+                                ref: pending.ref,
+                                room: message.room,
+                                id: message.clientID,
+                                offset: message.offset,
                                 ts: Timestamp.rfc3339(millisecondsSinceEpoch: message.storedAt)
                             )
                         )
@@ -217,7 +228,10 @@ public final class Session: Sendable {
         hub.metrics.messagesReceived.increment()
         let sender = state.withLock { $0.user } ?? User.guest(named: hub.plainMode.senderName)
         let draft = MessageDraft(
-            room: hub.plainMode.room, senderID: sender.id, sender: sender.name, clientID: "plain-" + Self.randomHex(bytes: 16),
+            room: hub.plainMode.room,
+            senderID: sender.id,
+            sender: sender.name,
+            clientID: "plain-" + Self.randomHex(bytes: 16),
             text: text
         )
         queue(PendingSend(ref: nil, draft: draft, acknowledges: false))
@@ -282,7 +296,9 @@ public final class Session: Sendable {
             }
             guard let name = Names.displayName(enforcing: requested) else {
                 return await replyError(
-                    .invalidName, "a display name is 1–32 visible characters in at most 128 bytes, without control characters", ref: ref
+                    .invalidName,
+                    "a display name is 1–32 visible characters in at most 128 bytes, without control characters",
+                    ref: ref
                 )
             }
             do {

@@ -67,7 +67,13 @@ public struct MessageDraft: Sendable, Equatable {
     /// The stored message this draft becomes at `offset`, stored at `storedAt`.
     public func stored(at offset: Int64, storedAt: Int64) -> StoredMessage {
         StoredMessage(
-            room: room, offset: offset, clientID: clientID, senderID: senderID, sender: sender, text: text, storedAt: storedAt
+            room: room,
+            offset: offset,
+            clientID: clientID,
+            senderID: senderID,
+            sender: sender,
+            text: text,
+            storedAt: storedAt
         )
     }
 }

@@ -54,8 +54,12 @@ public final class IdentityService: IdentityProvider {
     ///   - throttle: How password guessing is slowed.
     ///   - now: The clock, in milliseconds since the Unix epoch.
     package init(
-        accounts: any AccountStore, passwords: Passwords, tokens: TrustedTokens? = nil, settings: Settings = Settings(),
-        throttle: LoginThrottle = LoginThrottle(), now: @escaping @Sendable () -> Int64 = SystemTime.millisecondsSinceEpoch
+        accounts: any AccountStore,
+        passwords: Passwords,
+        tokens: TrustedTokens? = nil,
+        settings: Settings = Settings(),
+        throttle: LoginThrottle = LoginThrottle(),
+        now: @escaping @Sendable () -> Int64 = SystemTime.millisecondsSinceEpoch
     ) {
         self.accounts = accounts
         self.passwords = passwords
@@ -91,7 +95,13 @@ public final class IdentityService: IdentityProvider {
     ///   - name: The display name; the login name when absent.
     ///   - admin: A server admin (only from the command line).
     ///   - open: Whether to ignore `--registration closed` (the command line always may).
-    package func register(user: String, password: String, name: String?, admin: Bool = false, evenIfClosed: Bool = false) async throws
+    package func register(
+        user: String,
+        password: String,
+        name: String?,
+        admin: Bool = false,
+        evenIfClosed: Bool = false
+    ) async throws
         -> Account
     {
         guard settings.registrationOpen || evenIfClosed else { throw RegistrationError.registrationClosed }

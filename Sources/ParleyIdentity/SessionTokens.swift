@@ -7,7 +7,9 @@ package enum SessionTokens {
     package static func make() -> (token: String, hash: String) {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        let token = prefix + Data(bytes).base64EncodedString()
+        let token =
+            prefix
+            + Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
         return (token, hash(token))
     }

@@ -34,7 +34,13 @@ enum ClusterNotification: Codable, Equatable {
         var storedAt: Int64?
 
         enum CodingKeys: String, CodingKey {
-            case room = "r", offset = "o", senderID = "i", sender = "s", clientID = "c", text = "t", storedAt = "ts"
+            case room = "r"
+            case offset = "o"
+            case senderID = "i"
+            case sender = "s"
+            case clientID = "c"
+            case text = "t"
+            case storedAt = "ts"
         }
 
         init(_ message: StoredMessage) {
@@ -56,13 +62,25 @@ enum ClusterNotification: Codable, Equatable {
         var message: StoredMessage? {
             guard let senderID, let sender, let clientID, let text, let storedAt else { return nil }
             return StoredMessage(
-                room: room, offset: offset, clientID: clientID, senderID: senderID, sender: sender, text: text, storedAt: storedAt
+                room: room,
+                offset: offset,
+                clientID: clientID,
+                senderID: senderID,
+                sender: sender,
+                text: text,
+                storedAt: storedAt
             )
         }
     }
 
     private enum CodingKeys: String, CodingKey {
-        case kind = "k", messages = "m", node = "n", room = "r", name = "u", userID = "i", present = "p"
+        case kind = "k"
+        case messages = "m"
+        case node = "n"
+        case room = "r"
+        case name = "u"
+        case userID = "i"
+        case present = "p"
     }
 
     init(from decoder: any Decoder) throws {
@@ -72,12 +90,15 @@ enum ClusterNotification: Codable, Equatable {
             self = .messages(try container.decode([MessageNote].self, forKey: .messages))
         case "p":
             self = .presence(
-                node: try container.decode(String.self, forKey: .node), room: try container.decode(String.self, forKey: .room),
-                user: try Self.user(in: container), present: try container.decode(Bool.self, forKey: .present)
+                node: try container.decode(String.self, forKey: .node),
+                room: try container.decode(String.self, forKey: .room),
+                user: try Self.user(in: container),
+                present: try container.decode(Bool.self, forKey: .present)
             )
         case "t":
             self = .typing(
-                node: try container.decode(String.self, forKey: .node), room: try container.decode(String.self, forKey: .room),
+                node: try container.decode(String.self, forKey: .node),
+                room: try container.decode(String.self, forKey: .room),
                 user: try Self.user(in: container)
             )
         case "g":

@@ -72,7 +72,8 @@ package final class PostgresAccountStore: AccountStore {
 
     package func accounts() async throws -> [Account] {
         try await rows(
-            "SELECT id, name, admin, disabled, created_at FROM parley_users ORDER BY id", as: (String, String, Bool, Bool, Int64).self
+            "SELECT id, name, admin, disabled, created_at FROM parley_users ORDER BY id",
+            as: (String, String, Bool, Bool, Int64).self
         ).map { Account(id: $0.0, name: $0.1, admin: $0.2, disabled: $0.3, createdAt: $0.4) }
     }
 
@@ -146,7 +147,8 @@ package final class PostgresAccountStore: AccountStore {
 
     package func credentialEvents(after id: Int64) async throws -> [(id: Int64, event: CredentialEvent)] {
         try await rows(
-            "SELECT id, kind, subject FROM parley_credential_events WHERE id > \(id) ORDER BY id", as: (Int64, String, String).self
+            "SELECT id, kind, subject FROM parley_credential_events WHERE id > \(id) ORDER BY id",
+            as: (Int64, String, String).self
         ).map { ($0.0, $0.1 == "session" ? .sessionRevoked(tokenHash: $0.2) : .accountChanged(userID: $0.2)) }
     }
 
@@ -156,7 +158,8 @@ package final class PostgresAccountStore: AccountStore {
 
     /// Runs a statement within the store's deadline and decodes every row, so that errors surface.
     private func rows<each Column: PostgresDecodable & Sendable>(
-        _ query: PostgresQuery, as _: (repeat each Column).Type
+        _ query: PostgresQuery,
+        as _: (repeat each Column).Type
     ) async throws -> [(repeat each Column)] {
         let client = self.client
         do {

@@ -98,7 +98,10 @@ package final class PostgresClusterLink: Broker {
                 ).drain()
             }
         } catch {
-            logger.warning("could not remove this node from the cluster; the others will time it out", metadata: ["error": "\(PostgresErrorText.describe(error))"])
+            logger.warning(
+                "could not remove this node from the cluster; the others will time it out",
+                metadata: ["error": "\(PostgresErrorText.describe(error))"]
+            )
         }
     }
 
@@ -164,7 +167,10 @@ package final class PostgresClusterLink: Broker {
                 return true
             }
             if sendAway {
-                logger.error("the database is unreachable; closing clients so they resume on another node", metadata: ["database": "\(store.location)"])
+                logger.error(
+                    "the database is unreachable; closing clients so they resume on another node",
+                    metadata: ["database": "\(store.location)"]
+                )
                 hub.closeAll(.goingAway, reason: "this node lost its database; reconnect")
             }
         }

@@ -66,7 +66,11 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
     /// The configuration of one direct connection to this database.
     package func connectionConfiguration() throws -> PostgresConnection.Configuration {
         PostgresConnection.Configuration(
-            host: host, port: port, username: username, password: password, database: database,
+            host: host,
+            port: port,
+            username: username,
+            password: password,
+            database: database,
             tls: requiresTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable
         )
     }
@@ -74,7 +78,11 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
     /// The client configuration for this database.
     var clientConfiguration: PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(
-            host: host, port: port, username: username, password: password, database: database,
+            host: host,
+            port: port,
+            username: username,
+            password: password,
+            database: database,
             tls: requiresTLS ? .require(.makeClientConfiguration()) : .disable
         )
         configuration.options.connectTimeout = .seconds(5)

@@ -64,7 +64,9 @@ package final class PostgresMessageStore: MessageStore {
     private static func checkConnection(to location: PostgresLocation, logger: Logger) async throws {
         do {
             let connection = try await PostgresConnection.connect(
-                configuration: try location.connectionConfiguration(), id: 0, logger: logger
+                configuration: try location.connectionConfiguration(),
+                id: 0,
+                logger: logger
             )
             try await connection.close()
         } catch {
@@ -110,15 +112,20 @@ package final class PostgresMessageStore: MessageStore {
     }
 
     private static func insert(
-        _ drafts: [MessageDraft], storedAt: Int64, on connection: PostgresConnection, logger: Logger
+        _ drafts: [MessageDraft],
+        storedAt: Int64,
+        on connection: PostgresConnection,
+        logger: Logger
     ) async throws -> [AppendOutcome] {
         let rooms = Array(Set(drafts.map(\.room))).sorted()
         try await connection.query(
-            "INSERT INTO parley_rooms (room) SELECT unnest(\(rooms)::text[]) ORDER BY 1 ON CONFLICT DO NOTHING", logger: logger
+            "INSERT INTO parley_rooms (room) SELECT unnest(\(rooms)::text[]) ORDER BY 1 ON CONFLICT DO NOTHING",
+            logger: logger
         ).drain()
         var heads: [String: Int64] = [:]
         let locked = try await connection.query(
-            "SELECT room, head FROM parley_rooms WHERE room = ANY(\(rooms)::text[]) ORDER BY room FOR UPDATE", logger: logger
+            "SELECT room, head FROM parley_rooms WHERE room = ANY(\(rooms)::text[]) ORDER BY room FOR UPDATE",
+            logger: logger
         )
         for try await (room, head) in locked.decode((String, Int64).self) { heads[room] = head }
 
@@ -138,7 +145,10 @@ package final class PostgresMessageStore: MessageStore {
         }
 
         let (outcomes, new) = OffsetAssignment.assign(
-            drafts, storedAt: storedAt, head: { heads[$0] ?? 0 }, stored: { stored[$0] }
+            drafts,
+            storedAt: storedAt,
+            head: { heads[$0] ?? 0 },
+            stored: { stored[$0] }
         )
         guard !new.isEmpty else { return outcomes }
         for message in new { heads[message.room] = message.offset }

@@ -96,7 +96,8 @@ enum PostgresSchema {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).drain()
                 }
                 try await connection.query(
-                    "INSERT INTO parley_migrations (version, name) VALUES (\(migration.version), \(migration.name))", logger: logger
+                    "INSERT INTO parley_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
+                    logger: logger
                 ).drain()
                 logger.info("migrated the database", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
             }

@@ -84,7 +84,10 @@ extension ClientFrame {
             let frame = try JSONDecoder().decode(ClientFrame.self, from: Data(text.utf8))
             guard !DuplicateKeys.occur(in: text) else {
                 throw CommandRejection(
-                    .badRequest, "a key appears twice in one object; send each field once", ref: frame.ref, type: frame.command.type
+                    .badRequest,
+                    "a key appears twice in one object; send each field once",
+                    ref: frame.ref,
+                    type: frame.command.type
                 )
             }
             return frame

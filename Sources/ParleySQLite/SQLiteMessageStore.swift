@@ -163,7 +163,8 @@ package final class SQLiteMessageStore: MessageStore {
             sql: "INSERT INTO messages (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?)"
         )
         let (outcomes, new) = try OffsetAssignment.assign(
-            drafts, storedAt: storedAt,
+            drafts,
+            storedAt: storedAt,
             head: { try headOffset(of: $0, in: db) },
             stored: { key in
                 try Row.fetchOne(findStored, arguments: [key.room, key.senderID, key.clientID]).map(message(from:))
@@ -227,8 +228,13 @@ package final class SQLiteMessageStore: MessageStore {
 
     private static func message(from row: Row) -> StoredMessage {
         StoredMessage(
-            room: row["room"], offset: row["room_offset"], clientID: row["client_id"], senderID: row["sender_id"],
-            sender: row["sender"], text: row["text"], storedAt: row["stored_at"]
+            room: row["room"],
+            offset: row["room_offset"],
+            clientID: row["client_id"],
+            senderID: row["sender_id"],
+            sender: row["sender"],
+            text: row["text"],
+            storedAt: row["stored_at"]
         )
     }
 }

@@ -3,14 +3,14 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOPosix
-import UnixSignals
 import ParleyCore
 import ParleyIdentity
-import ParleyProtocol
 import ParleyPostgres
+import ParleyProtocol
 import ParleySQLite
 import Prometheus
 import ServiceLifecycle
+import UnixSignals
 
 /// A Parley node: the store, the hub and the HTTP/WebSocket server, run as one `ServiceGroup`.
 ///
@@ -49,11 +49,13 @@ public struct ParleyServer: Sendable {
         self.logger = logger
         self.metricsRegistry = registry
         self.metrics = metrics
-        let maxConnections = configuration.maxConnections
+        let maxConnections =
+            configuration.maxConnections
             ?? ConnectionTracker.maxConnections(forOpenFileLimit: OpenFileLimit.current ?? 1024 * 1024)
         logger.info("connection limit", metadata: ["connections": "\(maxConnections)"])
         self.connections = ConnectionTracker(
-            addresses: Allowances(limits: configuration.addressLimits), maxConnections: maxConnections,
+            addresses: Allowances(limits: configuration.addressLimits),
+            maxConnections: maxConnections,
             log: LogThrottle(logger: logger)
         )
         self.certificates = try configuration.tls.map(TLSCertificates.init(files:))
@@ -73,20 +75,33 @@ public struct ParleyServer: Sendable {
             self.hub = hub
             self.store = store
             self.identity = IdentityService(
-                accounts: store.accounts, passwords: passwords, tokens: tokens, settings: configuration.identity
+                accounts: store.accounts,
+                passwords: passwords,
+                tokens: tokens,
+                settings: configuration.identity
             )
             self.broker = PostgresClusterLink(
-                store: store, hub: hub, announcements: announcements, nodeTimeout: configuration.nodeTimeout, logger: logger
+                store: store,
+                hub: hub,
+                announcements: announcements,
+                nodeTimeout: configuration.nodeTimeout,
+                logger: logger
             )
         } else {
             let hub = Hub(limits: configuration.limits, plainMode: configuration.plainMode, metrics: metrics)
             self.hub = hub
             let store = try SQLiteMessageStore(
-                path: configuration.databasePath, metrics: metrics, logger: logger, onCommit: { hub.deliver($0) }
+                path: configuration.databasePath,
+                metrics: metrics,
+                logger: logger,
+                onCommit: { hub.deliver($0) }
             )
             self.store = store
             self.identity = IdentityService(
-                accounts: store.accounts, passwords: passwords, tokens: tokens, settings: configuration.identity
+                accounts: store.accounts,
+                passwords: passwords,
+                tokens: tokens,
+                settings: configuration.identity
             )
             self.broker = nil
         }
@@ -147,17 +162,24 @@ public struct ParleyServer: Sendable {
         let log = LogThrottle(logger: logger)
         let endpoint = ChatEndpoint(
             settings: WebSocketConnection.Settings(
-                hub: hub, store: store, limits: configuration.limits, userLimits: configuration.userLimits, identity: identity,
+                hub: hub,
+                store: store,
+                limits: configuration.limits,
+                userLimits: configuration.userLimits,
+                identity: identity,
                 signedIn: signedIn,
-                heartbeat: Heartbeat(interval: configuration.pingInterval, timeout: configuration.pongTimeout), logger: logger
+                heartbeat: Heartbeat(interval: configuration.pingInterval, timeout: configuration.pongTimeout),
+                logger: logger
             ),
             originPolicy: OriginPolicy(allowedOrigins: configuration.allowedOrigins),
             log: log
         )
         let guardSettings = HTTPRequestGuard.Settings(
-            requestTimeout: TimeAmount(configuration.requestTimeout), idleTimeout: TimeAmount(configuration.idleTimeout),
+            requestTimeout: TimeAmount(configuration.requestTimeout),
+            idleTimeout: TimeAmount(configuration.idleTimeout),
             maxHeaderBytes: configuration.maxHeaderBytes,
-            hostPolicy: HostPolicy(bindHost: configuration.host, publicHosts: configuration.publicHosts), log: log
+            hostPolicy: HostPolicy(bindHost: configuration.host, publicHosts: configuration.publicHosts),
+            log: log
         )
         let connections = self.connections
         let certificates = self.certificates
@@ -167,7 +189,10 @@ public struct ParleyServer: Sendable {
             router: makeRouter(),
             server: HTTPServerBuilder { responder in
                 ChatChildChannel(
-                    responder: responder, endpoint: endpoint, connections: connections, guardSettings: guardSettings,
+                    responder: responder,
+                    endpoint: endpoint,
+                    connections: connections,
+                    guardSettings: guardSettings,
                     certificates: certificates
                 )
             },

@@ -41,7 +41,9 @@ package final class TestClient: Sendable {
         connection = Task {
             do {
                 let frame = try await WebSocketClient.connect(
-                    url: url, configuration: configuration, logger: Logger(label: "test-client")
+                    url: url,
+                    configuration: configuration,
+                    logger: Logger(label: "test-client")
                 ) { inbound, outbound, _ in
                     connected.fire(nil)
                     try await withThrowingTaskGroup(of: Void.self) { group in

@@ -40,7 +40,10 @@ struct ParleyBenchCommand: AsyncParsableCommand {
     @Option(help: "Seconds of load before measuring.")
     var warmup: Double = 2
 
-    @Flag(help: "Speak plain text to a broadcast server instead of parley.v1: Parley's plain mode, the tutorial's FastAPI server, or any server that sends every text to every client. One room; loss is checked per sender.")
+    @Flag(
+        help:
+            "Speak plain text to a broadcast server instead of parley.v1: Parley's plain mode, the tutorial's FastAPI server, or any server that sends every text to every client. One room; loss is checked per sender."
+    )
     var plain = false
 
     @Option(help: "With --plain: the WebSocket subprotocol to offer (e.g. lws-mirror-protocol for the libwebsockets test server).")
@@ -63,9 +66,16 @@ struct ParleyBenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = BenchConfiguration(
-            url: url, clients: clients, rooms: rooms, senders: senders, rate: rate, messageBytes: size,
-            duration: .seconds(duration), warmup: .seconds(warmup),
-            dialect: plain ? .plain(subprotocol: subprotocol) : .parley, serverProcessID: serverPid
+            url: url,
+            clients: clients,
+            rooms: rooms,
+            senders: senders,
+            rate: rate,
+            messageBytes: size,
+            duration: .seconds(duration),
+            warmup: .seconds(warmup),
+            dialect: plain ? .plain(subprotocol: subprotocol) : .parley,
+            serverProcessID: serverPid
         )
         let report = try await BenchRun(configuration: configuration) { line in
             FileHandle.standardError.write(Data((line + "\n").utf8))

@@ -24,31 +24,54 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The port to listen on; 0 picks a free one. (PARLEY_PORT; default 8000)")
     var port: Int?
 
-    @Option(help: "The SQLite file holding history, created if absent, or a PostgreSQL database shared by several nodes: postgres://user:password@host:5432/name (password also from PGPASSWORD; ?sslmode=require for TLS). (PARLEY_DB; default parley.sqlite)")
+    @Option(
+        help:
+            "The SQLite file holding history, created if absent, or a PostgreSQL database shared by several nodes: postgres://user:password@host:5432/name (password also from PGPASSWORD; ?sslmode=require for TLS). (PARLEY_DB; default parley.sqlite)"
+    )
     var db: String?
 
-    @Option(help: "With PostgreSQL: seconds a node may go without a heartbeat before the others count it as dead and its members as gone. (PARLEY_NODE_TIMEOUT; default 15)")
+    @Option(
+        help:
+            "With PostgreSQL: seconds a node may go without a heartbeat before the others count it as dead and its members as gone. (PARLEY_NODE_TIMEOUT; default 15)"
+    )
     var nodeTimeout: Int?
 
     @Option(help: "The largest message text in UTF-8 bytes; larger sends get too_large. (PARLEY_MAX_TEXT_BYTES; default 16384)")
     var maxTextBytes: Int?
 
-    @Option(help: "The largest WebSocket frame or message in bytes; larger ones close the connection with 1009. (PARLEY_MAX_FRAME_BYTES; default 65536)")
+    @Option(
+        help: "The largest WebSocket frame or message in bytes; larger ones close the connection with 1009. (PARLEY_MAX_FRAME_BYTES; default 65536)"
+    )
     var maxFrameBytes: Int?
 
-    @Option(help: "Commands per connection as PER_SECOND:BURST; 0 turns every rate limit off, the per-address and per-user ones too unless they are given (as load tests need). (PARLEY_RATE_LIMIT; default 10:100)")
+    @Option(
+        help:
+            "Commands per connection as PER_SECOND:BURST; 0 turns every rate limit off, the per-address and per-user ones too unless they are given (as load tests need). (PARLEY_RATE_LIMIT; default 10:100)"
+    )
     var rateLimit: String?
 
-    @Option(help: "Commands per client address, all its connections together, as PER_SECOND:BURST; 0 turns it off. (PARLEY_ADDRESS_RATE_LIMIT; default 200:1000)")
+    @Option(
+        help:
+            "Commands per client address, all its connections together, as PER_SECOND:BURST; 0 turns it off. (PARLEY_ADDRESS_RATE_LIMIT; default 200:1000)"
+    )
     var addressRateLimit: String?
 
-    @Option(help: "Bytes of message text stored per client address, all its connections together, as BYTES_PER_SECOND:BURST; 0 turns it off. (PARLEY_ADDRESS_TEXT_RATE; default 65536:1048576)")
+    @Option(
+        help:
+            "Bytes of message text stored per client address, all its connections together, as BYTES_PER_SECOND:BURST; 0 turns it off. (PARLEY_ADDRESS_TEXT_RATE; default 65536:1048576)"
+    )
     var addressTextRate: String?
 
-    @Option(help: "Commands per signed-in user, all their connections together, as PER_SECOND:BURST; 0 turns it off. (PARLEY_USER_RATE_LIMIT; default 200:1000)")
+    @Option(
+        help:
+            "Commands per signed-in user, all their connections together, as PER_SECOND:BURST; 0 turns it off. (PARLEY_USER_RATE_LIMIT; default 200:1000)"
+    )
     var userRateLimit: String?
 
-    @Option(help: "Bytes of message text stored per signed-in user, all their connections together, as BYTES_PER_SECOND:BURST; 0 turns it off. (PARLEY_USER_TEXT_RATE; default 65536:1048576)")
+    @Option(
+        help:
+            "Bytes of message text stored per signed-in user, all their connections together, as BYTES_PER_SECOND:BURST; 0 turns it off. (PARLEY_USER_TEXT_RATE; default 65536:1048576)"
+    )
     var userTextRate: String?
 
     @Option(help: "Rooms one connection may be joined to at once. (PARLEY_MAX_JOINED_ROOMS; default 256)")
@@ -60,10 +83,16 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Frames a connection's outbox holds before it is closed with 4008. (PARLEY_OUTBOX_FRAMES; default 1000)")
     var outboxFrames: Int?
 
-    @Option(help: "An origin allowed to open WebSockets besides the server's own host name, e.g. https://chat.example.com; repeatable. (PARLEY_ALLOWED_ORIGINS, comma-separated)")
+    @Option(
+        help:
+            "An origin allowed to open WebSockets besides the server's own host name, e.g. https://chat.example.com; repeatable. (PARLEY_ALLOWED_ORIGINS, comma-separated)"
+    )
     var allowedOrigin: [String] = []
 
-    @Option(help: "A host name clients reach this server by besides loopback ones, e.g. chat.example.com behind a proxy; repeatable. On a loopback --host no other Host header is answered (against DNS rebinding). (PARLEY_PUBLIC_HOSTS, comma-separated)")
+    @Option(
+        help:
+            "A host name clients reach this server by besides loopback ones, e.g. chat.example.com behind a proxy; repeatable. On a loopback --host no other Host header is answered (against DNS rebinding). (PARLEY_PUBLIC_HOSTS, comma-separated)"
+    )
     var publicHost: [String] = []
 
     @Option(help: "Seconds between WebSocket pings. (PARLEY_PING_INTERVAL; default 25)")
@@ -72,10 +101,16 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a pong may take before the connection is dropped as dead. (PARLEY_PONG_TIMEOUT; default 10)")
     var pongTimeout: Int?
 
-    @Option(help: "Open TCP connections (HTTP and WebSocket) allowed per client IP address (an IPv6 /64), 0 for no limit; behind a proxy every client has the proxy's address. (PARLEY_MAX_CONNECTIONS_PER_IP; default 256)")
+    @Option(
+        help:
+            "Open TCP connections (HTTP and WebSocket) allowed per client IP address (an IPv6 /64), 0 for no limit; behind a proxy every client has the proxy's address. (PARLEY_MAX_CONNECTIONS_PER_IP; default 256)"
+    )
     var maxConnectionsPerIp: Int?
 
-    @Option(help: "The most TCP connections held at once; past it new ones wait in the kernel's backlog. (PARLEY_MAX_CONNECTIONS; default the open file limit less a reserve of up to 128)")
+    @Option(
+        help:
+            "The most TCP connections held at once; past it new ones wait in the kernel's backlog. (PARLEY_MAX_CONNECTIONS; default the open file limit less a reserve of up to 128)"
+    )
     var maxConnections: Int?
 
     @Option(help: "Seconds a new connection has to send its first HTTP request, whole. (PARLEY_REQUEST_TIMEOUT; default 10)")
@@ -96,13 +131,21 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "What plain-mode clients receive before each message. (PARLEY_PLAIN_PREFIX; default \"Mensagem recebida: \")")
     var plainPrefix: String?
 
-    @Option(help: "What plain-mode clients receive when another plain client leaves. (PARLEY_PLAIN_DISCONNECT_NOTICE; default \"Um cliente desconectou.\")")
+    @Option(
+        help:
+            "What plain-mode clients receive when another plain client leaves. (PARLEY_PLAIN_DISCONNECT_NOTICE; default \"Um cliente desconectou.\")"
+    )
     var plainDisconnectNotice: String?
 
-    @Option(help: "on: a hello without credentials joins as a guest; off: only signed-in users (and plain-mode clients that authenticate at the upgrade). (PARLEY_GUESTS; default on)")
+    @Option(
+        help:
+            "on: a hello without credentials joins as a guest; off: only signed-in users (and plain-mode clients that authenticate at the upgrade). (PARLEY_GUESTS; default on)"
+    )
     var guests: String?
 
-    @Option(help: "open: anyone may create an account with POST /api/v1/accounts; closed: only `parley users add`. (PARLEY_REGISTRATION; default open)")
+    @Option(
+        help: "open: anyone may create an account with POST /api/v1/accounts; closed: only `parley users add`. (PARLEY_REGISTRATION; default open)"
+    )
     var registration: String?
 
     @Option(help: "Days a session token of Parley's own is valid; fractions allowed. (PARLEY_SESSION_DAYS; default 30)")
@@ -111,7 +154,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "bcrypt's work factor for passwords, 4–16; each step doubles the time a sign-in takes. (PARLEY_PASSWORD_COST; default 12)")
     var passwordCost: Int?
 
-    @Option(help: "A key JWTs from your application are signed with: a PEM public key (RS256, ES256, EdDSA) or a file holding an HS256 secret of 32 bytes or more; repeatable. (PARLEY_JWT_KEYS, comma-separated)")
+    @Option(
+        help:
+            "A key JWTs from your application are signed with: a PEM public key (RS256, ES256, EdDSA) or a file holding an HS256 secret of 32 bytes or more; repeatable. (PARLEY_JWT_KEYS, comma-separated)"
+    )
     var jwtKey: [String] = []
 
     @Option(help: "The iss every JWT must carry. (PARLEY_JWT_ISSUER)")
@@ -189,12 +235,15 @@ struct Serve: AsyncParsableCommand {
             configuration.nodeTimeout = .seconds(seconds)
         }
         var limits = configuration.limits
-        limits.maxTextBytes = try settings.integer(maxTextBytes, "--max-text-bytes", "PARLEY_MAX_TEXT_BYTES", in: 1...(16 << 20)) ?? limits.maxTextBytes
-        limits.maxFrameBytes = try settings.integer(maxFrameBytes, "--max-frame-bytes", "PARLEY_MAX_FRAME_BYTES", in: 1024...(64 << 20)) ?? limits.maxFrameBytes
+        limits.maxTextBytes =
+            try settings.integer(maxTextBytes, "--max-text-bytes", "PARLEY_MAX_TEXT_BYTES", in: 1...(16 << 20)) ?? limits.maxTextBytes
+        limits.maxFrameBytes =
+            try settings.integer(maxFrameBytes, "--max-frame-bytes", "PARLEY_MAX_FRAME_BYTES", in: 1024...(64 << 20)) ?? limits.maxFrameBytes
         if let rate = try settings.string(rateLimit, "--rate-limit", "PARLEY_RATE_LIMIT") {
             (limits.commandsPerSecond, limits.commandBurst) = try Settings.rateLimit(rate, "--rate-limit")
         }
-        limits.maxJoinedRooms = try settings.integer(maxJoinedRooms, "--max-joined-rooms", "PARLEY_MAX_JOINED_ROOMS", in: 1...100_000) ?? limits.maxJoinedRooms
+        limits.maxJoinedRooms =
+            try settings.integer(maxJoinedRooms, "--max-joined-rooms", "PARLEY_MAX_JOINED_ROOMS", in: 1...100_000) ?? limits.maxJoinedRooms
         limits.outboxBytes = try settings.integer(outboxBytes, "--outbox-bytes", "PARLEY_OUTBOX_BYTES", in: 1024...(1 << 30)) ?? limits.outboxBytes
         limits.outboxFrames = try settings.integer(outboxFrames, "--outbox-frames", "PARLEY_OUTBOX_FRAMES", in: 1...10_000_000) ?? limits.outboxFrames
         configuration.limits = limits
@@ -216,15 +265,21 @@ struct Serve: AsyncParsableCommand {
             throw ConfigurationError("--public-host: \"\(bad)\" is not a host name (e.g. chat.example.com)")
         }
         configuration.addressLimits = try settings.allowance(
-            configuration.addressLimits, everyRateOff: limits.commandsPerSecond == 0,
+            configuration.addressLimits,
+            everyRateOff: limits.commandsPerSecond == 0,
             commands: (addressRateLimit, "--address-rate-limit", "PARLEY_ADDRESS_RATE_LIMIT"),
             text: (addressTextRate, "--address-text-rate", "PARLEY_ADDRESS_TEXT_RATE")
         )
-        configuration.addressLimits.maxConnections = try settings.integer(
-            maxConnectionsPerIp, "--max-connections-per-ip", "PARLEY_MAX_CONNECTIONS_PER_IP", in: 0...10_000_000
-        ) ?? configuration.addressLimits.maxConnections
+        configuration.addressLimits.maxConnections =
+            try settings.integer(
+                maxConnectionsPerIp,
+                "--max-connections-per-ip",
+                "PARLEY_MAX_CONNECTIONS_PER_IP",
+                in: 0...10_000_000
+            ) ?? configuration.addressLimits.maxConnections
         configuration.userLimits = try settings.allowance(
-            configuration.userLimits, everyRateOff: limits.commandsPerSecond == 0,
+            configuration.userLimits,
+            everyRateOff: limits.commandsPerSecond == 0,
             commands: (userRateLimit, "--user-rate-limit", "PARLEY_USER_RATE_LIMIT"),
             text: (userTextRate, "--user-text-rate", "PARLEY_USER_TEXT_RATE")
         )
@@ -235,9 +290,13 @@ struct Serve: AsyncParsableCommand {
         if let seconds = try settings.integer(idleTimeout, "--idle-timeout", "PARLEY_IDLE_TIMEOUT", in: 1...86400) {
             configuration.idleTimeout = .seconds(seconds)
         }
-        configuration.maxHeaderBytes = try settings.integer(
-            maxHeaderBytes, "--max-header-bytes", "PARLEY_MAX_HEADER_BYTES", in: 1024...(1 << 20)
-        ) ?? configuration.maxHeaderBytes
+        configuration.maxHeaderBytes =
+            try settings.integer(
+                maxHeaderBytes,
+                "--max-header-bytes",
+                "PARLEY_MAX_HEADER_BYTES",
+                in: 1024...(1 << 20)
+            ) ?? configuration.maxHeaderBytes
         if let seconds = try settings.integer(drainTimeout, "--drain-timeout", "PARLEY_DRAIN_TIMEOUT", in: 0...3600) {
             configuration.drainTimeout = .seconds(seconds)
         }
@@ -248,8 +307,11 @@ struct Serve: AsyncParsableCommand {
             }
             configuration.webRoot = folder
         }
-        configuration.plainMode.messagePrefix = try settings.string(plainPrefix, "--plain-prefix", "PARLEY_PLAIN_PREFIX", allowEmpty: true) ?? configuration.plainMode.messagePrefix
-        configuration.plainMode.disconnectNotice = try settings.string(plainDisconnectNotice, "--plain-disconnect-notice", "PARLEY_PLAIN_DISCONNECT_NOTICE") ?? configuration.plainMode.disconnectNotice
+        configuration.plainMode.messagePrefix =
+            try settings.string(plainPrefix, "--plain-prefix", "PARLEY_PLAIN_PREFIX", allowEmpty: true) ?? configuration.plainMode.messagePrefix
+        configuration.plainMode.disconnectNotice =
+            try settings.string(plainDisconnectNotice, "--plain-disconnect-notice", "PARLEY_PLAIN_DISCONNECT_NOTICE")
+            ?? configuration.plainMode.disconnectNotice
         if let value = try settings.string(guests, "--guests", "PARLEY_GUESTS") {
             configuration.identity.guestsAllowed = try Settings.choice(value, "--guests", ["on": true, "off": false])
         }
@@ -329,7 +391,8 @@ struct Settings {
         }
         guard let value, range.contains(value) else {
             throw ConfigurationError(
-                "\(source): \(Self.written(value ?? 0)) is outside \(Self.written(range.lowerBound))…\(Self.written(range.upperBound))")
+                "\(source): \(Self.written(value ?? 0)) is outside \(Self.written(range.lowerBound))…\(Self.written(range.upperBound))"
+            )
         }
         return value
     }
@@ -345,7 +408,10 @@ struct Settings {
     /// Limits shared by a holder's connections: `--rate-limit 0` (`everyRateOff`) turns them off unless their own
     /// options are given.
     func allowance(
-        _ defaults: AllowanceLimits, everyRateOff: Bool, commands: (String?, String, String), text: (String?, String, String)
+        _ defaults: AllowanceLimits,
+        everyRateOff: Bool,
+        commands: (String?, String, String),
+        text: (String?, String, String)
     ) throws -> AllowanceLimits {
         var limits = defaults
         if everyRateOff {

@@ -83,7 +83,11 @@ struct Users: AsyncParsableCommand {
             let password = try Users.passwordFromStandardInput()
             do {
                 let account = try await Users.identity(try await database.accounts()).register(
-                    user: user, password: password, name: name, admin: admin, evenIfClosed: true
+                    user: user,
+                    password: password,
+                    name: name,
+                    admin: admin,
+                    evenIfClosed: true
                 )
                 print("added \(account.id) (\(account.name))\(account.admin ? ", admin" : "")")
             } catch let error as IdentityService.RegistrationError {
@@ -143,7 +147,8 @@ struct Users: AsyncParsableCommand {
 
     struct SetPassword: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "set-password", abstract: "Change an account's password; its sessions end."
+            commandName: "set-password",
+            abstract: "Change an account's password; its sessions end."
         )
 
         @Argument(help: "The login name.")

@@ -38,7 +38,8 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
     }
 
     private static func running<Result>(
-        _ store: any MessageStore, _ body: (any MessageStore) async throws -> Result
+        _ store: any MessageStore,
+        _ body: (any MessageStore) async throws -> Result
     ) async throws -> Result {
         let writer = Task { try await store.run() }
         let result: Swift.Result<Result, any Error>
@@ -109,7 +110,12 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
             #expect(try await store.messages(in: "nothing", before: nil, limit: 50).isEmpty)
             let first = try await store.messages(in: "h", after: 0, limit: 1)[0]
             let expected = StoredMessage(
-                room: "h", offset: 1, clientID: "1", senderID: "guest:Ana", sender: "Ana", text: "text 1",
+                room: "h",
+                offset: 1,
+                clientID: "1",
+                senderID: "guest:Ana",
+                sender: "Ana",
+                text: "text 1",
                 storedAt: StoreKind.storedAt
             )
             #expect(first == expected)

@@ -1,7 +1,8 @@
-@testable import ParleyBench
 import NIOCore
 import ParleyProtocol
 import Testing
+
+@testable import ParleyBench
 
 @Suite struct OffsetTrackerTests {
     @Test func inOrderOffsetsCountNothingAndTheTailAgainstTheHeadIsLost() {
@@ -21,8 +22,15 @@ import Testing
     }
 
     @Test func deliveriesAreReadWithoutAJSONDecoderExactlyAsTheServerWritesThem() throws {
-        let message = ChatMessage(room: "bench-x-0", offset: 42, id: "3-7-1500000000", from: "bench-3",
-                                  fromId: "guest:bench-3", text: "bench|1500000000|xxxx", ts: "2026-11-26T00:00:00.000Z")
+        let message = ChatMessage(
+            room: "bench-x-0",
+            offset: 42,
+            id: "3-7-1500000000",
+            from: "bench-3",
+            fromId: "guest:bench-3",
+            text: "bench|1500000000|xxxx",
+            ts: "2026-11-26T00:00:00.000Z"
+        )
         let frame = ByteBuffer(bytes: ServerEvent.message(message).jsonBytes())
         #expect(BenchMessage.parseDelivery(frame)?.offset == 42)
         #expect(BenchMessage.parseDelivery(frame)?.scheduledNanos == 1_500_000_000)

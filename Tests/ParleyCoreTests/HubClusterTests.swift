@@ -50,10 +50,16 @@ import Testing
     @Test func aNodeThatGoesAwayTakesItsMembersWithIt() async {
         let hub = Hub(limits: Limits())
         let watcher = liveMember(hub, "watcher")
-        hub.replaceRemotePresence(["r": [guestID("Bea"): presence("Bea", ["n2"]), guestID("Cid"): presence("Cid", ["n2", "n3"])], "other": [guestID("Dan"): presence("Dan", ["n2"])]])
-        #expect(unordered(await events(watcher.outbox)) == unordered([
-            .presence(room: "r", event: .join, user: .guest(named: "Bea")), .presence(room: "r", event: .join, user: .guest(named: "Cid")),
-        ]))
+        hub.replaceRemotePresence([
+            "r": [guestID("Bea"): presence("Bea", ["n2"]), guestID("Cid"): presence("Cid", ["n2", "n3"])],
+            "other": [guestID("Dan"): presence("Dan", ["n2"])],
+        ])
+        #expect(
+            unordered(await events(watcher.outbox))
+                == unordered([
+                    .presence(room: "r", event: .join, user: .guest(named: "Bea")), .presence(room: "r", event: .join, user: .guest(named: "Cid")),
+                ])
+        )
         hub.removeRemoteNode("n2")
         #expect(await events(watcher.outbox) == [.presence(room: "r", event: .leave, user: .guest(named: "Bea"))])
         let late = hub.connect(mode: .parley)!
@@ -66,9 +72,12 @@ import Testing
         hub.applyRemotePresence(node: "n2", room: "r", user: .guest(named: "Cid"), present: true)
         let watcher = liveMember(hub, "watcher")
         hub.replaceRemotePresence(["r": [guestID("Bea"): presence("Bea", ["n2"]), guestID("Dan"): presence("Dan", ["n3"])]])
-        #expect(unordered(await events(watcher.outbox)) == unordered([
-            .presence(room: "r", event: .leave, user: .guest(named: "Cid")), .presence(room: "r", event: .join, user: .guest(named: "Dan")),
-        ]))
+        #expect(
+            unordered(await events(watcher.outbox))
+                == unordered([
+                    .presence(room: "r", event: .leave, user: .guest(named: "Cid")), .presence(room: "r", event: .join, user: .guest(named: "Dan")),
+                ])
+        )
     }
 
     @Test func localPresenceChangesAndTypingAreAnnouncedToTheOtherNodes() async {
@@ -82,10 +91,12 @@ import Testing
         queue.finish()
         var seen: [Hub.Announcement] = []
         for await announcement in announcements { seen.append(announcement) }
-        #expect(seen == [
-            .presence(room: "r", user: .guest(named: "Ana"), present: true), .typing(room: "r", user: .guest(named: "Ana")),
-            .presence(room: "r", user: .guest(named: "Ana"), present: false),
-        ])
+        #expect(
+            seen == [
+                .presence(room: "r", user: .guest(named: "Ana"), present: true), .typing(room: "r", user: .guest(named: "Ana")),
+                .presence(room: "r", user: .guest(named: "Ana"), present: false),
+            ]
+        )
     }
 
     @Test func typingFromAnotherNodeReachesEveryoneButThatName() async {
@@ -119,7 +130,10 @@ import Testing
         let plain = hub.connect(mode: .plain)!
         hub.deliver([StoredMessage(room: "lobby", offset: 9, clientID: "9", senderID: "guest:x", sender: "x", text: "old", storedAt: 0)])
         hub.deliver([StoredMessage(room: "lobby", offset: 10, clientID: "10", senderID: "guest:x", sender: "x", text: "new", storedAt: 0)])
-        guard case .frames(let frames) = await plain.outbox.next() else { Issue.record("no frames"); return }
+        guard case .frames(let frames) = await plain.outbox.next() else {
+            Issue.record("no frames")
+            return
+        }
         #expect(frames.map { Frame.payload(of: $0.bytes) } == ["Mensagem recebida: new"])
     }
 }

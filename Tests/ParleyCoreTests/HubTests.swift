@@ -5,7 +5,15 @@ import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct HubTests {
     private func message(_ offset: Int64, room: String = "r", text: String? = nil) -> StoredMessage {
-        StoredMessage(room: room, offset: offset, clientID: "c\(offset)", senderID: "guest:Ana", sender: "Ana", text: text ?? "m\(offset)", storedAt: 0)
+        StoredMessage(
+            room: room,
+            offset: offset,
+            clientID: "c\(offset)",
+            senderID: "guest:Ana",
+            sender: "Ana",
+            text: text ?? "m\(offset)",
+            storedAt: 0
+        )
     }
 
     private func events(_ outbox: Outbox) async -> [ServerEvent] {
@@ -65,7 +73,10 @@ import Testing
         let other = hub.connect(mode: .plain)!
         hub.deliver([message(1, room: "lobby", text: "Teste"), message(1, room: "elsewhere")])
         hub.disconnect(other)
-        #expect(await plain.outbox.next() == .frames([FrameFormat.webSocket.text("Mensagem recebida: Teste"), FrameFormat.webSocket.text("Um cliente desconectou.")]))
+        #expect(
+            await plain.outbox.next()
+                == .frames([FrameFormat.webSocket.text("Mensagem recebida: Teste"), FrameFormat.webSocket.text("Um cliente desconectou.")])
+        )
     }
 
     @Test func drainingClosesEveryoneWith1001AndRefusesNewConnections() async {

@@ -13,7 +13,8 @@ import Testing
         var keysAsked: [MessageKey] = []
         let drafts = [draft("a", "1"), draft("b", "1"), draft("a", "old"), draft("a", "1"), draft("a", "2")]
         let (outcomes, new) = OffsetAssignment.assign(
-            drafts, storedAt: 9,
+            drafts,
+            storedAt: 9,
             head: { room in
                 headsAsked.append(room)
                 return room == "a" ? 7 : 0

@@ -85,7 +85,8 @@ import Testing
     @Test func allowsABurstThenRefillsAtTheRate() {
         var limiter = RateLimiter(rate: 10, burst: 3)
         let start = Duration.seconds(100)
-        let offsets: [Duration] = [.zero, .zero, .zero, .zero, .milliseconds(50), .milliseconds(150), .milliseconds(150)]
+        let offsets: [Duration] =
+            [.zero, .zero, .zero, .zero, .milliseconds(50), .milliseconds(150), .milliseconds(150)]
             + Array(repeating: .seconds(10), count: 4)
         let allowed = offsets.map { limiter.allow(now: start + $0) }
         #expect(allowed == [true, true, true, false, false, true, false, true, true, true, false])

@@ -1,7 +1,8 @@
 import NIOPosix
-@testable import ParleyIdentity
 import Synchronization
 import Testing
+
+@testable import ParleyIdentity
 
 @Suite struct IdentityRulesTests {
     @Test func loginNamesAreLowerCasedAndLimitedToTheirAlphabet() {

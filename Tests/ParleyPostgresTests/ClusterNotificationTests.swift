@@ -1,12 +1,20 @@
 import ParleyCore
+import ParleyProtocol
 import Testing
 
 @testable import ParleyPostgres
-import ParleyProtocol
 
 @Suite struct ClusterNotificationTests {
     private func message(_ offset: Int64, text: String) -> StoredMessage {
-        StoredMessage(room: "r", offset: offset, clientID: "id\(offset)", senderID: "guest:Ana", sender: "Ana", text: text, storedAt: 1_700_000_000_000)
+        StoredMessage(
+            room: "r",
+            offset: offset,
+            clientID: "id\(offset)",
+            senderID: "guest:Ana",
+            sender: "Ana",
+            text: text,
+            storedAt: 1_700_000_000_000
+        )
     }
 
     @Test func smallMessagesShareAPayloadAndComeBackWhole() throws {
@@ -14,7 +22,10 @@ import ParleyProtocol
         let payloads = ClusterNotification.payloads(for: messages)
         #expect(payloads.count == 1)
         #expect(ClusterNotification(payload: payloads[0]) == .messages(messages.map { ClusterNotification.MessageNote($0) }))
-        guard case .messages(let notes)? = ClusterNotification(payload: payloads[0]) else { Issue.record("not messages"); return }
+        guard case .messages(let notes)? = ClusterNotification(payload: payloads[0]) else {
+            Issue.record("not messages")
+            return
+        }
         #expect(notes.compactMap(\.message) == messages)
     }
 

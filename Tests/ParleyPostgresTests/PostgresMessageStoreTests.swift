@@ -1,8 +1,9 @@
 import Logging
 import ParleyCore
-@testable import ParleyPostgres
 import ParleyTesting
 import Testing
+
+@testable import ParleyPostgres
 
 /// What only the PostgreSQL store does, on a real server (scripts/test.sh starts one and sets
 /// `PARLEY_TEST_POSTGRES`), each test on a database of its own; two stores on one database stand for two nodes. What

@@ -1,5 +1,6 @@
-@testable import ParleyProtocol
 import Testing
+
+@testable import ParleyProtocol
 
 @Suite struct DuplicateKeysTests {
     @Test(arguments: [

@@ -4,7 +4,13 @@ import Testing
 @Suite struct ServerEventTests {
     @Test func everyEventRoundTripsThroughJSON() throws {
         let message = ChatMessage(
-            room: "r", offset: 3, id: "c", from: "Ana", fromId: "ana", text: "a/b \"q\" \u{7}", ts: "2026-11-26T18:00:00.000Z"
+            room: "r",
+            offset: 3,
+            id: "c",
+            from: "Ana",
+            fromId: "ana",
+            text: "a/b \"q\" \u{7}",
+            ts: "2026-11-26T18:00:00.000Z"
         )
         let ana = UserRef(id: "ana", name: "Ana")
         let events: [ServerEvent] = [
@@ -38,9 +44,11 @@ import Testing
             json(.joined(ref: nil, room: "r", head: 0, members: ["Ana"], users: [ana]))
                 == #"{"head":0,"members":["Ana"],"room":"r","type":"joined","users":[{"id":"ana","name":"Ana"}]}"#
         )
-        #expect(json(.welcome(ref: nil, session: "s", user: .guest(named: "Bo"), limits: Limits(), expiresAt: nil)).contains(
-            #""user":{"guest":true,"id":"guest:Bo","name":"Bo"}"#
-        ))
+        #expect(
+            json(.welcome(ref: nil, session: "s", user: .guest(named: "Bo"), limits: Limits(), expiresAt: nil)).contains(
+                #""user":{"guest":true,"id":"guest:Bo","name":"Bo"}"#
+            )
+        )
     }
 
     @Test func aMessageIsOneFlatObjectAndRefIsLeftOutWhenAbsent() {
@@ -54,10 +62,12 @@ import Testing
     }
 
     @Test func errorCodesAreTheStableStrings() {
-        #expect(ErrorCode.allCases.map(\.rawValue) == [
-            "bad_request", "unknown_type", "hello_required", "not_joined", "invalid_room", "invalid_name", "name_taken",
-            "too_large", "rate_limited", "unauthorized", "forbidden", "internal",
-        ])
+        #expect(
+            ErrorCode.allCases.map(\.rawValue) == [
+                "bad_request", "unknown_type", "hello_required", "not_joined", "invalid_room", "invalid_name", "name_taken",
+                "too_large", "rate_limited", "unauthorized", "forbidden", "internal",
+            ]
+        )
         #expect(CloseCode.allCases.map(\.rawValue) == [1001, 1007, 1008, 1009, 1011, 4001, 4008])
     }
 }

@@ -56,7 +56,9 @@ import Testing
                 for sender in 0..<50 {
                     group.addTask {
                         for index in 0..<20 {
-                            _ = try await store.append([MessageDraft(room: "busy", senderID: "guest:s\(sender)", sender: "s\(sender)", clientID: "\(index)", text: "t")])
+                            _ = try await store.append([
+                                MessageDraft(room: "busy", senderID: "guest:s\(sender)", sender: "s\(sender)", clientID: "\(index)", text: "t")
+                            ])
                         }
                     }
                 }

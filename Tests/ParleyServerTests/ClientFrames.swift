@@ -3,7 +3,11 @@ import NIOCore
 /// A client frame as a browser sends it: FIN, reserved bits and the opcode, the mask bit and length, the key, the
 /// masked payload. Every part can be got wrong on purpose.
 func clientFrame(
-    _ payload: [UInt8], opcode: UInt8 = 0x1, fin: Bool = true, reservedBits: UInt8 = 0, masked: Bool = true,
+    _ payload: [UInt8],
+    opcode: UInt8 = 0x1,
+    fin: Bool = true,
+    reservedBits: UInt8 = 0,
+    masked: Bool = true,
     key: [UInt8] = [1, 2, 3, 4]
 ) -> ByteBuffer {
     var frame = ByteBuffer()

@@ -48,8 +48,11 @@ import Testing
     @Test func fragmentsAreReassembledWithControlFramesAnsweredBetweenThem() {
         var machine = machine()
         let read = actions(
-            &machine, clientText("one ", fin: false), clientFrame(Array("p".utf8), opcode: 0x9),
-            clientText("two ", fin: false, opcode: 0x0), clientText("three", opcode: 0x0)
+            &machine,
+            clientText("one ", fin: false),
+            clientFrame(Array("p".utf8), opcode: 0x9),
+            clientText("two ", fin: false, opcode: 0x0),
+            clientText("three", opcode: 0x0)
         )
         #expect(read == [.answerPing(payload: ByteBuffer(string: "p")), .deliver(.text("one two three"))])
     }
@@ -58,7 +61,9 @@ import Testing
         var machine = machine()
         let bytes = Array("é!".utf8)  // é is two bytes: the first fragment ends inside it
         let read = actions(
-            &machine, clientFrame(Array(bytes[..<1]), fin: false), clientFrame(Array(bytes[1...]), opcode: 0x0)
+            &machine,
+            clientFrame(Array(bytes[..<1]), fin: false),
+            clientFrame(Array(bytes[1...]), opcode: 0x0)
         )
         #expect(read == [.deliver(.text("é!"))])
     }
@@ -106,7 +111,11 @@ import Testing
 
     @Test func theClientsCloseIsEchoedAndEndsTheConnection() {
         var machine = machine()
-        #expect(actions(&machine, clientClose(1000, reason: "bye"), clientText("after")) == [.closeAfterWriting(Frame.close(code: 1000), violation: false)])
+        #expect(
+            actions(&machine, clientClose(1000, reason: "bye"), clientText("after")) == [
+                .closeAfterWriting(Frame.close(code: 1000), violation: false)
+            ]
+        )
         var empty = self.machine()
         #expect(actions(&empty, clientClose(nil)) == [.closeAfterWriting(Frame.close(code: nil), violation: false)])
     }
@@ -131,7 +140,11 @@ import Testing
         #expect(close == Frame.close(code: 4008, reason: "too slow"))
         #expect(machine.isWriterStopped)
         let read = actions(
-            &machine, clientText("ignored"), clientFrame(Array("p".utf8), opcode: 0x9), clientClose(1000), clientText("after")
+            &machine,
+            clientText("ignored"),
+            clientFrame(Array("p".utf8), opcode: 0x9),
+            clientClose(1000),
+            clientText("after")
         )
         #expect(read == [.closeConnection])
         let secondClose = machine.outboxClosing(.goingAway, reason: "again")

@@ -1,5 +1,6 @@
-@testable import ParleyServer
 import Testing
+
+@testable import ParleyServer
 
 @Suite struct HostPolicyTests {
     @Test(arguments: ["127.0.0.1:8000", "localhost:8000", "LOCALHOST", "app.localhost:3000", "[::1]:8000", "127.1.2.3"])

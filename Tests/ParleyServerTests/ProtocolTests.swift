@@ -29,7 +29,16 @@ import Testing
             }
             let reader = try await connectedClient(server, name: "reader")
             let joined = try await reader.join("general")
-            #expect(joined == .joined(ref: "join-general", room: "general", head: 60, members: ["reader", "writer"], users: ["reader", "writer"].map(UserRef.guest(named:))))
+            #expect(
+                joined
+                    == .joined(
+                        ref: "join-general",
+                        room: "general",
+                        head: 60,
+                        members: ["reader", "writer"],
+                        users: ["reader", "writer"].map(UserRef.guest(named:))
+                    )
+            )
             let replayed = try await messages(50, from: reader)
             #expect(replayed.map(\.offset) == Array(11...60))
             #expect(replayed.first?.text == "message 11")
@@ -46,7 +55,16 @@ import Testing
             }
             let reader = try await connectedClient(server, name: "reader")
             let joined = try await reader.join("general", since: 5)
-            #expect(joined == .joined(ref: "join-general", room: "general", head: 8, members: ["reader", "writer"], users: ["reader", "writer"].map(UserRef.guest(named:))))
+            #expect(
+                joined
+                    == .joined(
+                        ref: "join-general",
+                        room: "general",
+                        head: 8,
+                        members: ["reader", "writer"],
+                        users: ["reader", "writer"].map(UserRef.guest(named:))
+                    )
+            )
             #expect(try await messages(3, from: reader).map(\.offset) == [6, 7, 8])
             try await sendAndAwaitAck(writer, room: "general", text: "live", id: "live")
             #expect(try await messages(1, from: reader).map(\.text) == ["live"])
@@ -59,7 +77,16 @@ import Testing
             try await sendAndAwaitAck(writer, room: "general", text: "one", id: "1")
             let reader = try await connectedClient(server, name: "reader")
             let joined = try await reader.join("general", since: 1000)
-            #expect(joined == .joined(ref: "join-general", room: "general", head: 1, members: ["reader", "writer"], users: ["reader", "writer"].map(UserRef.guest(named:))))
+            #expect(
+                joined
+                    == .joined(
+                        ref: "join-general",
+                        room: "general",
+                        head: 1,
+                        members: ["reader", "writer"],
+                        users: ["reader", "writer"].map(UserRef.guest(named:))
+                    )
+            )
             try await sendAndAwaitAck(writer, room: "general", text: "two", id: "2")
             #expect(try await messages(1, from: reader).map(\.offset) == [2])
         }
@@ -180,7 +207,16 @@ import Testing
             let laptop = try await connectedClient(server, name: "Ana", joining: ["general"])
             #expect(try await watcher.nextEvent() == .presence(room: "general", event: .join, user: .guest(named: "Ana")))
             let phone = try await connectedClient(server, name: "Ana")
-            #expect(try await phone.join("general") == .joined(ref: "join-general", room: "general", head: 0, members: ["Ana", "watcher"], users: ["Ana", "watcher"].map(UserRef.guest(named:))))
+            #expect(
+                try await phone.join("general")
+                    == .joined(
+                        ref: "join-general",
+                        room: "general",
+                        head: 0,
+                        members: ["Ana", "watcher"],
+                        users: ["Ana", "watcher"].map(UserRef.guest(named:))
+                    )
+            )
             laptop.close()
             _ = try await laptop.closed()
             #expect(await watcher.receivesNothing(within: .milliseconds(300)))

@@ -2,8 +2,9 @@ import Foundation
 import Hummingbird
 import NIOHTTP1
 import ParleyCore
-@testable import ParleyServer
 import Testing
+
+@testable import ParleyServer
 
 /// What a request must be to be served, checked without a server.
 @Suite struct RequestChecksTests {
@@ -49,7 +50,8 @@ import Testing
         try Data("guide".utf8).write(to: root.appendingPathComponent("docs/index.html"))
         try Data("secret".utf8).write(to: base.appendingPathComponent("secret.txt"))
         try FileManager.default.createSymbolicLink(
-            at: root.appendingPathComponent("link.txt"), withDestinationURL: base.appendingPathComponent("secret.txt")
+            at: root.appendingPathComponent("link.txt"),
+            withDestinationURL: base.appendingPathComponent("secret.txt")
         )
         let middleware = WebRootMiddleware<ParleyRequestContext>(folder: root.path)
         #expect(middleware.file(for: "/")?.lastPathComponent == "index.html")

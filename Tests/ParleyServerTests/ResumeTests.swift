@@ -71,7 +71,10 @@ import Testing
         }
         try await LiveServer.with(configuration) { server in
             let ana = try await connectedClient(server, name: "Ana")
-            #expect(try await ana.join("general") == .joined(ref: "join-general", room: "general", head: 3, members: ["Ana"], users: ["Ana"].map(UserRef.guest(named:))))
+            #expect(
+                try await ana.join("general")
+                    == .joined(ref: "join-general", room: "general", head: 3, members: ["Ana"], users: ["Ana"].map(UserRef.guest(named:)))
+            )
             #expect(try await messages(3, from: ana).map(\.text) == ["antes 1", "antes 2", "antes 3"])
             #expect(try await sendAndAwaitAck(ana, room: "general", text: "antes 3", id: "3") == 3)
             #expect(try await sendAndAwaitAck(ana, room: "general", text: "depois", id: "4") == 4)

@@ -1,5 +1,5 @@
-import NIOCore
 import Logging
+import NIOCore
 import NIOEmbedded
 import ParleyCore
 import ParleyProtocol
@@ -39,8 +39,13 @@ import Testing
             let hub = Hub(limits: limits)
             let store = InMemoryMessageStore(onCommit: { hub.deliver($0) })
             let settings = WebSocketConnection.Settings(
-                hub: hub, store: store, limits: limits, userLimits: .perUser, identity: GuestsOnly(),
-                signedIn: SignedInConnections(), heartbeat: Heartbeat(interval: .seconds(25), timeout: .seconds(10)),
+                hub: hub,
+                store: store,
+                limits: limits,
+                userLimits: .perUser,
+                identity: GuestsOnly(),
+                signedIn: SignedInConnections(),
+                heartbeat: Heartbeat(interval: .seconds(25), timeout: .seconds(10)),
                 logger: Logger(label: "test")
             )
             let connection = hub.connect(mode: .parley)!

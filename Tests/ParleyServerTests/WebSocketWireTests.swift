@@ -68,10 +68,12 @@ import Testing
             var reader = WebSocketWire.FrameReader(maxPayload: 1000)
             var payloads: [Int] = []
             for part in [stream.getSlice(at: 0, length: cut)!, stream.getSlice(at: cut, length: stream.readableBytes - cut)!] {
-                #expect(reader.read(part) { frame in
-                    payloads.append(frame.length)
-                    return true
-                })
+                #expect(
+                    reader.read(part) { frame in
+                        payloads.append(frame.length)
+                        return true
+                    }
+                )
             }
             #expect(payloads == [3, 300], "split at byte \(cut)")
         }
@@ -80,10 +82,12 @@ import Testing
     @Test func theReaderStopsAtAFrameOverItsLimit() {
         var reader = WebSocketWire.FrameReader(maxPayload: 10)
         var seen = 0
-        #expect(!reader.read(clientFrame(Array(repeating: 0x61, count: 11))) { _ in
-            seen += 1
-            return true
-        })
+        #expect(
+            !reader.read(clientFrame(Array(repeating: 0x61, count: 11))) { _ in
+                seen += 1
+                return true
+            }
+        )
         #expect(seen == 0)
     }
 }

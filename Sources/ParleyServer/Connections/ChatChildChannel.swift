@@ -48,8 +48,11 @@ struct ChatChildChannel: ServerChildChannel, HTTPChannelHandler {
     ///   on a connection that already served HTTP (a proxy's kept-alive connection) is redirected to the same path
     ///   with `Connection: close`, so the client tries again on a new connection, as Hummingbird does.
     init(
-        responder: @escaping HTTPChannelHandler.Responder, endpoint: ChatEndpoint, connections: ConnectionTracker,
-        guardSettings: HTTPRequestGuard.Settings, certificates: TLSCertificates?
+        responder: @escaping HTTPChannelHandler.Responder,
+        endpoint: ChatEndpoint,
+        connections: ConnectionTracker,
+        guardSettings: HTTPRequestGuard.Settings,
+        certificates: TLSCertificates?
     ) {
         self.endpoint = endpoint
         self.connections = connections
@@ -130,7 +133,9 @@ struct ChatChildChannel: ServerChildChannel, HTTPChannelHandler {
             let negotiated = try pipeline.configureUpgradableHTTPServerPipeline(configuration: configuration)
             let upgradeHandler = try pipeline.context(handlerType: NIOTypedHTTPServerUpgradeHandler<Negotiated>.self)
             try pipeline.addHandler(
-                HTTPRequestGuard(settings: guardSettings), name: HTTPRequestGuard.name, position: .before(upgradeHandler.handler)
+                HTTPRequestGuard(settings: guardSettings),
+                name: HTTPRequestGuard.name,
+                position: .before(upgradeHandler.handler)
             )
             return Value(negotiated: negotiated, channel: channel)
         }

@@ -1,12 +1,13 @@
+import Logging
+import NIOCore
+import ParleyCore
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Logging
-import NIOCore
-import ParleyCore
-import Synchronization
 
 /// Every TCP connection the server has accepted and not yet closed.
 ///
@@ -104,7 +105,9 @@ final class ConnectionRefusal: ChannelInboundHandler, RemovableChannelHandler {
     /// Over the per-address cap: `429`.
     static var tooManyConnections: ConnectionRefusal {
         ConnectionRefusal(
-            status: "429 Too Many Requests", retryAfter: 10, code: "rate_limited",
+            status: "429 Too Many Requests",
+            retryAfter: 10,
+            code: "rate_limited",
             message: "too many connections from your address; close some and try again"
         )
     }
@@ -113,7 +116,8 @@ final class ConnectionRefusal: ChannelInboundHandler, RemovableChannelHandler {
 
     init(status: String, retryAfter: Int, code: String, message: String) {
         let body = #"{"error":{"code":"\#(code)","message":"\#(message)"}}"#
-        response = "HTTP/1.1 \(status)\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\n"
+        response =
+            "HTTP/1.1 \(status)\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\n"
             + "Retry-After: \(retryAfter)\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n\(body)"
     }
 

@@ -41,7 +41,8 @@ final class TLSCertificates: Sendable {
             throw TLSError(description: "--tls-key: cannot read a PEM private key from \(files.keyPath): \(error)")
         }
         let configuration = TLSConfiguration.makeServerConfiguration(
-            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key)
+            certificateChain: chain.map { .certificate($0) },
+            privateKey: .privateKey(key)
         )
         do {
             return try NIOSSLContext(configuration: configuration)

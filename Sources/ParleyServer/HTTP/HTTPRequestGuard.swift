@@ -112,7 +112,9 @@ final class HTTPRequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
         guard !refused else { return }
         if case .headerOverflow = parserError {
             refuse(
-                context: context, status: .requestHeaderFieldsTooLarge, code: "bad_request",
+                context: context,
+                status: .requestHeaderFieldsTooLarge,
+                code: "bad_request",
                 message: "the request's headers are over \(settings.maxHeaderBytes) bytes"
             )
         } else {
@@ -146,7 +148,8 @@ final class HTTPRequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
         deadline = nil
         let body = context.channel.allocator.buffer(string: #"{"error":{"code":"\#(code)","message":"\#(message)"}}"#)
         let head = HTTPResponseHead(
-            version: .http1_1, status: status,
+            version: .http1_1,
+            status: status,
             headers: [
                 "Content-Type": "application/json; charset=utf-8", "Content-Length": "\(body.readableBytes)",
                 "Connection": "close", "Cache-Control": "no-store",
@@ -173,7 +176,9 @@ final class HTTPRequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
         guard !refused else { return }
         if owed <= 0 {
             refuse(
-                context: context, status: .requestTimeout, code: "bad_request",
+                context: context,
+                status: .requestTimeout,
+                code: "bad_request",
                 message: "the request did not arrive whole in time; send it at once"
             )
         } else {

@@ -21,7 +21,10 @@ extension ParleyServer {
         let metrics = self.metrics
         let log = LogThrottle(logger: logger)
         api.get("auth") { _, _ in
-            Self.json(.ok, AuthSettings(guests: identity.settings.guestsAllowed, registration: identity.settings.registrationOpen ? "open" : "closed"))
+            Self.json(
+                .ok,
+                AuthSettings(guests: identity.settings.guestsAllowed, registration: identity.settings.registrationOpen ? "open" : "closed")
+            )
         }
         api.post("accounts") { request, _ in
             await Self.answering {
@@ -31,7 +34,8 @@ extension ParleyServer {
                     return Self.json(.created, UserReply(user: account.user))
                 } catch let error as IdentityService.RegistrationError {
                     switch error {
-                    case .registrationClosed: throw Failure(.forbidden, "registration_closed", "this server does not let anyone create an account; ask its operator")
+                    case .registrationClosed:
+                        throw Failure(.forbidden, "registration_closed", "this server does not let anyone create an account; ask its operator")
                     case .invalidName(let message): throw Failure(.badRequest, "invalid_name", message)
                     case .weakPassword(let message): throw Failure(.badRequest, "weak_password", message)
                     case .userTaken: throw Failure(.conflict, "user_taken", "that user name is taken; pick another")
@@ -83,7 +87,8 @@ extension ParleyServer {
             await Self.answering {
                 let credential = try await Self.credential(of: try Self.token(of: request, originPolicy: originPolicy), identity: identity)
                 return Self.json(
-                    .ok, UserReply(user: credential.user, expiresAt: credential.expiresAt.map(Timestamp.rfc3339(millisecondsSinceEpoch:)))
+                    .ok,
+                    UserReply(user: credential.user, expiresAt: credential.expiresAt.map(Timestamp.rfc3339(millisecondsSinceEpoch:)))
                 )
             }
         }
@@ -172,7 +177,8 @@ extension ParleyServer {
     /// of another origin is refused (`403`), and a credential in the URL is never used (`400`).
     static func token(of request: Request, originPolicy: OriginPolicy) throws -> String {
         let presented = PresentedCredentials.presented(
-            authorization: request.headers[values: .authorization], cookies: request.headers[values: .cookie],
+            authorization: request.headers[values: .authorization],
+            cookies: request.headers[values: .cookie],
             uri: request.uri.description
         )
         switch presented {

@@ -36,7 +36,9 @@ struct WebClient: Sendable {
         headers[.eTag] = etag
         let versioned = request.uri.queryParameters["v"].map { String($0) == file.version } ?? false
         headers[.cacheControl] = versioned ? "public, max-age=31536000, immutable" : "no-cache"
-        if request.headers[values: .ifNoneMatch].contains(where: { $0.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == etag } }) {
+        if request.headers[values: .ifNoneMatch].contains(where: {
+            $0.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == etag }
+        }) {
             return Response(status: .notModified, headers: headers)
         }
         headers[.contentLength] = String(file.body.readableBytes)

@@ -37,7 +37,8 @@ struct ChatUpgrader: NIOTypedHTTPServerProtocolUpgrader {
         static let badHandshake = Refusal(status: .badRequest, code: "bad_request", message: "not a WebSocket handshake (RFC 6455)")
         static let notAWebSocketPath = Refusal(status: .badRequest, code: "bad_request", message: "WebSocket upgrades are served on /ws")
         static let credentialInURL = Refusal(
-            status: .badRequest, code: "bad_request",
+            status: .badRequest,
+            code: "bad_request",
             message: "send credentials in the Authorization header, the session cookie or hello, never in the URL"
         )
     }
@@ -55,7 +56,9 @@ struct ChatUpgrader: NIOTypedHTTPServerProtocolUpgrader {
         headers.replaceOrAdd(name: "Connection", value: "upgrade")
         headers.add(name: "Sec-WebSocket-Accept", value: WebSocketWire.acceptValue(forKey: upgradeRequest.headers["Sec-WebSocket-Key"][0]))
         let presented = PresentedCredentials.presented(
-            authorization: upgradeRequest.headers["Authorization"], cookies: upgradeRequest.headers["Cookie"], uri: upgradeRequest.uri
+            authorization: upgradeRequest.headers["Authorization"],
+            cookies: upgradeRequest.headers["Cookie"],
+            uri: upgradeRequest.uri
         )
         let credential: EventLoopFuture<Credential?>
         switch presented {

@@ -26,11 +26,22 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
         let drainQueues = PerEventLoop { DrainQueue(eventLoop: $0) }
 
         init(
-            hub: Hub, store: any MessageStore, limits: Limits, userLimits: AllowanceLimits, identity: any IdentityProvider,
-            signedIn: SignedInConnections, heartbeat: Heartbeat, logger: Logger
+            hub: Hub,
+            store: any MessageStore,
+            limits: Limits,
+            userLimits: AllowanceLimits,
+            identity: any IdentityProvider,
+            signedIn: SignedInConnections,
+            heartbeat: Heartbeat,
+            logger: Logger
         ) {
             sessionEnvironment = Session.Environment(
-                hub: hub, store: store, limits: limits, identity: identity, signedIn: signedIn, userLimits: userLimits,
+                hub: hub,
+                store: store,
+                limits: limits,
+                identity: identity,
+                signedIn: signedIn,
+                userLimits: userLimits,
                 logger: logger
             )
             self.heartbeat = heartbeat
@@ -74,10 +85,15 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
         writable = context.channel.isWritable
         let eventLoop = context.eventLoop
         let relay = LoopRelay(
-            NIOLoopBound(self, eventLoop: eventLoop), eventLoop: eventLoop, drainQueue: settings.drainQueues.value(on: eventLoop)
+            NIOLoopBound(self, eventLoop: eventLoop),
+            eventLoop: eventLoop,
+            drainQueue: settings.drainQueues.value(on: eventLoop)
         )
         let session = Session(
-            connection: connection, environment: settings.sessionEnvironment, client: client, credential: credential,
+            connection: connection,
+            environment: settings.sessionEnvironment,
+            client: client,
+            credential: credential,
             onSendsStored: relay.resumeReading
         )
         self.session = session

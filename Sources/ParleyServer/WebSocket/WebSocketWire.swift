@@ -47,8 +47,13 @@ enum WebSocketWire {
         else { return .needMoreBytes }
         buffer.moveReaderIndex(forwardBy: headerLength + length)
         let frame = WebSocketFrame(
-            fin: first & 0x80 != 0, rsv1: first & 0x40 != 0, rsv2: first & 0x20 != 0, rsv3: first & 0x10 != 0,
-            opcode: WebSocketOpcode(encodedWebSocketOpcode: first & 0x0F)!, maskKey: maskKey, data: payload
+            fin: first & 0x80 != 0,
+            rsv1: first & 0x40 != 0,
+            rsv2: first & 0x20 != 0,
+            rsv3: first & 0x10 != 0,
+            opcode: WebSocketOpcode(encodedWebSocketOpcode: first & 0x0F)!,
+            maskKey: maskKey,
+            data: payload
         )
         return .frame(frame)
     }
