@@ -60,6 +60,30 @@ import Testing
         #expect(texts == ["text:one", "ping:two"])
     }
 
+    @Test func aClientStreamingAcrossReadBoundariesHoldsOneReadAndOneFrameNotEverythingItSent() {
+        var stream = ByteBuffer()
+        for _ in 0..<4_000 {
+            var frame = clientFrame(Array(repeating: 0x61, count: 1_000))
+            stream.writeBuffer(&frame)
+        }
+        var reader = WebSocketWire.FrameReader(maxPayload: 65_536)
+        var frames = 0
+        var mostHeld = 0
+        let readSize = 4_096
+        while stream.readableBytes > 0 {
+            let read = stream.readSlice(length: min(readSize, stream.readableBytes))!
+            #expect(
+                reader.read(read) { _ in
+                    frames += 1
+                    return true
+                }
+            )
+            mostHeld = max(mostHeld, reader.heldCapacity)
+        }
+        #expect(frames == 4_000)
+        #expect(mostHeld <= 4 * readSize, "held \(mostHeld) bytes after 4 MB in reads of \(readSize)")
+    }
+
     @Test func theReaderKeepsAFramesStartForTheNextReadWhereverTheReadsSplit() {
         var stream = clientFrame(Array("one".utf8))
         var second = clientFrame(Array(repeating: 0x61, count: 300))

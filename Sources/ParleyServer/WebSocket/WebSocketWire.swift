@@ -59,6 +59,9 @@ enum WebSocketWire {
     }
 
     /// A connection's frames across its reads: keeps the start of a frame that has not all arrived for the next read.
+    ///
+    /// Only that start is kept: the bytes already parsed are dropped before the next read is appended, so a client
+    /// that streams frames across read boundaries holds at most one read and one frame, not everything it sent.
     struct FrameReader {
         let maxPayload: Int
         private var unparsed: ByteBuffer?
@@ -66,6 +69,9 @@ enum WebSocketWire {
         init(maxPayload: Int) {
             self.maxPayload = maxPayload
         }
+
+        /// Bytes of storage held between reads, for tests of that bound.
+        var heldCapacity: Int { unparsed?.capacity ?? 0 }
 
         /// Parses what `bytes`, after what earlier reads left, holds: `body` gets each whole frame and returns whether
         /// to go on. Whatever does not make a whole frame is kept for the next read.
@@ -81,7 +87,10 @@ enum WebSocketWire {
                 case .frame(let frame):
                     guard body(frame) else { return true }
                 case .needMoreBytes:
-                    if bytes.readableBytes > 0 { unparsed = bytes }
+                    if bytes.readableBytes > 0 {
+                        bytes.discardReadBytes()
+                        unparsed = bytes
+                    }
                     return true
                 case .tooLarge:
                     return false
