@@ -45,6 +45,7 @@ let package = Package(
             name: "ParleyCore",
             dependencies: [
                 "ParleyProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),

@@ -261,6 +261,40 @@ public final class Hub: Sendable {
         state.withLock { $0.rooms[room]?.members[connection.id] != nil }
     }
 
+    /// How many rooms the connection is in (joins in progress included).
+    public func roomCount(of connection: Connection) -> Int {
+        state.withLock { $0.roomsOfConnection[connection.id]?.count ?? 0 }
+    }
+
+    /// Takes every connection of `userID` on this node out of `room` at once: each gets `removed`, loses what was
+    /// still queued for the room, and receives nothing more from it.
+    /// - Returns: How many connections were removed.
+    @discardableResult
+    public func remove(userID: String, from room: String, reason: RemovalReason) -> Int {
+        state.withLock { state in
+            let connections = state.rooms[room]?.members.values.filter { $0.user?.id == userID }.map(\.connection) ?? []
+            for connection in connections {
+                state.roomsOfConnection[connection.id]?.remove(room)
+                removeMember(connection, from: room, in: &state)
+                connection.outbox.discard(room: room)
+                connection.outbox.push(connection.format.encode(.removed(room: room, reason: reason)))
+            }
+            return connections.count
+        }
+    }
+
+    /// The connections on this node that speak for `userID` in some room (a user in no room is found through the
+    /// signed-in connections instead).
+    public func connections(of userID: String) -> [Connection] {
+        state.withLock { state in
+            var found: [UInt64: Connection] = [:]
+            for room in state.rooms.values {
+                for member in room.members.values where member.user?.id == userID { found[member.connection.id] = member.connection }
+            }
+            return Array(found.values)
+        }
+    }
+
     /// Tells the others in `room` (everyone but the typist's own connections), on every node, that `user` is typing.
     public func typing(in room: String, user: UserRef) {
         announcements?.yield(.typing(room: room, user: user))
@@ -281,11 +315,14 @@ public final class Hub: Sendable {
     /// are skipped.
     public func deliver(_ messages: [StoredMessage]) {
         for message in messages {
-            let frames = FormatEncodings { $0.encode(.message(message.chatMessage)) }
-            let plainFrames = message.room == plainMode.room ? FormatEncodings { $0.text(plainMode.messagePrefix + message.text) } : nil
+            let frames = FormatEncodings { $0.encode(message.event) }
+            // Plain clients get texts: a deletion entry is nothing to them.
+            let plainFrames =
+                message.room == plainMode.room && message.target == nil
+                ? FormatEncodings { $0.text(plainMode.messagePrefix + message.text) } : nil
             let delivered = state.withLock { state -> Int in
                 // Taken out of the dictionary, not copied: mutating a copy would copy every member (copy-on-write).
-                if plainFrames != nil { state.plainRoomHead = max(state.plainRoomHead, message.offset) }
+                if message.room == plainMode.room { state.plainRoomHead = max(state.plainRoomHead, message.offset) }
                 guard var room = state.rooms.removeValue(forKey: message.room) else { return 0 }
                 var delivered = 0
                 room.updateEachMember { member in

@@ -25,11 +25,16 @@ public actor InMemoryMessageStore: MessageStore {
             drafts,
             storedAt: now(),
             head: { Int64(rooms[$0]?.count ?? 0) },
-            stored: { stored[$0] }
+            stored: { stored[$0] },
+            entry: { room, offset in
+                guard let entries = rooms[room], offset >= 1, offset <= entries.count else { return nil }
+                return entries[Int(offset - 1)]
+            }
         )
         for message in new {
             rooms[message.room, default: []].append(message)
             stored[message.key] = message
+            if let target = message.target { erase(target, in: message.room) }
         }
         if !new.isEmpty { onCommit(new) }
         return outcomes
@@ -52,4 +57,13 @@ public actor InMemoryMessageStore: MessageStore {
     }
 
     public func checkReachable() async throws {}
+
+    /// Erases a deleted message's text, wherever this store keeps it.
+    private func erase(_ offset: Int64, in room: String) {
+        var message = rooms[room]![Int(offset - 1)]
+        message.text = ""
+        message.deleted = true
+        rooms[room]![Int(offset - 1)] = message
+        stored[message.key] = message
+    }
 }

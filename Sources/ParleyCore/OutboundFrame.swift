@@ -7,10 +7,20 @@ import ParleyProtocol
 public struct OutboundFrame: Sendable, Equatable {
     /// The bytes, framed for the connection's transport.
     public let bytes: ByteBuffer
+    /// The tag of the room the frame belongs to (``tag(of:)``), so that a connection removed from a room can drop
+    /// what is still queued for it; 0 for a frame of no room.
+    package let room: Int
 
     /// Wraps bytes already framed for a transport.
-    public init(_ bytes: ByteBuffer) {
+    /// - Parameter room: The tag of the room the frame belongs to, if any.
+    public init(_ bytes: ByteBuffer, room: Int = 0) {
         self.bytes = bytes
+        self.room = room
+    }
+
+    /// The tag of a room's frames: a hash of its name, never 0 (the same for every frame of the room in this process).
+    package static func tag(of room: String) -> Int {
+        room.hashValue | 1
     }
 }
 
@@ -20,10 +30,11 @@ public enum FrameFormat: Sendable {
     /// RFC 6455 frames, unmasked (``Frame``): the same bytes for every receiver.
     case webSocket
 
-    /// A parley.v1 event, framed for this format.
+    /// A parley.v1 event, framed for this format (and tagged with its room, for what belongs to one).
     public func encode(_ event: ServerEvent) -> OutboundFrame {
-        switch self {
-        case .webSocket: OutboundFrame(Frame.encode(event))
+        let room = event.roomItBelongsTo.map(OutboundFrame.tag(of:)) ?? 0
+        return switch self {
+        case .webSocket: OutboundFrame(Frame.encode(event), room: room)
         }
     }
 
@@ -49,6 +60,17 @@ public struct FormatEncodings: Sendable {
     public subscript(format: FrameFormat) -> OutboundFrame {
         switch format {
         case .webSocket: webSocket
+        }
+    }
+}
+
+extension ServerEvent {
+    /// The room whose stream the event is part of: what a member removed from the room must stop receiving.
+    var roomItBelongsTo: String? {
+        switch self {
+        case .message(let message): message.room
+        case .deleted(let room, _, _, _), .presence(let room, _, _), .typing(let room, _): room
+        default: nil
         }
     }
 }

@@ -162,11 +162,23 @@ public final class Outbox: Sendable {
         state.withLock { $0.bytes > maxBytes / 2 || $0.frames.count > maxFrames / 2 }
     }
 
+    /// Drops the frames queued for a room (``OutboundFrame/tag(of:)``): the connection was removed from it.
+    public func discard(room: String) {
+        let tag = OutboundFrame.tag(of: room)
+        state.withLock { state in
+            state.frames.removeAll { $0.room == tag }
+            state.bytes = state.frames.reduce(0) { $0 + $1.bytes.readableBytes }
+        }
+    }
+
     /// Takes the frames to write next, or the instruction to close or stop. When there is nothing, `reader` is
     /// notified once something arrives (and is held until then). One reader at a time.
-    public func take(orNotify reader: any OutboxReader) -> Batch? {
+    /// - Parameter maxBytes: The most bytes of frames to take at once (at least one frame is taken). A writer that
+    ///   takes only what its socket can take leaves the rest here, where ``discard(room:)`` and an overflow still
+    ///   reach it.
+    public func take(orNotify reader: any OutboxReader, maxBytes: Int = .max) -> Batch? {
         let batch = state.withLock { state -> Batch? in
-            if let batch = takeBatch(&state) { return batch }
+            if let batch = takeBatch(&state, maxBytes: maxBytes) { return batch }
             state.reader = reader
             return nil
         }
@@ -180,8 +192,20 @@ public final class Outbox: Sendable {
     }
 
     /// Takes what the writer should do next, if anything.
-    private func takeBatch(_ state: inout State) -> Batch? {
+    private func takeBatch(_ state: inout State, maxBytes: Int) -> Batch? {
         if state.finished { return .finished }
+        if state.bytes > maxBytes {
+            var count = 1
+            var bytes = state.frames[0].bytes.readableBytes
+            while count < state.frames.count, bytes + state.frames[count].bytes.readableBytes <= maxBytes {
+                bytes += state.frames[count].bytes.readableBytes
+                count += 1
+            }
+            let frames = Array(state.frames[..<count])
+            state.frames.removeFirst(count)
+            state.bytes -= bytes
+            return .frames(frames)
+        }
         if !state.frames.isEmpty {
             // Handed over, not copied: keeping the capacity would allocate a new array per batch, and an idle
             // connection would hold the largest one it ever had.

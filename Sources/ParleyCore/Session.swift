@@ -29,7 +29,6 @@ public final class Session: Sendable {
         /// The signed-in user's allowance, shared with the user's other connections on this node (guests have none:
         /// anyone may be any guest, so their address's allowance stands for them).
         var userAllowance: Allowance?
-        var joined: Set<String> = []
         var limiter: RateLimiter
     }
 
@@ -45,6 +44,10 @@ public final class Session: Sendable {
         public let signedIn: SignedInConnections
         /// What each signed-in user may do across all of their connections.
         public let users: Allowances
+        /// Rooms, memberships, roles and bans.
+        public let rooms: any RoomStore
+        /// This node's name in the access events it records, so that it skips them when polling (it applied them).
+        public let node: String
         /// Where sessions say why they answered `internal`.
         public let logger: Logger
         /// The same, throttled: a failing database must not flood the log.
@@ -59,6 +62,8 @@ public final class Session: Sendable {
         ///   - identity: Who is who; `nil` for guests only.
         ///   - signedIn: The connections whose credentials can expire or be revoked.
         ///   - userLimits: What each signed-in user may do across all of their connections.
+        ///   - rooms: Rooms, memberships, roles and bans; in memory (beside `store`) when `nil`.
+        ///   - node: This node's name in the access events it records.
         ///   - logger: Where sessions say why they answered `internal`.
         ///   - now: A monotonic clock for rate limiting.
         public init(
@@ -68,6 +73,8 @@ public final class Session: Sendable {
             identity: (any IdentityProvider)? = nil,
             signedIn: SignedInConnections = SignedInConnections(),
             userLimits: AllowanceLimits = .perUser,
+            rooms: (any RoomStore)? = nil,
+            node: String = "local",
             logger: Logger = Logger(label: "parley"),
             now: @escaping @Sendable () -> Duration = Session.monotonicNow
         ) {
@@ -77,6 +84,8 @@ public final class Session: Sendable {
             self.identity = identity
             self.signedIn = signedIn
             self.users = Allowances(limits: userLimits, now: now)
+            self.rooms = rooms ?? InMemoryRoomStore(messages: store)
+            self.node = node
             self.logger = logger
             self.log = LogThrottle(logger: logger)
             self.now = now
@@ -311,6 +320,17 @@ public final class Session: Sendable {
             }
             credential = .guest(named: name)
         }
+        do {
+            if try await environment.rooms.isBannedFromServer(credential.user.id) {
+                await replyError(.forbidden, "you are banned from this server", ref: ref)
+                connection.outbox.close(.bannedFromServer, reason: "banned from the server")
+                return
+            }
+            if !credential.user.guest { try await environment.rooms.rememberUser(credential.user.ref) }
+        } catch {
+            logInternal("checking a server ban failed", error)
+            return await replyError(.internal, "the server could not check who you are; try again", ref: ref)
+        }
         let allowance = Self.allowance(of: credential.user, in: environment)
         state.withLock { state in
             state.user = credential.user
@@ -382,6 +402,7 @@ public final class Session: Sendable {
             hub.metrics.messagesReceived.increment()
         case .history(let room, let before, let limit):
             try validate(room: room)
+            _ = try await requireEntry(to: room, user: user)
             let page = min(limit ?? limits.joinReplayCount, limits.maxHistoryPage)
             let messages = Self.trimmedToBudget(try await store.messages(in: room, before: before, limit: page))
             await reply(.history(ref: ref, room: room, messages: messages))
@@ -393,26 +414,199 @@ public final class Session: Sendable {
             try validate(room: room)
             try requireJoined(room)
             _ = hub.leave(room, connection: connection)
-            state.withLock { _ = $0.joined.remove(room) }
             await reply(.left(ref: ref, room: room))
         case .ping:
             await reply(.pong(ref: ref))
         case .refresh(let token):
             await refresh(with: token, ref: ref, user: user)
+        case .create(let room, let visibility):
+            try validate(room: room)
+            try requireSignedIn(user, "create rooms")
+            guard !DirectMessages.isReserved(room) else {
+                throw CommandRejection(.forbidden, "room names starting with \(DirectMessages.prefix) are kept for direct messages")
+            }
+            let record = RoomRecord(room: room, kind: .room, visibility: visibility)
+            guard try await environment.rooms.createRoom(record, members: [user.id: .owner]) else {
+                throw CommandRejection(.roomExists, "a room named \(room) exists; pick another name")
+            }
+            await reply(.created(ref: ref, room: room, visibility: visibility))
+        case .dm(let peerID):
+            try requireSignedIn(user, "open direct messages")
+            guard peerID != user.id else { throw CommandRejection(.badRequest, "a direct message needs another user") }
+            guard let peer = try await environment.rooms.knownUser(peerID) else {
+                throw CommandRejection(.noSuchUser, "there is no user \(peerID)")
+            }
+            let room = DirectMessages.room(of: user.id, and: peer.id)
+            _ = try await environment.rooms.createRoom(
+                RoomRecord(room: room, kind: .dm, visibility: .private),
+                members: [user.id: .member, peer.id: .member]
+            )
+            try await join(room, since: nil, ref: ref, user: user)
+        case .rooms:
+            await reply(.rooms(ref: ref, rooms: try await environment.rooms.rooms(of: user.id)))
+        case .invite(let room, let invitee):
+            try validate(room: room)
+            try requireSignedIn(user, "invite")
+            let record = try await requireModerator(of: room, user: user)
+            guard record.kind == .room, record.visibility == .private else {
+                throw CommandRejection(.badRequest, "only private rooms take invitations; anyone may join \(room)")
+            }
+            guard !invitee.hasPrefix(User.guestIDPrefix), try await environment.rooms.knownUser(invitee) != nil else {
+                throw invitee.hasPrefix(User.guestIDPrefix)
+                    ? CommandRejection(.forbidden, "guests cannot be invited; they may join public rooms")
+                    : CommandRejection(.noSuchUser, "there is no user \(invitee)")
+            }
+            if try await environment.rooms.role(of: invitee, in: room) == nil {
+                try await environment.rooms.invite(invitee, to: room, by: user.id, origin: environment.node)
+                AccessEvents.apply(.invited(room: room, userID: invitee, by: user.id), hub: hub, signedIn: environment.signedIn)
+            }
+            await reply(.done(ref: ref))
+        case .kick(let room, let target):
+            try validate(room: room)
+            try await remove(target, from: room, ban: false, user: user)
+            await reply(.done(ref: ref))
+        case .ban(let room?, let target):
+            try validate(room: room)
+            try await remove(target, from: room, ban: true, user: user)
+            await reply(.done(ref: ref))
+        case .ban(nil, let target):
+            try requireAdmin("ban users from the server")
+            guard target != user.id else { throw CommandRejection(.badRequest, "an admin cannot ban themselves") }
+            try await environment.rooms.setBannedFromServer(true, userID: target, by: user.id, origin: environment.node)
+            AccessEvents.apply(.bannedFromServer(userID: target), hub: hub, signedIn: environment.signedIn)
+            await reply(.done(ref: ref))
+        case .unban(let room?, let target):
+            try validate(room: room)
+            _ = try await requireModerator(of: room, user: user)
+            try await environment.rooms.unban(target, from: room)
+            await reply(.done(ref: ref))
+        case .unban(nil, let target):
+            try requireAdmin("lift bans from the server")
+            try await environment.rooms.setBannedFromServer(false, userID: target, by: user.id, origin: environment.node)
+            await reply(.done(ref: ref))
+        case .role(let room, let target, let role):
+            try validate(room: room)
+            let record = try await requireEntry(to: room, user: user)
+            guard record?.kind != .dm, try await effectiveRole(in: room, user: user) == .owner else {
+                throw CommandRejection(.forbidden, "only the room's owner gives roles")
+            }
+            guard let current = try await environment.rooms.role(of: target, in: room) else {
+                throw CommandRejection(.notMember, "\(target) is not a member of \(room)")
+            }
+            guard current != .owner else { throw CommandRejection(.forbidden, "the owner's role cannot change") }
+            try await environment.rooms.setRole(role, of: target, in: room)
+            await reply(.done(ref: ref))
+        case .delete(let room, let offset):
+            try validate(room: room)
+            _ = try await requireEntry(to: room, user: user)
+            guard let message = try await store.messages(in: room, after: offset - 1, limit: 1).first,
+                message.offset == offset, message.target == nil
+            else {
+                throw CommandRejection(.badRequest, "there is no message at offset \(offset) of \(room)")
+            }
+            let role = try await effectiveRole(in: room, user: user)
+            guard message.senderID == user.id || role?.moderates == true else {
+                throw CommandRejection(.forbidden, "only its author, the room's owner and moderators may delete a message")
+            }
+            _ = try await store.append([.deletion(of: offset, in: room, by: user.ref)])
+            await reply(.done(ref: ref))
         }
     }
 
-    /// Subscribes first, then replays from the store, then goes live: no gap, no duplicate, in offset order.
+    // MARK: Rooms and moderation
+
+    /// Whether the connection speaks for a server admin, who acts as owner everywhere.
+    private var isAdmin: Bool {
+        state.withLock { $0.credential?.admin ?? false }
+    }
+
+    private func requireSignedIn(_ user: User, _ what: String) throws {
+        guard !user.guest else { throw CommandRejection(.forbidden, "guests cannot \(what); sign in first") }
+    }
+
+    private func requireAdmin(_ what: String) throws {
+        guard isAdmin else { throw CommandRejection(.forbidden, "only server admins \(what)") }
+    }
+
+    /// The user's role in the room, an admin's being the owner's.
+    private func effectiveRole(in room: String, user: User) async throws -> RoomRole? {
+        if isAdmin { return .owner }
+        return try await environment.rooms.role(of: user.id, in: room)
+    }
+
+    /// Checks that the user may enter (join, read) the room: not banned from it, and a member of a private room or a
+    /// direct message; admins may enter every room.
+    /// - Returns: The room's record (`nil` for a public room nobody created).
+    @discardableResult
+    private func requireEntry(to room: String, user: User) async throws -> RoomRecord? {
+        let record = try await environment.rooms.room(room)
+        guard !isAdmin else { return record }
+        if try await environment.rooms.isBanned(user.id, from: room) {
+            throw CommandRejection(.forbidden, "you are banned from \(room)")
+        }
+        if let record, record.visibility == .private, try await environment.rooms.role(of: user.id, in: room) == nil {
+            throw CommandRejection(.forbidden, "\(room) is private: only its members may enter")
+        }
+        return record
+    }
+
+    /// Checks that the user moderates the room (owner, moderator or admin).
+    /// - Returns: The room's record.
+    private func requireModerator(of room: String, user: User) async throws -> RoomRecord {
+        guard let record = try await environment.rooms.room(room), record.kind == .room,
+            try await effectiveRole(in: room, user: user)?.moderates == true
+        else {
+            throw CommandRejection(.forbidden, "only the room's owner and moderators may do that")
+        }
+        return record
+    }
+
+    /// Kicks or bans `target` from the room: a moderator may remove members, the owner moderators too, an admin
+    /// anyone; a ban also keeps out someone who is not a member.
+    private func remove(_ target: String, from room: String, ban: Bool, user: User) async throws {
+        _ = try await requireModerator(of: room, user: user)
+        let role = try await effectiveRole(in: room, user: user)
+        let targetRole = try await environment.rooms.role(of: target, in: room)
+        guard ban || targetRole != nil else { throw CommandRejection(.notMember, "\(target) is not a member of \(room)") }
+        guard target != user.id else { throw CommandRejection(.badRequest, "you cannot remove yourself; leave the room instead") }
+        guard isAdmin || (role ?? .member) > (targetRole ?? .member) else {
+            throw CommandRejection(.forbidden, "you cannot remove someone whose role is not below yours")
+        }
+        try await environment.rooms.remove(target, from: room, ban: ban, by: user.id, origin: environment.node)
+        AccessEvents.apply(
+            .removed(room: room, userID: target, reason: ban ? .banned : .kicked),
+            hub: hub,
+            signedIn: environment.signedIn
+        )
+    }
+
+    /// Checks the user may enter the room, then subscribes, replays from the store and goes live: no gap, no
+    /// duplicate, in offset order. A public room's first join makes its record; joining makes the user a member.
     private func join(_ room: String, since: Int64?, ref: Ref?, user: User) async throws {
-        let maxRooms = limits.maxJoinedRooms
-        guard state.withLock({ $0.joined.count < maxRooms || $0.joined.contains(room) }) else {
+        guard hub.roomCount(of: connection) < limits.maxJoinedRooms || hub.isMember(room, connection: connection) else {
             throw CommandRejection(.badRequest, "this connection is in \(limits.maxJoinedRooms) rooms, the most it may join; leave one first")
         }
+        var record = try await requireEntry(to: room, user: user)
+        if record == nil {
+            guard !DirectMessages.isReserved(room) else {
+                throw CommandRejection(.forbidden, "\(room) is nobody's direct messages; open yours with dm")
+            }
+            let created = RoomRecord(room: room, kind: .room, visibility: .public)
+            _ = try await environment.rooms.createRoom(created, members: [:])
+            record = created
+        }
+        if record?.visibility == .public, try await environment.rooms.role(of: user.id, in: room) == nil {
+            try await environment.rooms.setRole(.member, of: user.id, in: room)
+        }
+        var about = JoinedRoom(kind: record?.kind ?? .room, visibility: record?.visibility ?? .public)
+        if about.kind == .dm, let peerID = try await environment.rooms.peer(of: user.id, in: room) {
+            about.peer = try await environment.rooms.knownUser(peerID) ?? UserRef(id: peerID, name: peerID)
+        }
         let members = hub.beginJoin(room, connection: connection, user: user.ref)
-        state.withLock { _ = $0.joined.insert(room) }
         do {
             let head = try await store.head(of: room)
-            guard await reply(.joined(ref: ref, room: room, head: head, members: members.map(\.name), users: members)) else { return }
+            let joined = ServerEvent.joined(ref: ref, room: room, head: head, members: members.map(\.name), users: members, about: about)
+            guard await reply(joined) else { return }
             var delivered: Int64
             if let since {
                 guard let last = try await replay(room, after: min(since, head), through: head) else { return }
@@ -429,7 +623,6 @@ public final class Session: Sendable {
             }
         } catch {
             _ = hub.leave(room, connection: connection)
-            state.withLock { _ = $0.joined.remove(room) }
             throw error
         }
     }
@@ -448,9 +641,13 @@ public final class Session: Sendable {
         return cursor
     }
 
+    /// Replays entries, waiting for outbox space; stops (`false`) when the connection closed or was removed from the
+    /// room meanwhile, so that a kicked member gets nothing more from it.
     private func replay(_ messages: [StoredMessage]) async -> Bool {
+        guard let room = messages.first?.room else { return true }
+        guard hub.isMember(room, connection: connection) else { return false }
         for message in messages {
-            guard await connection.outbox.pushWaitingForSpace(connection.format.encode(.message(message.chatMessage))) else {
+            guard await connection.outbox.pushWaitingForSpace(connection.format.encode(message.event)) else {
                 return false
             }
             hub.metrics.replayedMessages.increment()
@@ -506,17 +703,17 @@ public final class Session: Sendable {
     }
 
     private func requireJoined(_ room: String) throws {
-        guard state.withLock({ $0.joined.contains(room) }) else {
+        guard hub.isMember(room, connection: connection) else {
             throw CommandRejection(.notJoined, "join \(room) first")
         }
     }
 
     /// Keeps the newest messages whose encoded size (escapes and every field included, not only the text) fits the
-    /// page budget, always at least one.
+    /// page budget, always at least one. Deletion entries are left out: a deleted message shows as `deleted`.
     static func trimmedToBudget(_ messages: [StoredMessage]) -> [ChatMessage] {
         var total = 0
         var kept: [ChatMessage] = []
-        for message in messages.reversed() {
+        for message in messages.reversed() where message.target == nil {
             let chatMessage = message.chatMessage
             let size = ServerEvent.message(chatMessage).jsonBytes().count + 1
             if total + size > historyPageBudget && !kept.isEmpty { break }

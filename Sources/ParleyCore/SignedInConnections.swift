@@ -43,6 +43,11 @@ public final class SignedInConnections: Sendable {
         close(reason: "token expired") { ($0.expiresAt ?? .max) <= now }
     }
 
+    /// The connections that speak for `userID`.
+    package func connections(of userID: String) -> [Connection] {
+        entries.withLock { entries in entries.values.filter { $0.credential.user.id == userID }.map(\.connection) }
+    }
+
     /// How many connections are recorded.
     public var count: Int { entries.withLock { $0.count } }
 

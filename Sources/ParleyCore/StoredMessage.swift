@@ -1,6 +1,6 @@
 import ParleyProtocol
 
-/// A message as the store keeps it.
+/// An entry of a room's log as the store keeps it: a message, or the deletion of one (``target``).
 public struct StoredMessage: Sendable, Equatable {
     /// The room.
     public var room: String
@@ -16,9 +16,23 @@ public struct StoredMessage: Sendable, Equatable {
     public var text: String
     /// When it was stored, in milliseconds since 1970-01-01T00:00:00Z.
     public var storedAt: Int64
+    /// For a deletion entry, the offset of the message it deleted (the sender is who deleted it); `nil` for a message.
+    public var target: Int64?
+    /// Whether the message was deleted: its text is then erased.
+    public var deleted: Bool
 
-    /// Creates a stored message.
-    public init(room: String, offset: Int64, clientID: String, senderID: String, sender: String, text: String, storedAt: Int64) {
+    /// Creates a stored entry.
+    public init(
+        room: String,
+        offset: Int64,
+        clientID: String,
+        senderID: String,
+        sender: String,
+        text: String,
+        storedAt: Int64,
+        target: Int64? = nil,
+        deleted: Bool = false
+    ) {
         self.room = room
         self.offset = offset
         self.clientID = clientID
@@ -26,9 +40,11 @@ public struct StoredMessage: Sendable, Equatable {
         self.sender = sender
         self.text = text
         self.storedAt = storedAt
+        self.target = target
+        self.deleted = deleted
     }
 
-    /// The message as parley.v1 sends it.
+    /// The message as parley.v1 sends it (of a message, not a deletion entry).
     public var chatMessage: ChatMessage {
         ChatMessage(
             room: room,
@@ -37,12 +53,20 @@ public struct StoredMessage: Sendable, Equatable {
             from: sender,
             fromId: senderID,
             text: text,
-            ts: Timestamp.rfc3339(millisecondsSinceEpoch: storedAt)
+            ts: Timestamp.rfc3339(millisecondsSinceEpoch: storedAt),
+            deleted: deleted
         )
+    }
+
+    /// The entry as parley.v1 sends it, live or replayed: a `message`, or a `deleted`.
+    public var event: ServerEvent {
+        if let target { return .deleted(room: room, offset: offset, target: target, by: senderID) }
+        return .message(chatMessage)
     }
 }
 
-/// A message to append: everything but what the store assigns (offset, time).
+/// An entry to append: a message, or the deletion of one (``target``); everything but what the store assigns
+/// (offset, time).
 public struct MessageDraft: Sendable, Equatable {
     /// The room.
     public var room: String
@@ -54,6 +78,8 @@ public struct MessageDraft: Sendable, Equatable {
     public var clientID: String
     /// The text.
     public var text: String
+    /// For a deletion, the offset of the message to delete.
+    public var target: Int64?
 
     /// Creates a draft.
     public init(room: String, senderID: String, sender: String, clientID: String, text: String) {
@@ -64,7 +90,14 @@ public struct MessageDraft: Sendable, Equatable {
         self.text = text
     }
 
-    /// The stored message this draft becomes at `offset`, stored at `storedAt`.
+    /// The deletion of the message at `target` in `room`, by `user`.
+    public static func deletion(of target: Int64, in room: String, by user: UserRef) -> MessageDraft {
+        var draft = MessageDraft(room: room, senderID: user.id, sender: user.name, clientID: "delete:\(target)", text: "")
+        draft.target = target
+        return draft
+    }
+
+    /// The stored entry this draft becomes at `offset`, stored at `storedAt`.
     public func stored(at offset: Int64, storedAt: Int64) -> StoredMessage {
         StoredMessage(
             room: room,
@@ -73,7 +106,8 @@ public struct MessageDraft: Sendable, Equatable {
             senderID: senderID,
             sender: sender,
             text: text,
-            storedAt: storedAt
+            storedAt: storedAt,
+            target: target
         )
     }
 }

@@ -32,6 +32,8 @@ enum ClusterNotification: Codable, Equatable {
         var clientID: String?
         var text: String?
         var storedAt: Int64?
+        /// For a deletion entry, the offset it deleted.
+        var target: Int64?
 
         enum CodingKeys: String, CodingKey {
             case room = "r"
@@ -41,6 +43,7 @@ enum ClusterNotification: Codable, Equatable {
             case clientID = "c"
             case text = "t"
             case storedAt = "ts"
+            case target = "g"
         }
 
         init(_ message: StoredMessage) {
@@ -51,6 +54,7 @@ enum ClusterNotification: Codable, Equatable {
             clientID = message.clientID
             text = message.text
             storedAt = message.storedAt
+            target = message.target
         }
 
         init(referenceTo message: StoredMessage) {
@@ -68,7 +72,8 @@ enum ClusterNotification: Codable, Equatable {
                 senderID: senderID,
                 sender: sender,
                 text: text,
-                storedAt: storedAt
+                storedAt: storedAt,
+                target: target
             )
         }
     }

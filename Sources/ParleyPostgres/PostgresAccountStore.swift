@@ -6,15 +6,11 @@ import PostgresNIO
 /// `parley_users`, `parley_sessions`, `parley_credential_events`, created by ``PostgresSchema``): an account created,
 /// a session opened or revoked on one node is one on every node.
 package final class PostgresAccountStore: AccountStore {
-    private let client: PostgresClient
-    private let location: String
-    private let logger: Logger
+    private let database: PostgresStatements
     private let now: @Sendable () -> Int64
 
     init(client: PostgresClient, location: String, logger: Logger, now: @escaping @Sendable () -> Int64) {
-        self.client = client
-        self.location = location
-        self.logger = logger
+        self.database = PostgresStatements(client: client, location: location, logger: logger)
         self.now = now
     }
 
@@ -51,7 +47,7 @@ package final class PostgresAccountStore: AccountStore {
     ]
 
     package func createAccount(_ account: Account, foldedName: String, passwordHash: String) async throws {
-        let inserted = try await rows(
+        let inserted = try await database.rows(
             """
             INSERT INTO parley_users (id, name, folded_name, password_hash, admin, disabled, created_at)
             VALUES (\(account.id), \(account.name), \(foldedName), \(passwordHash), \(account.admin), \(account.disabled),
@@ -64,26 +60,26 @@ package final class PostgresAccountStore: AccountStore {
     }
 
     package func account(id: String) async throws -> (account: Account, passwordHash: String)? {
-        try await rows(
+        try await database.rows(
             "SELECT id, name, admin, disabled, created_at, password_hash FROM parley_users WHERE id = \(id)",
             as: (String, String, Bool, Bool, Int64, String).self
         ).first.map { (Account(id: $0.0, name: $0.1, admin: $0.2, disabled: $0.3, createdAt: $0.4), $0.5) }
     }
 
     package func accounts() async throws -> [Account] {
-        try await rows(
+        try await database.rows(
             "SELECT id, name, admin, disabled, created_at FROM parley_users ORDER BY id",
             as: (String, String, Bool, Bool, Int64).self
         ).map { Account(id: $0.0, name: $0.1, admin: $0.2, disabled: $0.3, createdAt: $0.4) }
     }
 
     package func isNameTaken(folded: String) async throws -> Bool {
-        try await !rows("SELECT 1 FROM parley_users WHERE folded_name = \(folded) OR id = \(folded) LIMIT 1", as: Int.self).isEmpty
+        try await !database.rows("SELECT 1 FROM parley_users WHERE folded_name = \(folded) OR id = \(folded) LIMIT 1", as: Int.self).isEmpty
     }
 
     package func setPasswordHash(_ hash: String, forAccount id: String) async throws -> Bool {
         let at = now()
-        return try await !rows(
+        return try await !database.rows(
             """
             WITH changed AS (UPDATE parley_users SET password_hash = \(hash) WHERE id = \(id) RETURNING id),
                 revoked AS (DELETE FROM parley_sessions WHERE user_id IN (SELECT id FROM changed)),
@@ -96,7 +92,7 @@ package final class PostgresAccountStore: AccountStore {
 
     package func setDisabled(_ disabled: Bool, account id: String) async throws -> Bool {
         let at = now()
-        return try await !rows(
+        return try await !database.rows(
             """
             WITH changed AS (UPDATE parley_users SET disabled = \(disabled) WHERE id = \(id) RETURNING id, disabled),
                 revoked AS (DELETE FROM parley_sessions WHERE user_id IN (SELECT id FROM changed WHERE disabled)),
@@ -110,7 +106,7 @@ package final class PostgresAccountStore: AccountStore {
     }
 
     package func createSession(tokenHash: String, accountID: String, createdAt: Int64, expiresAt: Int64) async throws {
-        _ = try await rows(
+        _ = try await database.rows(
             """
             WITH created AS (
                 INSERT INTO parley_sessions (token_hash, user_id, created_at, expires_at)
@@ -123,7 +119,7 @@ package final class PostgresAccountStore: AccountStore {
     }
 
     package func session(tokenHash: String, now: Int64) async throws -> (account: Account, expiresAt: Int64)? {
-        try await rows(
+        try await database.rows(
             """
             SELECT u.id, u.name, u.admin, u.disabled, u.created_at, s.expires_at
             FROM parley_sessions s JOIN parley_users u ON u.id = s.user_id
@@ -135,7 +131,7 @@ package final class PostgresAccountStore: AccountStore {
 
     package func revokeSession(tokenHash: String) async throws {
         let at = now()
-        _ = try await rows(
+        _ = try await database.rows(
             """
             WITH revoked AS (DELETE FROM parley_sessions WHERE token_hash = \(tokenHash)),
                 pruned AS (DELETE FROM parley_credential_events WHERE at < \(at - 86_400_000))
@@ -146,30 +142,13 @@ package final class PostgresAccountStore: AccountStore {
     }
 
     package func credentialEvents(after id: Int64) async throws -> [(id: Int64, event: CredentialEvent)] {
-        try await rows(
+        try await database.rows(
             "SELECT id, kind, subject FROM parley_credential_events WHERE id > \(id) ORDER BY id",
             as: (Int64, String, String).self
         ).map { ($0.0, $0.1 == "session" ? .sessionRevoked(tokenHash: $0.2) : .accountChanged(userID: $0.2)) }
     }
 
     package func latestCredentialEventID() async throws -> Int64 {
-        try await rows("SELECT COALESCE(MAX(id), 0)::int8 FROM parley_credential_events", as: Int64.self).first ?? 0
-    }
-
-    /// Runs a statement within the store's deadline and decodes every row, so that errors surface.
-    private func rows<each Column: PostgresDecodable & Sendable>(
-        _ query: PostgresQuery,
-        as _: (repeat each Column).Type
-    ) async throws -> [(repeat each Column)] {
-        let client = self.client
-        do {
-            return try await withDeadline(PostgresMessageStore.operationDeadline) {
-                var result: [(repeat each Column)] = []
-                for try await row in try await client.query(query).decode((repeat each Column).self) { result.append(row) }
-                return result
-            }
-        } catch {
-            throw StoreError.unavailable(location, cause: error, reason: PostgresErrorText.describe(error))
-        }
+        try await database.rows("SELECT COALESCE(MAX(id), 0)::int8 FROM parley_credential_events", as: Int64.self).first ?? 0
     }
 }

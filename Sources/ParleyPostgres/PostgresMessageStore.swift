@@ -17,6 +17,8 @@ package final class PostgresMessageStore: MessageStore {
     private let clientTask: Task<Void, Never>
     /// The accounts, sessions and credential events in the same database.
     package let accounts: PostgresAccountStore
+    /// The rooms, memberships, roles and bans in the same database.
+    package let rooms: PostgresRoomStore
     private let writes = GroupCommitQueue()
     private let metrics: ParleyMetrics
     private let logger: Logger
@@ -48,6 +50,7 @@ package final class PostgresMessageStore: MessageStore {
         let client = PostgresClient(configuration: location.clientConfiguration, backgroundLogger: poolLogger)
         self.client = client
         self.accounts = PostgresAccountStore(client: client, location: location.description, logger: logger, now: now)
+        self.rooms = PostgresRoomStore(client: client, location: location.description, logger: logger, now: now)
         // Not a child of the service group: the writer must still reach the database while it flushes at shutdown,
         // after the group's graceful shutdown began. `run()` cancels it last.
         self.clientTask = Task.detached { await client.run() }
@@ -143,25 +146,57 @@ package final class PostgresMessageStore: MessageStore {
             let message = message(from: row)
             stored[message.key] = message
         }
+        // The messages deletions target, to tell what is already deleted.
+        var targets: [String: [Int64: StoredMessage]] = [:]
+        let deletions = drafts.filter { $0.target != nil }
+        if !deletions.isEmpty {
+            let found = try await connection.query(
+                """
+                SELECT \(unescaped: columns) FROM parley_messages
+                JOIN unnest(\(deletions.map(\.room))::text[], \(deletions.map { $0.target! })::int8[]) AS wanted (room, room_offset)
+                    USING (room, room_offset)
+                """,
+                logger: logger
+            )
+            for try await row in found.decode(MessageRow.self) {
+                let message = message(from: row)
+                targets[message.room, default: [:]][message.offset] = message
+            }
+        }
 
         let (outcomes, new) = OffsetAssignment.assign(
             drafts,
             storedAt: storedAt,
             head: { heads[$0] ?? 0 },
-            stored: { stored[$0] }
+            stored: { stored[$0] },
+            entry: { room, offset in targets[room]?[offset] }
         )
         guard !new.isEmpty else { return outcomes }
         for message in new { heads[message.room] = message.offset }
 
+        let texts: [String] = new.map(\.text)
+        let erased: [StoredMessage] = new.filter { $0.target != nil }
         try await connection.query(
             """
-            INSERT INTO parley_messages (room, room_offset, sender_id, sender, client_id, text, stored_at)
-            SELECT * FROM unnest(\(new.map(\.room))::text[], \(new.map(\.offset))::int8[], \(new.map(\.senderID))::text[],
-                \(new.map(\.sender))::text[], \(new.map(\.clientID))::text[], \(new.map(\.text))::text[],
-                \(new.map(\.storedAt))::int8[])
+            INSERT INTO parley_messages (room, room_offset, sender_id, sender, client_id, text, stored_at, target)
+            SELECT room, room_offset, sender_id, sender, client_id, text, stored_at, NULLIF(target, 0)
+            FROM unnest(\(new.map(\.room))::text[], \(new.map(\.offset))::int8[], \(new.map(\.senderID))::text[],
+                \(new.map(\.sender))::text[], \(new.map(\.clientID))::text[], \(texts)::text[],
+                \(new.map(\.storedAt))::int8[], \(new.map { $0.target ?? 0 })::int8[])
+                AS entries (room, room_offset, sender_id, sender, client_id, text, stored_at, target)
             """,
             logger: logger
         ).drain()
+        if !erased.isEmpty {
+            try await connection.query(
+                """
+                UPDATE parley_messages SET text = '', deleted = true
+                FROM unnest(\(erased.map(\.room))::text[], \(erased.map { $0.target! })::int8[]) AS gone (room, room_offset)
+                WHERE parley_messages.room = gone.room AND parley_messages.room_offset = gone.room_offset
+                """,
+                logger: logger
+            ).drain()
+        }
         let changedRooms = Array(Set(new.map(\.room))).sorted()
         try await connection.query(
             """
@@ -247,11 +282,21 @@ package final class PostgresMessageStore: MessageStore {
     /// How long one database operation may take before the client gets an error instead of waiting on.
     static let operationDeadline: Duration = .seconds(10)
 
-    private typealias MessageRow = (String, Int64, String, String, String, String, Int64)
-    private static let columns = "room, room_offset, sender_id, sender, client_id, text, stored_at"
+    private typealias MessageRow = (String, Int64, String, String, String, String, Int64, Int64?, Bool)
+    private static let columns = "room, room_offset, sender_id, sender, client_id, text, stored_at, target, deleted"
 
     private static func message(from row: MessageRow) -> StoredMessage {
-        StoredMessage(room: row.0, offset: row.1, clientID: row.4, senderID: row.2, sender: row.3, text: row.5, storedAt: row.6)
+        StoredMessage(
+            room: row.0,
+            offset: row.1,
+            clientID: row.4,
+            senderID: row.2,
+            sender: row.3,
+            text: row.5,
+            storedAt: row.6,
+            target: row.7,
+            deleted: row.8
+        )
     }
 }
 

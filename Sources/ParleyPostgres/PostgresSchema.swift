@@ -67,6 +67,7 @@ enum PostgresSchema {
             ]
         ),
         Migration(version: 3, name: "accounts and sessions", statements: PostgresAccountStore.migrationStatements),
+        Migration(version: 4, name: "rooms and moderation", statements: PostgresRoomStore.migrationStatements),
     ]
 
     /// Applies the migrations the database lacks, in one transaction under an advisory lock (nodes starting

@@ -30,6 +30,26 @@ extension ClientFrame: Encodable {
             break
         case .refresh(let token):
             try fields.encode(token, forKey: FieldKey("token"))
+        case .create(let room, let visibility):
+            try fields.encode(room, forKey: FieldKey("room"))
+            try fields.encode(visibility, forKey: FieldKey("visibility"))
+        case .dm(let user):
+            try fields.encode(user, forKey: FieldKey("user"))
+        case .rooms:
+            break
+        case .invite(let room, let user), .kick(let room, let user):
+            try fields.encode(room, forKey: FieldKey("room"))
+            try fields.encode(user, forKey: FieldKey("user"))
+        case .ban(let room, let user), .unban(let room, let user):
+            try fields.encodeIfPresent(room, forKey: FieldKey("room"))
+            try fields.encode(user, forKey: FieldKey("user"))
+        case .role(let room, let user, let role):
+            try fields.encode(room, forKey: FieldKey("room"))
+            try fields.encode(user, forKey: FieldKey("user"))
+            try fields.encode(role, forKey: FieldKey("role"))
+        case .delete(let room, let offset):
+            try fields.encode(room, forKey: FieldKey("room"))
+            try fields.encode(offset, forKey: FieldKey("offset"))
         }
     }
 

@@ -23,6 +23,24 @@ public enum ClientCommand: Sendable, Equatable {
     case ping
     /// Replaces the connection's credential with a fresh one for the same user, before it expires.
     case refresh(token: String)
+    /// Creates a room owned by the caller.
+    case create(room: String, visibility: RoomVisibility)
+    /// Joins the direct messages of the caller and `user` (one room per pair, whoever opens it).
+    case dm(user: String)
+    /// Lists the caller's rooms and the public ones.
+    case rooms
+    /// Makes `user` a member of a room (owners and moderators).
+    case invite(room: String, user: String)
+    /// Removes `user` from a room (owners and moderators).
+    case kick(room: String, user: String)
+    /// Removes `user` from a room and keeps them out; without a room, from the whole server (admins).
+    case ban(room: String?, user: String)
+    /// Lifts a ban.
+    case unban(room: String?, user: String)
+    /// Makes a member a moderator or a member again (owners).
+    case role(room: String, user: String, role: RoomRole)
+    /// Deletes the message at `offset`: its text is erased and the deletion is logged in the room.
+    case delete(room: String, offset: Int64)
 
     /// The command's `type` on the wire.
     public var type: String {
@@ -35,6 +53,15 @@ public enum ClientCommand: Sendable, Equatable {
         case .leave: "leave"
         case .ping: "ping"
         case .refresh: "refresh"
+        case .create: "create"
+        case .dm: "dm"
+        case .rooms: "rooms"
+        case .invite: "invite"
+        case .kick: "kick"
+        case .ban: "ban"
+        case .unban: "unban"
+        case .role: "role"
+        case .delete: "delete"
         }
     }
 }
@@ -145,6 +172,27 @@ private struct FieldReader {
             return .ping
         case "refresh":
             return .refresh(token: try requiredString("token"))
+        case "create":
+            return .create(room: try requiredString("room"), visibility: try visibility())
+        case "dm":
+            return .dm(user: try requiredString("user"))
+        case "rooms":
+            return .rooms
+        case "invite":
+            return .invite(room: try requiredString("room"), user: try requiredString("user"))
+        case "kick":
+            return .kick(room: try requiredString("room"), user: try requiredString("user"))
+        case "ban":
+            return .ban(room: try optionalString("room"), user: try requiredString("user"))
+        case "unban":
+            return .unban(room: try optionalString("room"), user: try requiredString("user"))
+        case "role":
+            return .role(room: try requiredString("room"), user: try requiredString("user"), role: try assignableRole())
+        case "delete":
+            guard let offset = try optionalOffset("offset"), offset >= 1 else {
+                throw CommandRejection(.badRequest, "field \"offset\" must be a message's offset (an integer ≥ 1)", ref: ref, type: type)
+            }
+            return .delete(room: try requiredString("room"), offset: offset)
         case let other:
             throw CommandRejection(.unknownType, "unknown command type \"\(other.prefix(64))\"", ref: ref, type: type)
         }
@@ -191,6 +239,21 @@ private struct FieldReader {
             throw CommandRejection(.badRequest, "field \"limit\" must be an integer ≥ 1", ref: ref, type: type)
         }
         return value
+    }
+
+    func visibility() throws -> RoomVisibility {
+        guard let visibility = RoomVisibility(rawValue: try requiredString("visibility")) else {
+            throw CommandRejection(.badRequest, "field \"visibility\" must be \"public\" or \"private\"", ref: ref, type: type)
+        }
+        return visibility
+    }
+
+    /// A role an owner may give: `moderator` or `member` (a room has one owner, its creator).
+    func assignableRole() throws -> RoomRole {
+        guard let role = RoomRole(rawValue: try requiredString("role")), role != .owner else {
+            throw CommandRejection(.badRequest, "field \"role\" must be \"moderator\" or \"member\"", ref: ref, type: type)
+        }
+        return role
     }
 
     func clientID() throws -> String {

@@ -13,6 +13,8 @@ public enum CloseCode: UInt16, Sendable, CaseIterable {
     /// The credential was refused, has expired, or was revoked (signed out, account disabled, password changed):
     /// sign in again, then reconnect and resume.
     case unauthorized = 4001
+    /// A server admin banned the user from the server: do not reconnect as this user.
+    case bannedFromServer = 4003
     /// The client read too slowly and its outbox overflowed; reconnect and resume from the last offset.
     case slowConsumer = 4008
 }

@@ -20,8 +20,14 @@ public enum ErrorCode: String, Codable, Sendable, CaseIterable {
     case rateLimited = "rate_limited"
     /// The credentials are missing or wrong.
     case unauthorized
-    /// The credentials do not allow this command.
+    /// The credentials, the user's role or a ban do not allow this command (a private room, moderation).
     case forbidden
+    /// `create` named a room that exists.
+    case roomExists = "room_exists"
+    /// The user named does not exist.
+    case noSuchUser = "no_such_user"
+    /// The user named is not a member of the room.
+    case notMember = "not_member"
     /// The server failed (the store is unreachable, say); the command may be retried.
     case `internal`
 }

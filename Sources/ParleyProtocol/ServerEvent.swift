@@ -20,9 +20,11 @@ public struct ChatMessage: Codable, Sendable, Equatable {
     public var text: String
     /// When the server stored it, RFC 3339 UTC with milliseconds.
     public var ts: String
+    /// Whether the message was deleted: its text is then empty (sent only when `true`).
+    public var deleted: Bool
 
     /// Creates a message.
-    public init(room: String, offset: Int64, id: String, from: String, fromId: String, text: String, ts: String) {
+    public init(room: String, offset: Int64, id: String, from: String, fromId: String, text: String, ts: String, deleted: Bool = false) {
         self.room = room
         self.offset = offset
         self.id = id
@@ -30,16 +32,72 @@ public struct ChatMessage: Codable, Sendable, Equatable {
         self.fromId = fromId
         self.text = text
         self.ts = ts
+        self.deleted = deleted
     }
+
+    private enum CodingKeys: String, CodingKey {
+        case room
+        case offset
+        case id
+        case from
+        case fromId
+        case text
+        case ts
+        case deleted
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let fields = try decoder.container(keyedBy: CodingKeys.self)
+        room = try fields.decode(String.self, forKey: .room)
+        offset = try fields.decode(Int64.self, forKey: .offset)
+        id = try fields.decode(String.self, forKey: .id)
+        from = try fields.decode(String.self, forKey: .from)
+        fromId = try fields.decode(String.self, forKey: .fromId)
+        text = try fields.decode(String.self, forKey: .text)
+        ts = try fields.decode(String.self, forKey: .ts)
+        deleted = try fields.decodeIfPresent(Bool.self, forKey: .deleted) ?? false
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var fields = encoder.container(keyedBy: CodingKeys.self)
+        try fields.encode(room, forKey: .room)
+        try fields.encode(offset, forKey: .offset)
+        try fields.encode(id, forKey: .id)
+        try fields.encode(from, forKey: .from)
+        try fields.encode(fromId, forKey: .fromId)
+        try fields.encode(text, forKey: .text)
+        try fields.encode(ts, forKey: .ts)
+        if deleted { try fields.encode(true, forKey: .deleted) }
+    }
+}
+
+/// How `joined` describes the room: what it is, who may enter, and for a direct message the other user.
+public struct JoinedRoom: Sendable, Equatable {
+    /// A room or a direct message.
+    public var kind: RoomKind
+    /// Public or private.
+    public var visibility: RoomVisibility
+    /// For a direct message, the other user.
+    public var peer: UserRef?
+
+    /// Creates a description.
+    public init(kind: RoomKind = .room, visibility: RoomVisibility = .public, peer: UserRef? = nil) {
+        self.kind = kind
+        self.visibility = visibility
+        self.peer = peer
+    }
+
+    /// A public room joined by name, as every room was before rooms had owners.
+    public static let publicRoom = JoinedRoom()
 }
 
 /// A frame the server sends to a parley.v1 client.
 public enum ServerEvent: Sendable, Equatable {
     /// Reply to `hello`; `expiresAt` (RFC 3339) when the credential the connection authenticated with expires.
     case welcome(ref: Ref?, session: String, user: User, limits: Limits, expiresAt: String?)
-    /// Reply to `join`; replayed and live `message` frames follow. `members` are display names, `users` the same
-    /// people with their ids.
-    case joined(ref: Ref?, room: String, head: Int64, members: [String], users: [UserRef])
+    /// Reply to `join` (and `dm`); replayed and live `message` frames follow. `members` are display names, `users` the
+    /// same people with their ids.
+    case joined(ref: Ref?, room: String, head: Int64, members: [String], users: [UserRef], about: JoinedRoom)
     /// A stored message of a joined room.
     case message(ChatMessage)
     /// Reply to `send`, once the message is stored.
@@ -58,6 +116,18 @@ public enum ServerEvent: Sendable, Equatable {
     case refreshed(ref: Ref?, expiresAt: String?)
     /// A command was refused; the connection stays open.
     case error(ref: Ref?, code: ErrorCode, message: String)
+    /// Reply to `create`.
+    case created(ref: Ref?, room: String, visibility: RoomVisibility)
+    /// Reply to `rooms`: the user's rooms and the public ones.
+    case rooms(ref: Ref?, rooms: [RoomSummary])
+    /// The user was made a member of a room by the user `by` (an id).
+    case invited(room: String, by: String)
+    /// The user was removed from a room; nothing more comes from it.
+    case removed(room: String, reason: RemovalReason)
+    /// Reply to `invite`, `kick`, `ban`, `unban`, `role` and `delete`.
+    case done(ref: Ref?)
+    /// The message at `target` was deleted by the user `by` (an id); the deletion is the room's entry at `offset`.
+    case deleted(room: String, offset: Int64, target: Int64, by: String)
 
     /// The event's `type` on the wire.
     public var type: String {
@@ -73,6 +143,12 @@ public enum ServerEvent: Sendable, Equatable {
         case .pong: "pong"
         case .refreshed: "refreshed"
         case .error: "error"
+        case .created: "created"
+        case .rooms: "rooms"
+        case .invited: "invited"
+        case .removed: "removed"
+        case .done: "done"
+        case .deleted: "deleted"
         }
     }
 }
@@ -100,6 +176,7 @@ extension ServerEvent: Codable {
     private enum Key: String, CodingKey {
         case type, ref, session, user, name, limits, room, head, members, users, id, offset, ts, messages, from, event
         case code, message, fromId, userId, expiresAt
+        case kind, visibility, peer, rooms, by, reason, target
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -118,12 +195,15 @@ extension ServerEvent: Codable {
             try fields.encode(user, forKey: .user)
             try fields.encode(limits, forKey: .limits)
             try fields.encodeIfPresent(expiresAt, forKey: .expiresAt)
-        case .joined(let ref, let room, let head, let members, let users):
+        case .joined(let ref, let room, let head, let members, let users, let about):
             try fields.encodeIfPresent(ref, forKey: .ref)
             try fields.encode(room, forKey: .room)
             try fields.encode(head, forKey: .head)
             try fields.encode(members, forKey: .members)
             try fields.encode(users, forKey: .users)
+            try fields.encode(about.kind, forKey: .kind)
+            try fields.encode(about.visibility, forKey: .visibility)
+            try fields.encodeIfPresent(about.peer, forKey: .peer)
         case .ack(let ref, let room, let id, let offset, let ts):
             try fields.encodeIfPresent(ref, forKey: .ref)
             try fields.encode(room, forKey: .room)
@@ -155,6 +235,26 @@ extension ServerEvent: Codable {
             try fields.encodeIfPresent(ref, forKey: .ref)
             try fields.encode(code, forKey: .code)
             try fields.encode(message, forKey: .message)
+        case .created(let ref, let room, let visibility):
+            try fields.encodeIfPresent(ref, forKey: .ref)
+            try fields.encode(room, forKey: .room)
+            try fields.encode(visibility, forKey: .visibility)
+        case .rooms(let ref, let rooms):
+            try fields.encodeIfPresent(ref, forKey: .ref)
+            try fields.encode(rooms, forKey: .rooms)
+        case .invited(let room, let by):
+            try fields.encode(room, forKey: .room)
+            try fields.encode(by, forKey: .by)
+        case .removed(let room, let reason):
+            try fields.encode(room, forKey: .room)
+            try fields.encode(reason, forKey: .reason)
+        case .done(let ref):
+            try fields.encodeIfPresent(ref, forKey: .ref)
+        case .deleted(let room, let offset, let target, let by):
+            try fields.encode(room, forKey: .room)
+            try fields.encode(offset, forKey: .offset)
+            try fields.encode(target, forKey: .target)
+            try fields.encode(by, forKey: .by)
         case .message:
             break
         }
@@ -179,7 +279,12 @@ extension ServerEvent: Codable {
                 room: try fields.decode(String.self, forKey: .room),
                 head: try fields.decode(Int64.self, forKey: .head),
                 members: try fields.decode([String].self, forKey: .members),
-                users: try fields.decode([UserRef].self, forKey: .users)
+                users: try fields.decode([UserRef].self, forKey: .users),
+                about: JoinedRoom(
+                    kind: try fields.decodeIfPresent(RoomKind.self, forKey: .kind) ?? .room,
+                    visibility: try fields.decodeIfPresent(RoomVisibility.self, forKey: .visibility) ?? .public,
+                    peer: try fields.decodeIfPresent(UserRef.self, forKey: .peer)
+                )
             )
         case "message":
             self = .message(try ChatMessage(from: decoder))
@@ -219,6 +324,30 @@ extension ServerEvent: Codable {
                 ref: ref,
                 code: try fields.decode(ErrorCode.self, forKey: .code),
                 message: try fields.decode(String.self, forKey: .message)
+            )
+        case "created":
+            self = .created(
+                ref: ref,
+                room: try fields.decode(String.self, forKey: .room),
+                visibility: try fields.decode(RoomVisibility.self, forKey: .visibility)
+            )
+        case "rooms":
+            self = .rooms(ref: ref, rooms: try fields.decode([RoomSummary].self, forKey: .rooms))
+        case "invited":
+            self = .invited(room: try fields.decode(String.self, forKey: .room), by: try fields.decode(String.self, forKey: .by))
+        case "removed":
+            self = .removed(
+                room: try fields.decode(String.self, forKey: .room),
+                reason: try fields.decode(RemovalReason.self, forKey: .reason)
+            )
+        case "done":
+            self = .done(ref: ref)
+        case "deleted":
+            self = .deleted(
+                room: try fields.decode(String.self, forKey: .room),
+                offset: try fields.decode(Int64.self, forKey: .offset),
+                target: try fields.decode(Int64.self, forKey: .target),
+                by: try fields.decode(String.self, forKey: .by)
             )
         default:
             throw DecodingError.dataCorruptedError(forKey: .type, in: fields, debugDescription: "unknown event type \(type)")

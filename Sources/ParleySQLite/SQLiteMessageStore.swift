@@ -21,6 +21,8 @@ package final class SQLiteMessageStore: MessageStore {
     package let path: String
     /// The accounts, sessions and credential events kept in the same file.
     package let accounts: SQLiteAccountStore
+    /// The rooms, memberships, roles and bans kept in the same file.
+    package let rooms: SQLiteRoomStore
 
     /// How long a write waits for a lock another process holds before it fails (and its senders are told
     /// `internal`): Parley is the database's only regular writer, so a lock held longer is an operator's tool or a
@@ -46,6 +48,8 @@ package final class SQLiteMessageStore: MessageStore {
         configuration.busyMode = .timeout(Self.busyTimeoutSeconds)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // A deleted message's text must be gone from the file, not only unreferenced.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
@@ -55,6 +59,7 @@ package final class SQLiteMessageStore: MessageStore {
         }
         self.path = path
         self.accounts = SQLiteAccountStore(pool: pool, now: now)
+        self.rooms = SQLiteRoomStore(pool: pool, now: now)
         self.metrics = metrics
         self.health = StoreHealth(database: path, metrics: metrics, logger: logger)
         self.logger = logger
@@ -107,6 +112,7 @@ package final class SQLiteMessageStore: MessageStore {
             )
         }
         SQLiteAccountStore.registerMigrations(in: &migrator)
+        SQLiteRoomStore.registerMigrations(in: &migrator)
         return migrator
     }
 
@@ -147,6 +153,7 @@ package final class SQLiteMessageStore: MessageStore {
             let committed = outcomes.filter(\.isNew).map(\.message)
             metrics.messagesStored.increment(by: committed.count)
             if !committed.isEmpty { onCommit(committed) }
+            if committed.contains(where: { $0.target != nil }) { eraseFromWriteAheadLog() }
             health.writeSucceeded()
             GroupCommitQueue.answer(batch, with: outcomes)
         } catch {
@@ -159,21 +166,28 @@ package final class SQLiteMessageStore: MessageStore {
         let findStored = try db.cachedStatement(
             sql: "SELECT \(columns) FROM messages WHERE room = ? AND sender_id = ? AND client_id = ?"
         )
+        let findEntry = try db.cachedStatement(sql: "SELECT \(columns) FROM messages WHERE room = ? AND room_offset = ?")
         let insert = try db.cachedStatement(
-            sql: "INSERT INTO messages (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            sql: "INSERT INTO messages (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
+        let erase = try db.cachedStatement(sql: "UPDATE messages SET text = '', deleted = 1 WHERE room = ? AND room_offset = ?")
         let (outcomes, new) = try OffsetAssignment.assign(
             drafts,
             storedAt: storedAt,
             head: { try headOffset(of: $0, in: db) },
             stored: { key in
                 try Row.fetchOne(findStored, arguments: [key.room, key.senderID, key.clientID]).map(message(from:))
-            }
+            },
+            entry: { room, offset in try Row.fetchOne(findEntry, arguments: [room, offset]).map(message(from:)) }
         )
         for message in new {
             try insert.execute(
-                arguments: [message.room, message.offset, message.senderID, message.sender, message.clientID, message.text, storedAt]
+                arguments: [
+                    message.room, message.offset, message.senderID, message.sender, message.clientID, message.text, storedAt,
+                    message.target, false,
+                ]
             )
+            if let target = message.target { try erase.execute(arguments: [message.room, target]) }
         }
         return outcomes
     }
@@ -220,7 +234,7 @@ package final class SQLiteMessageStore: MessageStore {
         health.writeSucceeded()
     }
 
-    private static let columns = "room, room_offset, sender_id, sender, client_id, text, stored_at"
+    private static let columns = "room, room_offset, sender_id, sender, client_id, text, stored_at, target, deleted"
 
     private static func headOffset(of room: String, in db: Database) throws -> Int64 {
         try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(room_offset), 0) FROM messages WHERE room = ?", arguments: [room]) ?? 0
@@ -234,7 +248,23 @@ package final class SQLiteMessageStore: MessageStore {
             senderID: row["sender_id"],
             sender: row["sender"],
             text: row["text"],
-            storedAt: row["stored_at"]
+            storedAt: row["stored_at"],
+            target: row["target"],
+            deleted: row["deleted"]
         )
+    }
+
+    /// Moves the write-ahead log into the database file and empties it, so that the text a deletion erased is gone
+    /// from both files (secure_delete zeroes it in the page; the log still held the page as it was). Best effort:
+    /// a reader holding the log keeps it until the next checkpoint.
+    private func eraseFromWriteAheadLog() {
+        do {
+            try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        } catch {
+            logger.warning(
+                "could not checkpoint after a deletion; the erased text stays in the -wal file until the next one",
+                metadata: ["error": "\(error)"]
+            )
+        }
     }
 }

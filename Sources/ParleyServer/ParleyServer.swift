@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -25,6 +26,10 @@ public struct ParleyServer: Sendable {
     let store: any MessageStore
     /// Accounts, sessions and trusted tokens.
     let identity: IdentityService
+    /// Rooms, memberships, roles and bans.
+    let rooms: any RoomStore
+    /// This node's name in the access events it records.
+    let node = UUID().uuidString.lowercased()
     /// The connections whose credentials can expire or be revoked.
     let signedIn = SignedInConnections()
     /// The certificate HTTPS and WSS are served with; `nil` for plain HTTP.
@@ -74,6 +79,7 @@ public struct ParleyServer: Sendable {
             hub.advancePlainRoomHead(to: try await store.head(of: configuration.plainMode.room))
             self.hub = hub
             self.store = store
+            self.rooms = store.rooms
             self.identity = IdentityService(
                 accounts: store.accounts,
                 passwords: passwords,
@@ -97,6 +103,7 @@ public struct ParleyServer: Sendable {
                 onCommit: { hub.deliver($0) }
             )
             self.store = store
+            self.rooms = store.rooms
             self.identity = IdentityService(
                 accounts: store.accounts,
                 passwords: passwords,
@@ -140,7 +147,7 @@ public struct ParleyServer: Sendable {
     ) -> ServiceGroup {
         let application = makeApplication(onListening: onListening)
         let drain = DrainService(hub: hub, connections: connections, timeout: configuration.drainTimeout, logger: logger)
-        let watch = CredentialWatch(accounts: identity.accounts, signedIn: signedIn, logger: logger)
+        let watch = AccessWatch(accounts: identity.accounts, rooms: rooms, node: node, hub: hub, signedIn: signedIn, logger: logger)
         let reload = ReloadService(certificates: certificates, logger: logger)
         let services: [any Service] =
             [ThreadPoolService(pool: passwordThreads), store] + (broker.map { [$0] } ?? []) + [reload, watch, application, drain]
@@ -168,6 +175,8 @@ public struct ParleyServer: Sendable {
                 userLimits: configuration.userLimits,
                 identity: identity,
                 signedIn: signedIn,
+                rooms: rooms,
+                node: node,
                 heartbeat: Heartbeat(interval: configuration.pingInterval, timeout: configuration.pongTimeout),
                 logger: logger
             ),

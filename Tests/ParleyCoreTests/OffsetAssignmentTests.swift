@@ -22,7 +22,8 @@ import Testing
             stored: { key in
                 keysAsked.append(key)
                 return key == earlier.key ? earlier : nil
-            }
+            },
+            entry: { _, _ in nil }
         )
         #expect(outcomes.map(\.message.offset) == [8, 1, 4, 8, 9])
         #expect(outcomes.map(\.isNew) == [true, true, false, false, true])

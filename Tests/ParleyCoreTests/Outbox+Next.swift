@@ -3,12 +3,12 @@ import Synchronization
 
 extension Outbox {
     /// Waits for the next batch, as a connection's writer would take it: for tests that read an outbox directly.
-    func next() async -> Batch {
+    func next(maxBytes: Int = .max) async -> Batch {
         while true {
             let waiter = WaitingReader()
             if let batch = await withCheckedContinuation({ continuation in
                 waiter.wait(continuation)
-                if let batch = take(orNotify: waiter) { waiter.cancel(with: batch) }
+                if let batch = take(orNotify: waiter, maxBytes: maxBytes) { waiter.cancel(with: batch) }
             }) {
                 return batch
             }

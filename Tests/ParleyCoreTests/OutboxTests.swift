@@ -13,6 +13,19 @@ import Testing
         #expect(await outbox.next() == .frames([frame("a"), frame("b")]))
     }
 
+    @Test func aWriterTakingAtMostSomeBytesLeavesTheRestWhereARemovalFromTheRoomReachesIt() async {
+        let outbox = Outbox(maxBytes: 1000, maxFrames: 10)
+        let lobby = OutboundFrame.tag(of: "lobby")
+        for text in ["l1", "l2", "l3", "l4"] { #expect(outbox.push(OutboundFrame(ByteBuffer(string: text), room: lobby))) }
+        #expect(outbox.push(frame("other")))
+        #expect(
+            await outbox.next(maxBytes: 5)
+                == .frames([OutboundFrame(ByteBuffer(string: "l1"), room: lobby), OutboundFrame(ByteBuffer(string: "l2"), room: lobby)])
+        )
+        outbox.discard(room: "lobby")
+        #expect(await outbox.next(maxBytes: 1) == .frames([frame("other")]), "at least one frame, even over the limit")
+    }
+
     /// Whether a close was asked for (`true`) or the outbox finished without one, once either happens.
     private func closing(_ outbox: Outbox) async -> Bool {
         await withCheckedContinuation { continuation in outbox.whenClosing { continuation.resume(returning: $0) } }

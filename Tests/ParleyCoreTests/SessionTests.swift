@@ -61,7 +61,7 @@ import Testing
         await harness.send(.join(room: "r", since: nil), ref: "j")
         await harness.send(.send(room: "r", text: "oi", id: "c1"), ref: "s")
         let events = await harness.events(4)
-        #expect(events[1] == .joined(ref: "j", room: "r", head: 0, members: ["Ana"], users: ["Ana"].map(UserRef.guest(named:))))
+        #expect(events[1] == .joined(ref: "j", room: "r", head: 0, members: ["Ana"], users: ["Ana"].map(UserRef.guest(named:)), about: .publicRoom))
         let rest = Set(events[2...].map { $0.type })
         #expect(rest == ["ack", "message"])
     }

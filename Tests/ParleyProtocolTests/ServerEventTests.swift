@@ -16,7 +16,22 @@ import Testing
         let events: [ServerEvent] = [
             .welcome(ref: "h", session: "s1", user: User(id: "ana", name: "Ana", guest: false), limits: Limits(), expiresAt: nil),
             .welcome(ref: nil, session: "s2", user: .guest(named: "Bo"), limits: Limits(), expiresAt: "2026-12-30T00:00:00.000Z"),
-            .joined(ref: nil, room: "r", head: 3, members: ["Ana", "Bruno"], users: [ana, UserRef(id: "guest:Bruno", name: "Bruno")]),
+            .joined(
+                ref: nil,
+                room: "r",
+                head: 3,
+                members: ["Ana", "Bruno"],
+                users: [ana, UserRef(id: "guest:Bruno", name: "Bruno")],
+                about: .publicRoom
+            ),
+            .joined(
+                ref: "d",
+                room: "dm-1",
+                head: 0,
+                members: ["Ana"],
+                users: [ana],
+                about: JoinedRoom(kind: .dm, visibility: .private, peer: UserRef(id: "bea", name: "Bea"))
+            ),
             .message(message),
             .ack(ref: "x", room: "r", id: "c", offset: 3, ts: message.ts),
             .history(ref: nil, room: "r", messages: [message]),
@@ -41,8 +56,8 @@ import Testing
             json(.presence(room: "r", event: .join, user: ana)) == #"{"event":"join","room":"r","type":"presence","user":"Ana","userId":"ana"}"#
         )
         #expect(
-            json(.joined(ref: nil, room: "r", head: 0, members: ["Ana"], users: [ana]))
-                == #"{"head":0,"members":["Ana"],"room":"r","type":"joined","users":[{"id":"ana","name":"Ana"}]}"#
+            json(.joined(ref: nil, room: "r", head: 0, members: ["Ana"], users: [ana], about: .publicRoom))
+                == #"{"head":0,"kind":"room","members":["Ana"],"room":"r","type":"joined","users":[{"id":"ana","name":"Ana"}],"visibility":"public"}"#
         )
         #expect(
             json(.welcome(ref: nil, session: "s", user: .guest(named: "Bo"), limits: Limits(), expiresAt: nil)).contains(
@@ -65,9 +80,9 @@ import Testing
         #expect(
             ErrorCode.allCases.map(\.rawValue) == [
                 "bad_request", "unknown_type", "hello_required", "not_joined", "invalid_room", "invalid_name", "name_taken",
-                "too_large", "rate_limited", "unauthorized", "forbidden", "internal",
+                "too_large", "rate_limited", "unauthorized", "forbidden", "room_exists", "no_such_user", "not_member", "internal",
             ]
         )
-        #expect(CloseCode.allCases.map(\.rawValue) == [1001, 1007, 1008, 1009, 1011, 4001, 4008])
+        #expect(CloseCode.allCases.map(\.rawValue) == [1001, 1007, 1008, 1009, 1011, 4001, 4003, 4008])
     }
 }

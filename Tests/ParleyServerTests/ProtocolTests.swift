@@ -36,7 +36,8 @@ import Testing
                         room: "general",
                         head: 60,
                         members: ["reader", "writer"],
-                        users: ["reader", "writer"].map(UserRef.guest(named:))
+                        users: ["reader", "writer"].map(UserRef.guest(named:)),
+                        about: .publicRoom
                     )
             )
             let replayed = try await messages(50, from: reader)
@@ -62,7 +63,8 @@ import Testing
                         room: "general",
                         head: 8,
                         members: ["reader", "writer"],
-                        users: ["reader", "writer"].map(UserRef.guest(named:))
+                        users: ["reader", "writer"].map(UserRef.guest(named:)),
+                        about: .publicRoom
                     )
             )
             #expect(try await messages(3, from: reader).map(\.offset) == [6, 7, 8])
@@ -84,7 +86,8 @@ import Testing
                         room: "general",
                         head: 1,
                         members: ["reader", "writer"],
-                        users: ["reader", "writer"].map(UserRef.guest(named:))
+                        users: ["reader", "writer"].map(UserRef.guest(named:)),
+                        about: .publicRoom
                     )
             )
             try await sendAndAwaitAck(writer, room: "general", text: "two", id: "2")
@@ -214,7 +217,8 @@ import Testing
                         room: "general",
                         head: 0,
                         members: ["Ana", "watcher"],
-                        users: ["Ana", "watcher"].map(UserRef.guest(named:))
+                        users: ["Ana", "watcher"].map(UserRef.guest(named:)),
+                        about: .publicRoom
                     )
             )
             laptop.close()

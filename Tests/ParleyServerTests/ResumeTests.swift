@@ -73,7 +73,14 @@ import Testing
             let ana = try await connectedClient(server, name: "Ana")
             #expect(
                 try await ana.join("general")
-                    == .joined(ref: "join-general", room: "general", head: 3, members: ["Ana"], users: ["Ana"].map(UserRef.guest(named:)))
+                    == .joined(
+                        ref: "join-general",
+                        room: "general",
+                        head: 3,
+                        members: ["Ana"],
+                        users: ["Ana"].map(UserRef.guest(named:)),
+                        about: .publicRoom
+                    )
             )
             #expect(try await messages(3, from: ana).map(\.text) == ["antes 1", "antes 2", "antes 3"])
             #expect(try await sendAndAwaitAck(ana, room: "general", text: "antes 3", id: "3") == 3)

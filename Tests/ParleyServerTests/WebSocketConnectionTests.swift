@@ -45,6 +45,8 @@ import Testing
                 userLimits: .perUser,
                 identity: GuestsOnly(),
                 signedIn: SignedInConnections(),
+                rooms: InMemoryRoomStore(messages: store),
+                node: "test",
                 heartbeat: Heartbeat(interval: .seconds(25), timeout: .seconds(10)),
                 logger: Logger(label: "test")
             )

@@ -229,7 +229,10 @@ def test_a_database_from_before_users_keeps_its_history_with_guest_sender_ids(st
         await ana.close()
 
     asyncio.run(scenario())
-    assert psql(postgres_url, "SELECT max(version) FROM parley_migrations") == "3"
+    assert psql(postgres_url, "SELECT max(version) FROM parley_migrations") == "4"
+    # Rooms from before rooms had owners are public rooms without one.
+    assert psql(postgres_url, "SELECT kind || ' ' || visibility FROM parley_rooms WHERE room = 'old'") == "room public"
+    assert psql(postgres_url, "SELECT count(*) FROM parley_room_members WHERE role = 'owner'") == "0"
 
 
 def test_a_message_over_the_notify_limit_travels_by_reference(start_node):
@@ -566,5 +569,47 @@ def test_accounts_and_sessions_are_shared_by_the_nodes_and_a_logout_reaches_ever
             assert parley("users", "disable", "bea", "--db", postgres_url).returncode == 0
             assert await close_code(on_b) == 4001
             assert time.monotonic() - started < 5
+
+    asyncio.run(scenario())
+
+
+def test_kicks_bans_and_deletions_on_one_node_take_effect_on_the_other_within_a_second(start_node, postgres_url):
+    from identity import FAST_PASSWORDS
+    from rooms import Client, account, admin_account
+
+    a, b = start_node(*FAST_PASSWORDS), start_node(*FAST_PASSWORDS)
+    ana, bea, carol, root = account(a, "ana"), account(a, "bea"), account(a, "carol"), admin_account(a)
+
+    async def scenario():
+        ana_on_a, root_on_a = await Client.connect(a, token=ana), await Client.connect(a, token=root)
+        bea_on_b, carol_on_b = await Client.connect(b, token=bea), await Client.connect(b, token=carol)
+        await ana_on_a.call("create", room="ops", visibility="private")
+        await ana_on_a.call("join", room="ops")
+        assert (await ana_on_a.call("invite", room="ops", user="bea"))["type"] == "done"
+        await bea_on_b.next("invited", room="ops")
+        assert (await bea_on_b.call("join", room="ops"))["type"] == "joined"
+        sent = await ana_on_a.call("send", room="ops", text="to be deleted", id="d1")
+        assert (await bea_on_b.next("message", room="ops"))["text"] == "to be deleted"
+
+        started = time.monotonic()
+        assert (await ana_on_a.call("delete", room="ops", offset=sent["offset"]))["type"] == "done"
+        deleted = await bea_on_b.next("deleted", room="ops")
+        assert deleted["target"] == sent["offset"] and time.monotonic() - started < 1.0
+
+        started = time.monotonic()
+        assert (await ana_on_a.call("ban", room="ops", user="bea"))["type"] == "done"
+        removed = await bea_on_b.next("removed", room="ops")
+        assert removed["reason"] == "banned" and time.monotonic() - started < 1.0
+        await ana_on_a.call("send", room="ops", text="after the ban", id="d2")
+        assert await bea_on_b.nothing_of("ops", seconds=0.5) == []
+        assert (await bea_on_b.call("join", room="ops"))["code"] == "forbidden"
+
+        started = time.monotonic()
+        assert (await root_on_a.call("ban", user="carol"))["type"] == "done"
+        assert await carol_on_b.close_code() == 4003
+        assert time.monotonic() - started < 1.0
+        with pytest.raises(Exception) as refused:
+            await Client.connect(b, token=carol)
+        assert "4003" in str(refused.value) or "forbidden" in str(refused.value)
 
     asyncio.run(scenario())

@@ -48,16 +48,21 @@ struct ChatEndpoint: Sendable {
     }
 
     /// The credential a token presented at the upgrade stands for.
-    /// - Throws: ``ChatUpgrader/Refusal`` (`401`) when it stands for nothing.
+    /// - Throws: ``ChatUpgrader/Refusal``: `401` when it stands for nothing, `403` for a user banned from the server.
     func authenticate(_ token: String) async throws -> Credential {
         guard let identity = settings.sessionEnvironment.identity else {
             throw Self.unauthorized("this server has no accounts")
         }
+        let credential: Credential
         do {
-            return try await identity.authenticate(token: token)
+            credential = try await identity.authenticate(token: token)
         } catch let failure as AuthenticationFailure {
             throw Self.unauthorized(failure.message)
         }
+        if try await settings.sessionEnvironment.rooms.isBannedFromServer(credential.user.id) {
+            throw ChatUpgrader.Refusal(status: .forbidden, code: "forbidden", message: "you are banned from this server")
+        }
+        return credential
     }
 
     /// A `401` refusal of an upgrade.

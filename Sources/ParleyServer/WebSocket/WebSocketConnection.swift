@@ -32,6 +32,8 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
             userLimits: AllowanceLimits,
             identity: any IdentityProvider,
             signedIn: SignedInConnections,
+            rooms: any RoomStore,
+            node: String,
             heartbeat: Heartbeat,
             logger: Logger
         ) {
@@ -42,6 +44,8 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
                 identity: identity,
                 signedIn: signedIn,
                 userLimits: userLimits,
+                rooms: rooms,
+                node: node,
                 logger: logger
             )
             self.heartbeat = heartbeat
@@ -179,12 +183,14 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     /// per small frame.
     static let coalescedBytes = 64 * 1024
 
-    /// Takes and writes everything the outbox holds while the socket is writable, with one flush. After an
-    /// overflow the frames in hand are abandoned, so the 4008 close goes out as soon as the socket takes it.
+    /// Takes and writes what the outbox holds while the socket is writable, at most ``coalescedBytes`` at a time, with
+    /// one flush: what the socket cannot take yet stays in the outbox, where a removal from a room (which drops the
+    /// room's frames) and the overflow bound still reach it. After an overflow the frames in hand are abandoned, so
+    /// the 4008 close goes out as soon as the socket takes it.
     func drain() {
         guard let context, let relay, !machine.isWriterStopped else { return }
         var wrote = false
-        taking: while writable, let batch = connection.outbox.take(orNotify: relay) {
+        taking: while writable, let batch = connection.outbox.take(orNotify: relay, maxBytes: Self.coalescedBytes) {
             switch batch {
             case .frames(let frames):
                 if connection.outbox.hasOverflowed { continue }
