@@ -1,6 +1,6 @@
 // The chat's state as a pure reducer: everything the screen shows, and everything a reconnect needs to resume.
 
-import type { ChatMessage, ErrorCode, Limits, ServerEvent, UserRef } from "./protocol";
+import type { ChatMessage, ErrorCode, Limits, RoomKind, RoomSummary, RoomVisibility, ServerEvent, UserRef } from "./protocol";
 
 export type ConnectionStatus = "connecting" | "online" | "reconnecting";
 
@@ -14,6 +14,11 @@ export interface PendingMessage {
 
 export interface RoomState {
   name: string;
+  /** A room or a direct message, and who may enter it (from `joined`; a public room until then). */
+  kind: RoomKind;
+  visibility: RoomVisibility;
+  /** For a direct message, the other person. */
+  peer?: UserRef;
   /** Stored messages, ascending by offset, each offset once. */
   messages: ChatMessage[];
   /** The highest offset received: where a reconnect resumes. 0 before any. */
@@ -42,8 +47,26 @@ export interface ChatState {
   /** Unacknowledged sends, in the order they were made. */
   pending: PendingMessage[];
   limits: Limits | null;
+  /** The user's rooms and the public ones, with the user's role in each (the `rooms` reply); empty until then. */
+  directory: RoomSummary[];
+  /** Something the server did to the user that the screen should say once, until dismissed. */
+  notice: Notice | null;
 }
 
+/** What the screen tells the user about access to rooms. */
+export type Notice =
+  | { kind: "removed"; room: string; reason: "kicked" | "banned" }
+  | { kind: "invited"; room: string; by: string }
+  | { kind: "refused"; room: string; code: ErrorCode }
+  | { kind: "failed"; code: ErrorCode; message: string };
+
+/** The refs of commands whose refusal the reducer turns into a notice: `join:ROOM`, and `act:…` for the rest. */
+export function joinRef(room: string): string {
+  return `join:${room}`;
+}
+export const actionRef = "act";
+/** The ref of a `dm` command: its `joined` opens a room the client did not know the name of. */
+export const directMessageRef = "dm";
 export type ChatAction =
   | { kind: "setName"; name: string }
   | { kind: "forgetUser" }
@@ -54,19 +77,31 @@ export type ChatAction =
   | { kind: "retry"; id: string }
   | { kind: "discard"; id: string }
   | { kind: "event"; event: ServerEvent; now: number }
+  | { kind: "dismissNotice" }
   | { kind: "disconnected" };
 
 /** How long a `typing` event shows the typist. */
 export const TYPING_MS = 4000;
 
 export function initialState(name: string | null = null, rooms: string[] = [], pending: PendingMessage[] = []): ChatState {
-  let state: ChatState = { name, userId: null, status: "connecting", rooms: {}, roomOrder: [], current: null, pending, limits: null };
+  let state: ChatState = {
+    name,
+    userId: null,
+    status: "connecting",
+    rooms: {},
+    roomOrder: [],
+    current: null,
+    pending,
+    limits: null,
+    directory: [],
+    notice: null,
+  };
   for (const room of rooms) state = reduce(state, { kind: "openRoom", room });
   return state;
 }
 
 function emptyRoom(name: string): RoomState {
-  return { name, messages: [], lastOffset: 0, reachedBeginning: false, members: [], typing: {}, unread: 0, unreadAfter: 0 };
+  return { name, kind: "room", visibility: "public", messages: [], lastOffset: 0, reachedBeginning: false, members: [], typing: {}, unread: 0, unreadAfter: 0 };
 }
 
 /** Inserts messages keeping ascending offsets and dropping offsets already present. */
@@ -144,12 +179,10 @@ export function reduce(state: ChatState, action: ChatAction): ChatState {
       const roomOrder = existing ? state.roomOrder : [...state.roomOrder, action.room];
       return { ...state, rooms: { ...state.rooms, [action.room]: opened }, roomOrder, current: action.room };
     }
-    case "closeRoom": {
-      const { [action.room]: _closed, ...rooms } = state.rooms;
-      const roomOrder = state.roomOrder.filter((room) => room !== action.room);
-      const current = state.current === action.room ? roomOrder[roomOrder.length - 1] ?? null : state.current;
-      return { ...state, rooms, roomOrder, current, pending: state.pending.filter((p) => p.room !== action.room) };
-    }
+    case "closeRoom":
+      return withoutRoom(state, action.room);
+    case "dismissNotice":
+      return { ...state, notice: null };
     case "queueSend":
       return { ...state, pending: [...state.pending, { id: action.id, room: action.room, text: action.text }] };
     case "retry":
@@ -166,16 +199,59 @@ export function reduce(state: ChatState, action: ChatAction): ChatState {
   }
 }
 
+/** The state without `room` (closed, or the user was removed from it), its unsent messages dropped. */
+function withoutRoom(state: ChatState, room: string): ChatState {
+  const { [room]: _closed, ...rooms } = state.rooms;
+  const roomOrder = state.roomOrder.filter((name) => name !== room);
+  const current = state.current === room ? roomOrder[roomOrder.length - 1] ?? null : state.current;
+  return { ...state, rooms, roomOrder, current, pending: state.pending.filter((p) => p.room !== room) };
+}
+
+/** The user's role in a room, from the last `rooms` reply. */
+export function roleIn(state: Pick<ChatState, "directory">, room: string): RoomSummary["role"] {
+  return state.directory.find((summary) => summary.room === room)?.role;
+}
+
+/** Whether the user may kick, ban and invite in a room (owner or moderator). */
+export function moderates(state: Pick<ChatState, "directory">, room: string): boolean {
+  const role = roleIn(state, room);
+  return role === "owner" || role === "moderator";
+}
+
+/** How a room is named on screen: a direct message by the other person's name. */
+export function roomTitle(room: Pick<RoomState, "name" | "kind" | "peer">): string {
+  return room.kind === "dm" && room.peer ? `@${room.peer.name}` : `#${room.name}`;
+}
+
 function applyEvent(state: ChatState, event: ServerEvent, now: number): ChatState {
   switch (event.type) {
     case "welcome":
       return { ...state, name: event.user.name, userId: event.user.id, limits: event.limits, status: "online" };
     case "joined":
+      if (event.ref === directMessageRef && !state.rooms[event.room]) {
+        state = reduce(state, { kind: "openRoom", room: event.room });
+      }
       return updateRoom(state, event.room, (room) => ({
         ...room,
+        kind: event.kind ?? "room",
+        visibility: event.visibility ?? "public",
+        peer: event.peer,
         members: [...event.users].sort(byName),
         unreadAfter: room.lastOffset > 0 ? room.lastOffset : event.head,
       }));
+    case "deleted":
+      // The deletion is an entry of the room's log: it moves the resume offset, and the message becomes a placeholder.
+      return updateRoom(state, event.room, (room) => ({
+        ...room,
+        lastOffset: Math.max(room.lastOffset, event.offset),
+        messages: room.messages.map((message) => (message.offset === event.target ? { ...message, text: "", deleted: true } : message)),
+      }));
+    case "removed":
+      return { ...withoutRoom(state, event.room), notice: { kind: "removed", room: event.room, reason: event.reason } };
+    case "invited":
+      return { ...state, notice: { kind: "invited", room: event.room, by: event.by } };
+    case "rooms":
+      return { ...state, directory: event.rooms };
     case "message": {
       const { type: _type, ...message } = event;
       const withTypingCleared = updateRoom(state, event.room, (room) => {
@@ -223,6 +299,11 @@ function applyEvent(state: ChatState, event: ServerEvent, now: number): ChatStat
       }));
     case "error": {
       const ref = event.ref ?? "";
+      if (ref.startsWith("join:") && (event.code === "forbidden" || event.code === "invalid_room")) {
+        const room = ref.slice("join:".length);
+        return { ...withoutRoom(state, room), notice: { kind: "refused", room, code: event.code } };
+      }
+      if (ref === actionRef) return { ...state, notice: { kind: "failed", code: event.code, message: event.message } };
       if (!ref.startsWith("send:")) return state;
       const id = ref.slice("send:".length);
       return {
@@ -233,6 +314,8 @@ function applyEvent(state: ChatState, event: ServerEvent, now: number): ChatStat
     case "left":
     case "pong":
     case "refreshed":
+    case "created":
+    case "done":
       return state;
   }
 }

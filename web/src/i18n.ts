@@ -45,6 +45,30 @@ export interface Strings {
   tooManyAttempts: (seconds: number) => string;
   /** Messages for the account API's error codes. */
   authErrors: Record<string, string>;
+  createRoomLabel: string;
+  createRoom: string;
+  visibilityLabel: string;
+  visibility: { public: string; private: string };
+  privateRoom: string;
+  otherRooms: string;
+  memberCount: (count: number) => string;
+  inviteLabel: string;
+  invite: string;
+  memberMenu: (name: string) => string;
+  directMessage: string;
+  kick: string;
+  ban: string;
+  makeModerator: string;
+  makeMember: string;
+  deleteMessage: string;
+  confirmDelete: string;
+  cancel: string;
+  messageDeleted: string;
+  dismiss: string;
+  removed: (room: string, reason: "kicked" | "banned") => string;
+  invited: (room: string, by: string) => string;
+  refused: (room: string) => string;
+  bannedFromServer: string;
 }
 
 const portuguese: Strings = {
@@ -88,7 +112,10 @@ const portuguese: Strings = {
     too_large: "Mensagem grande demais.",
     rate_limited: "Muitas mensagens seguidas; espere um pouco.",
     unauthorized: "Não autorizado.",
-    forbidden: "Proibido.",
+    forbidden: "Você não tem permissão para isso.",
+    room_exists: "Já existe uma sala com esse nome.",
+    no_such_user: "Não há usuário com esse nome.",
+    not_member: "Essa pessoa não é membro da sala.",
     internal: "O servidor falhou ao guardar a mensagem.",
   },
   signedInAs: (name) => `Você é ${name}`,
@@ -112,6 +139,30 @@ const portuguese: Strings = {
     registration_closed: "Este servidor não permite criar contas.",
     offline: "Sem conexão com o servidor.",
   },
+  createRoomLabel: "Criar sala",
+  createRoom: "Criar",
+  visibilityLabel: "Quem pode entrar",
+  visibility: { public: "Pública", private: "Privada" },
+  privateRoom: "sala privada",
+  otherRooms: "Outras salas",
+  memberCount: (count) => (count === 1 ? "1 membro" : `${count} membros`),
+  inviteLabel: "Convidar (usuário)",
+  invite: "Convidar",
+  memberMenu: (name) => `Ações para ${name}`,
+  directMessage: "Mensagem direta",
+  kick: "Remover da sala",
+  ban: "Banir da sala",
+  makeModerator: "Tornar moderador",
+  makeMember: "Tornar membro comum",
+  deleteMessage: "Apagar",
+  confirmDelete: "Apagar mesmo",
+  cancel: "Cancelar",
+  messageDeleted: "mensagem apagada",
+  dismiss: "Fechar aviso",
+  removed: (room, reason) => (reason === "banned" ? `Você foi banido de ${room}.` : `Você foi removido de ${room}.`),
+  invited: (room, by) => `${by} convidou você para ${room}.`,
+  refused: (room) => `Você não pode entrar em ${room}.`,
+  bannedFromServer: "Você foi banido deste servidor.",
 };
 
 const english: Strings = {
@@ -155,7 +206,10 @@ const english: Strings = {
     too_large: "The message is too long.",
     rate_limited: "Too many messages in a row; wait a moment.",
     unauthorized: "Not authorized.",
-    forbidden: "Forbidden.",
+    forbidden: "You are not allowed to do that.",
+    room_exists: "A room with that name exists.",
+    no_such_user: "There is no user by that name.",
+    not_member: "That person is not a member of the room.",
     internal: "The server failed to store the message.",
   },
   signedInAs: (name) => `You are ${name}`,
@@ -179,6 +233,30 @@ const english: Strings = {
     registration_closed: "This server does not let anyone create an account.",
     offline: "Cannot reach the server.",
   },
+  createRoomLabel: "Create a room",
+  createRoom: "Create",
+  visibilityLabel: "Who may join",
+  visibility: { public: "Public", private: "Private" },
+  privateRoom: "private room",
+  otherRooms: "Other rooms",
+  memberCount: (count) => (count === 1 ? "1 member" : `${count} members`),
+  inviteLabel: "Invite (user name)",
+  invite: "Invite",
+  memberMenu: (name) => `Actions for ${name}`,
+  directMessage: "Direct message",
+  kick: "Remove from room",
+  ban: "Ban from room",
+  makeModerator: "Make moderator",
+  makeMember: "Make regular member",
+  deleteMessage: "Delete",
+  confirmDelete: "Really delete",
+  cancel: "Cancel",
+  messageDeleted: "message deleted",
+  dismiss: "Dismiss",
+  removed: (room, reason) => (reason === "banned" ? `You were banned from ${room}.` : `You were removed from ${room}.`),
+  invited: (room, by) => `${by} invited you to ${room}.`,
+  refused: (room) => `You may not enter ${room}.`,
+  bannedFromServer: "You have been banned from this server.",
 };
 
 /** Portuguese for any `pt` preference that comes before an English one; English otherwise. */

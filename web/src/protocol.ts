@@ -14,6 +14,9 @@ export type ErrorCode =
   | "rate_limited"
   | "unauthorized"
   | "forbidden"
+  | "room_exists"
+  | "no_such_user"
+  | "not_member"
   | "internal";
 
 /** Close codes with a meaning in parley.v1. */
@@ -24,6 +27,7 @@ export const CloseCode = {
   messageTooBig: 1009,
   internalError: 1011,
   unauthorized: 4001,
+  bannedFromServer: 4003,
   slowConsumer: 4008,
 } as const;
 
@@ -52,7 +56,7 @@ export interface UserRef {
   name: string;
 }
 
-/** A stored chat message, as in `message` events and `history` pages. */
+/** A stored chat message, as in `message` events and `history` pages. A deleted one has an empty text. */
 export interface ChatMessage {
   room: string;
   offset: number;
@@ -61,6 +65,22 @@ export interface ChatMessage {
   fromId: string;
   text: string;
   ts: string;
+  deleted?: boolean;
+}
+
+export type RoomKind = "room" | "dm";
+export type RoomVisibility = "public" | "private";
+export type RoomRole = "owner" | "moderator" | "member";
+
+/** One room of the `rooms` reply: a room the user is a member of, or a public one. */
+export interface RoomSummary {
+  room: string;
+  kind: RoomKind;
+  visibility: RoomVisibility;
+  head: number;
+  members: number;
+  role?: RoomRole;
+  peer?: UserRef;
 }
 
 export type ClientCommand =
@@ -71,11 +91,27 @@ export type ClientCommand =
   | { type: "typing"; room: string; ref?: string }
   | { type: "leave"; room: string; ref?: string }
   | { type: "ping"; ref?: string }
-  | { type: "refresh"; token: string; ref?: string };
+  | { type: "refresh"; token: string; ref?: string }
+  | { type: "create"; room: string; visibility: RoomVisibility; ref?: string }
+  | { type: "dm"; user: string; ref?: string }
+  | { type: "rooms"; ref?: string }
+  | { type: "invite" | "kick" | "ban" | "unban"; room: string; user: string; ref?: string }
+  | { type: "role"; room: string; user: string; role: "moderator" | "member"; ref?: string }
+  | { type: "delete"; room: string; offset: number; ref?: string };
 
 export type ServerEvent =
   | { type: "welcome"; ref?: string; session: string; user: User; limits: Limits; expiresAt?: string }
-  | { type: "joined"; ref?: string; room: string; head: number; members: string[]; users: UserRef[] }
+  | {
+      type: "joined";
+      ref?: string;
+      room: string;
+      head: number;
+      members: string[];
+      users: UserRef[];
+      kind?: RoomKind;
+      visibility?: RoomVisibility;
+      peer?: UserRef;
+    }
   | ({ type: "message" } & ChatMessage)
   | { type: "ack"; ref?: string; room: string; id: string; offset: number; ts: string }
   | { type: "history"; ref?: string; room: string; messages: ChatMessage[] }
@@ -84,9 +120,33 @@ export type ServerEvent =
   | { type: "left"; ref?: string; room: string }
   | { type: "pong"; ref?: string }
   | { type: "refreshed"; ref?: string; expiresAt?: string }
-  | { type: "error"; ref?: string; code: ErrorCode; message: string };
+  | { type: "error"; ref?: string; code: ErrorCode; message: string }
+  | { type: "created"; ref?: string; room: string; visibility: RoomVisibility }
+  | { type: "rooms"; ref?: string; rooms: RoomSummary[] }
+  | { type: "invited"; room: string; by: string }
+  | { type: "removed"; room: string; reason: "kicked" | "banned" }
+  | { type: "done"; ref?: string }
+  | { type: "deleted"; room: string; offset: number; target: number; by: string };
 
-const eventTypes = new Set(["welcome", "joined", "message", "ack", "history", "typing", "presence", "left", "pong", "refreshed", "error"]);
+const eventTypes = new Set([
+  "welcome",
+  "joined",
+  "message",
+  "ack",
+  "history",
+  "typing",
+  "presence",
+  "left",
+  "pong",
+  "refreshed",
+  "error",
+  "created",
+  "rooms",
+  "invited",
+  "removed",
+  "done",
+  "deleted",
+]);
 
 /** Parses one text frame from the server; `null` for anything that is not a parley.v1 event. */
 export function parseEvent(text: string): ServerEvent | null {

@@ -1,14 +1,15 @@
 // What to send once the server has welcomed a (re)connection: rejoin every room from where it left off; once a
 // room is joined, resend its unacknowledged messages with their original ids (the server stores each id once).
 
-import { resumeOffset, sendRef, type ChatState } from "./chatState";
+import { joinRef, resumeOffset, sendRef, type ChatState } from "./chatState";
 import type { ClientCommand } from "./protocol";
 
 /** The joins that resume every open room, in the order they were opened. */
 export function rejoinCommands(state: ChatState): ClientCommand[] {
   return state.roomOrder.map((name) => {
     const since = resumeOffset(state.rooms[name]);
-    return since === undefined ? { type: "join", room: name } : { type: "join", room: name, since };
+    const ref = joinRef(name);
+    return since === undefined ? { type: "join", room: name, ref } : { type: "join", room: name, since, ref };
   });
 }
 

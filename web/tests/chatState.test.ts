@@ -1,6 +1,17 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { initialState, mergeMessages, olderPageBefore, reduce, resumeOffset, typingNames, TYPING_MS, type ChatState } from "../src/chatState";
+import {
+  initialState,
+  mergeMessages,
+  moderates,
+  olderPageBefore,
+  reduce,
+  resumeOffset,
+  roomTitle,
+  typingNames,
+  TYPING_MS,
+  type ChatState,
+} from "../src/chatState";
 import type { ChatMessage, ServerEvent } from "../src/protocol";
 
 function message(offset: number, from = "Bruno", room = "lobby", id = `m${offset}`): ChatMessage {
@@ -126,4 +137,60 @@ test("closing a room forgets it and its pending messages", () => {
   assert.deepEqual(state.roomOrder, ["lobby"]);
   assert.equal(state.current, "lobby");
   assert.deepEqual(state.pending, []);
+});
+
+test("a deletion turns its message into a placeholder and moves the resume offset past its own entry", () => {
+  let state = apply(joinedLobby(), { type: "message", ...message(1) }, { type: "message", ...message(2) });
+  state = apply(state, { type: "deleted", room: "lobby", offset: 3, target: 1, by: "guest:Bruno" });
+  assert.deepEqual(
+    state.rooms.lobby.messages.map((m) => [m.offset, m.text, m.deleted ?? false]),
+    [
+      [1, "", true],
+      [2, "text 2", false],
+    ],
+  );
+  assert.equal(resumeOffset(state.rooms.lobby), 3);
+});
+
+test("removed from a room: the room and its unsent messages go, and the screen says why", () => {
+  let state = reduce(joinedLobby(), { kind: "openRoom", room: "dev" });
+  state = reduce(state, { kind: "queueSend", id: "d1", room: "dev", text: "x" });
+  state = apply(state, { type: "removed", room: "dev", reason: "banned" });
+  assert.deepEqual(state.roomOrder, ["lobby"]);
+  assert.deepEqual(state.pending, []);
+  assert.deepEqual(state.notice, { kind: "removed", room: "dev", reason: "banned" });
+  assert.equal(reduce(state, { kind: "dismissNotice" }).notice, null);
+});
+
+test("a join refused as forbidden closes the room; other failures keep it", () => {
+  let state = reduce(joinedLobby(), { kind: "openRoom", room: "secret" });
+  state = apply(state, { type: "error", ref: "join:secret", code: "internal", message: "" });
+  assert.ok(state.rooms.secret);
+  state = apply(state, { type: "error", ref: "join:secret", code: "forbidden", message: "" });
+  assert.equal(state.rooms.secret, undefined);
+  assert.deepEqual(state.notice, { kind: "refused", room: "secret", code: "forbidden" });
+});
+
+test("a direct message's joined opens its room, titled by the other person; roles come from the rooms reply", () => {
+  const bea = { id: "bea", name: "Bea" };
+  let state = apply(joinedLobby(), {
+    type: "joined",
+    ref: "dm",
+    room: "dm-0123",
+    head: 0,
+    members: ["Ana"],
+    users: [guest("Ana")],
+    kind: "dm",
+    visibility: "private",
+    peer: bea,
+  });
+  assert.equal(state.current, "dm-0123");
+  assert.equal(roomTitle(state.rooms["dm-0123"]), "@Bea");
+  assert.equal(roomTitle(state.rooms.lobby), "#lobby");
+  assert.equal(moderates(state, "lobby"), false);
+  state = apply(state, {
+    type: "rooms",
+    rooms: [{ room: "lobby", kind: "room", visibility: "public", head: 0, members: 2, role: "moderator" }],
+  });
+  assert.equal(moderates(state, "lobby"), true);
 });

@@ -11,8 +11,8 @@ test("after a reconnect every room is rejoined from its last offset; once joined
   state = reduce(state, { kind: "queueSend", id: "p3", room: "dev", text: "too big" });
   state = reduce(state, { kind: "event", event: { type: "error", ref: "send:p3", code: "too_large", message: "" }, now: 0 });
   assert.deepEqual(rejoinCommands(state), [
-    { type: "join", room: "lobby", since: 41 },
-    { type: "join", room: "dev" },
+    { type: "join", room: "lobby", since: 41, ref: "join:lobby" },
+    { type: "join", room: "dev", ref: "join:dev" },
   ]);
   assert.deepEqual(pendingSends(state, "lobby"), [{ type: "send", room: "lobby", text: "first", id: "p1", ref: "send:p1" }]);
   assert.deepEqual(pendingSends(state, "dev"), [{ type: "send", room: "dev", text: "second", id: "p2", ref: "send:p2" }]);

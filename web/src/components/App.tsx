@@ -1,9 +1,19 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 import { api, type AuthSettings } from "../api";
-import { initialState, reduce, type ChatState } from "../chatState";
+import {
+  actionRef,
+  directMessageRef,
+  initialState,
+  joinRef,
+  moderates,
+  reduce,
+  roleIn,
+  type ChatState,
+  type Notice,
+} from "../chatState";
 import { ChatConnection } from "../connection";
-import { stringsFor, type Language } from "../i18n";
-import { CloseCode, isValidRoomName, type ServerEvent, type User } from "../protocol";
+import { stringsFor, type Language, type Strings } from "../i18n";
+import { CloseCode, isValidRoomName, type ClientCommand, type RoomVisibility, type ServerEvent, type User } from "../protocol";
 import { newMessageId, pendingSends, rejoinCommands, sendCommand } from "../resume";
 import { load, save } from "../storage";
 import { ChatRoom } from "./ChatRoom";
@@ -78,6 +88,20 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
             connection.markHealthy();
             setRetryAt(null);
             for (const command of rejoinCommands(stateRef.current)) connection.send(command);
+            connection.send({ type: "rooms" });
+            break;
+          case "created":
+            openRoom(event.room);
+            connection.send({ type: "rooms" });
+            break;
+          case "removed":
+            joinedRooms.current.delete(event.room);
+            connection.send({ type: "rooms" });
+            break;
+          case "invited":
+          case "done":
+            // Memberships and roles changed: the room list and the menus follow.
+            connection.send({ type: "rooms" });
             break;
           case "joined":
             joinedRooms.current.add(event.room);
@@ -99,11 +123,17 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
       onDisconnect: (delayMs, closeCode) => {
         joinedRooms.current.clear();
         dispatch({ kind: "disconnected" });
-        if (closeCode === CloseCode.unauthorized) {
-          // The session expired or was signed out elsewhere: no point reconnecting with it.
+        if (closeCode === CloseCode.unauthorized || closeCode === CloseCode.bannedFromServer) {
+          // The session expired, was signed out elsewhere, or its user was banned: no point reconnecting with it.
           connection.stop();
           dispatch({ kind: "forgetUser" });
-          setAuth({ phase: "signedOut", notice: auth.phase === "account" ? strings.sessionExpired : strings.signInRequired });
+          const notice =
+            closeCode === CloseCode.bannedFromServer
+              ? strings.bannedFromServer
+              : auth.phase === "account"
+                ? strings.sessionExpired
+                : strings.signInRequired;
+          setAuth({ phase: "signedOut", notice });
           return;
         }
         setRetryAt(Date.now() + delayMs);
@@ -121,8 +151,16 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
   const openRoom = useCallback((room: string) => {
     const isNew = stateRef.current.rooms[room] === undefined;
     dispatch({ kind: "openRoom", room });
-    if (isNew) connectionRef.current?.send({ type: "join", room });
+    if (isNew) connectionRef.current?.send({ type: "join", room, ref: joinRef(room) });
   }, []);
+
+  /** Sends a room or moderation command; a refusal comes back as a notice (see `actionRef`). */
+  const act = useCallback((command: ClientCommand) => {
+    connectionRef.current?.send({ ...command, ref: command.type === "dm" ? directMessageRef : actionRef });
+  }, []);
+  const createRoom = useCallback((room: string, visibility: RoomVisibility) => act({ type: "create", room, visibility }), [act]);
+  const deleteMessage = useCallback((room: string, offset: number) => act({ type: "delete", room, offset }), [act]);
+  const invite = useCallback((room: string, user: string) => act({ type: "invite", room, user }), [act]);
 
   const closeRoom = useCallback((room: string) => {
     connectionRef.current?.send({ type: "leave", room });
@@ -182,6 +220,8 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
   }
 
   const current = state.current !== null ? state.rooms[state.current] : undefined;
+  const signedIn = auth.phase === "account";
+  const currentModerated = current !== undefined && current.kind === "room" && moderates(state, current.name);
   return (
     <div className="app">
       <header className="app__header">
@@ -195,12 +235,23 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
           {auth.phase === "account" ? strings.signOut : strings.changeName}
         </button>
       </header>
+      {state.notice && (
+        <div className="notice" role="status">
+          <span>{noticeText(state.notice, strings)}</span>
+          <button type="button" onClick={() => dispatch({ kind: "dismissNotice" })}>
+            {strings.dismiss}
+          </button>
+        </div>
+      )}
       <RoomList
         strings={strings}
         rooms={state.roomOrder.map((name) => state.rooms[name])}
         current={state.current}
+        others={state.directory.filter((summary) => state.rooms[summary.room] === undefined)}
+        canCreate={signedIn}
         onOpen={openRoom}
         onLeave={closeRoom}
+        onCreate={createRoom}
       />
       {current ? (
         <ChatRoom
@@ -215,6 +266,17 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
           onDiscard={discard}
           onLoadOlder={(before) => loadOlder(current.name, before)}
           onTyping={() => typing(current.name)}
+          moderator={currentModerated}
+          memberActions={{
+            directMessage: signedIn ? (user) => act({ type: "dm", user: user.id }) : undefined,
+            remove: currentModerated ? (user, ban) => act({ type: ban ? "ban" : "kick", room: current.name, user: user.id }) : undefined,
+            setRole:
+              current.kind === "room" && roleIn(state, current.name) === "owner"
+                ? (user, role) => act({ type: "role", room: current.name, user: user.id, role })
+                : undefined,
+          }}
+          onDelete={deleteMessage}
+          onInvite={invite}
         />
       ) : (
         <main className="room room--empty" />
@@ -223,3 +285,17 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
   );
 }
 
+
+/** What a notice says, in the page's language. */
+function noticeText(notice: Notice, strings: Strings): string {
+  switch (notice.kind) {
+    case "removed":
+      return strings.removed(`#${notice.room}`, notice.reason);
+    case "invited":
+      return strings.invited(`#${notice.room}`, notice.by);
+    case "refused":
+      return strings.refused(`#${notice.room}`);
+    case "failed":
+      return strings.errors[notice.code] ?? notice.message;
+  }
+}

@@ -14,6 +14,9 @@ interface MessageListProps {
   onLoadOlder: (before: number) => void;
   onRetry: (id: string) => void;
   onDiscard: (id: string) => void;
+  /** Deletes a message; offered on the user's own messages, and on every message when `moderator`. */
+  onDelete: (offset: number) => void;
+  moderator: boolean;
 }
 
 /** Distance from the bottom, in pixels, within which the list follows new messages. */
@@ -68,7 +71,14 @@ export function MessageList(props: MessageListProps) {
         )}
       </li>
       {room.messages.map((message) => (
-        <MessageItem key={message.offset} message={message} own={isOwn(props.self, message)} strings={props.strings} language={props.language} />
+        <MessageItem
+          key={message.offset}
+          message={message}
+          own={isOwn(props.self, message)}
+          strings={props.strings}
+          language={props.language}
+          onDelete={props.moderator || isOwn(props.self, message) ? props.onDelete : undefined}
+        />
       ))}
       {props.pending.map((pending) => (
         <PendingItem key={pending.id} pending={pending} strings={props.strings} onRetry={props.onRetry} onDiscard={props.onDiscard} />
