@@ -6,7 +6,8 @@
 #   BENCH_ARGS="--plain --clients 10000 --senders 1 --rate 1 --duration 5" bash benchmarks/compare_builds.sh …
 #
 # Default scenario: a 1,000-client plain-mode room at saturation (10 senders, closed loop) for 10 s. Prints one line
-# per run: deliveries/s, server CPU µs per delivery, p99, peak RSS and growth per client, and what was lost.
+# per run: deliveries/s, server CPU µs per delivery, p99, peak RSS and growth per client, what was lost, how long
+# the rooms took to fill, and how many presence and typing frames each client got per second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -gt 0 ] || { echo "usage: $0 PARLEY_BINARY…" >&2; exit 2; }
@@ -38,7 +39,8 @@ peak = r.get("serverPeakRSSKiB") or 0
 per_client = f" ({(peak - baseline) / clients:.1f} KiB per client)" if clients else ""
 print(f"{binary}: {r['deliveriesPerSecond']:,.0f} deliveries/s, {r.get('serverCPUMicrosecondsPerDelivery') or 0:.2f} us/delivery, "
       f"p99 {r['latencyMilliseconds']['p99']:.1f} ms, peak RSS {peak:,} KiB{per_client}, "
-      f"lost {r['lost']}, disconnects {r['disconnects']}")
+      f"lost {r['lost']}, disconnects {r['disconnects']}, filled in {r.get('fillSeconds', 0):.1f} s, "
+      f"{r.get('announcementsPerClientPerSecond', 0):.2f} presence/typing frames per client per second")
 PY
     rm -rf "$work"
 done

@@ -19,6 +19,9 @@ final class BenchClient: ChannelInboundHandler {
     private let room: String
     private var context: ChannelHandlerContext?
     private var joined = false
+    /// The room's head when this client joined: what it receives up to there is replay (a late joiner's history),
+    /// not a delivery, and does not count for latency.
+    private var replayedThrough: Int64 = 0
     private var sending = false
     private var finished = false
     private var closeSent = false
@@ -106,16 +109,23 @@ final class BenchClient: ChannelInboundHandler {
         let receivedAt = run.clock.now()
         if let delivery = BenchMessage.parseDelivery(text) {
             tracker.receive(delivery.offset)
-            recordLatency(sentAt: .nanoseconds(delivery.scheduledNanos), receivedAt: receivedAt)
+            if delivery.offset > replayedThrough { recordLatency(sentAt: .nanoseconds(delivery.scheduledNanos), receivedAt: receivedAt) }
             return
         }
-        guard !BenchMessage.isAnnouncement(text), let event = try? ServerEvent.decode(String(buffer: text)) else { return }
+        if BenchMessage.isAnnouncement(text) {
+            if run.window.contains(receivedAt) { run.recorder.count { $0.announcements += 1 } }
+            return
+        }
+        guard let event = try? ServerEvent.decode(String(buffer: text)) else { return }
         switch event {
-        case .joined:
+        case .joined(_, _, let head, _, _, _):
+            replayedThrough = head
             markJoined()
         case .message(let chat):
             tracker.receive(chat.offset)
-            if let sentAt = BenchMessage.scheduledTime(in: chat.text) { recordLatency(sentAt: sentAt, receivedAt: receivedAt) }
+            if chat.offset > replayedThrough, let sentAt = BenchMessage.scheduledTime(in: chat.text) {
+                recordLatency(sentAt: sentAt, receivedAt: receivedAt)
+            }
         case .ack(_, let ackRoom, let id, let offset, _):
             let sentAt = BenchMessage.scheduledTime(in: id)
             run.recorder.acknowledged(room: ackRoom, offset: offset, inWindow: sentAt.map(run.window.contains) ?? false)

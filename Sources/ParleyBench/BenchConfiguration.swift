@@ -33,6 +33,8 @@ package struct BenchConfiguration: Sendable {
     package var warmup: Duration
     /// How many connections may be connecting at once.
     package var connectConcurrency: Int
+    /// Clients that join per second during the measured window, beyond `clients` (a room filling while it talks).
+    package var joinRate: Double
 
     /// Creates a configuration; the defaults are a small, quick run.
     package init(
@@ -46,7 +48,8 @@ package struct BenchConfiguration: Sendable {
         warmup: Duration = .seconds(2),
         connectConcurrency: Int = 50,
         dialect: Dialect = .parley,
-        serverProcessID: Int32? = nil
+        serverProcessID: Int32? = nil,
+        joinRate: Double = 0
     ) {
         self.dialect = dialect
         self.serverProcessID = serverProcessID
@@ -59,5 +62,6 @@ package struct BenchConfiguration: Sendable {
         self.duration = duration
         self.warmup = warmup
         self.connectConcurrency = connectConcurrency
+        self.joinRate = joinRate
     }
 }

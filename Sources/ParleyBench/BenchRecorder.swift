@@ -14,6 +14,8 @@ final class BenchRecorder: Sendable {
         var errors = 0
         var disconnects = 0
         var joined = 0
+        /// `presence` and `typing` frames received within the measured window, by every client together.
+        var announcements: UInt64 = 0
         /// Connections that could not be opened or upgraded.
         var failedConnects = 0
         var firstConnectError: String?
@@ -97,7 +99,12 @@ final class BenchRecorder: Sendable {
     var firstConnectError: String? { state.withLock { $0.firstConnectError } }
 
     /// The report of a run that measured over `configuration.duration`.
-    func report(configuration: BenchConfiguration, serverCPUSeconds serverCPU: Double?, serverPeakRSSKiB: Int?) -> BenchReport {
+    func report(
+        configuration: BenchConfiguration,
+        fillSeconds: Double,
+        serverCPUSeconds serverCPU: Double?,
+        serverPeakRSSKiB: Int?
+    ) -> BenchReport {
         state.withLock { state in
             func latency(_ histogram: Histogram<UInt64>) -> BenchReport.Latency {
                 BenchReport.Latency(
@@ -127,6 +134,8 @@ final class BenchRecorder: Sendable {
                 errors: state.errors,
                 disconnects: state.disconnects,
                 connectMilliseconds: latency(state.connect),
+                fillSeconds: fillSeconds,
+                announcementsPerClientPerSecond: Double(state.announcements) / Double(max(state.joined, 1)) / seconds,
                 serverCPUSeconds: serverCPU,
                 serverCPUMicrosecondsPerDelivery: serverCPU.map { $0 * 1e6 / Double(max(state.deliveries, 1)) },
                 serverPeakRSSKiB: serverPeakRSSKiB

@@ -36,6 +36,11 @@ package struct BenchReport: Codable, Sendable {
     package var disconnects: Int
     /// Time from opening a connection to its `joined`, in milliseconds.
     package var connectMilliseconds: Latency
+    /// Time from the first connection to the last client's `joined` (or failure), in seconds: how long the rooms
+    /// took to fill.
+    package var fillSeconds: Double
+    /// `presence` and `typing` frames each client received per second of the measured window, on average.
+    package var announcementsPerClientPerSecond: Double
     /// The server's CPU time (user + system) during the measured window, when its process id was given.
     package var serverCPUSeconds: Double?
     /// That CPU time divided by the deliveries.
@@ -63,6 +68,8 @@ package struct BenchReport: Codable, Sendable {
                 ("lost / duplicated / out of order", "\(lost) / \(duplicated) / \(outOfOrder)"),
                 ("errors / disconnects", "\(errors) / \(disconnects)"),
                 ("connect p50 / p99 / max", "\(ms(connectMilliseconds.p50)) / \(ms(connectMilliseconds.p99)) / \(ms(connectMilliseconds.max))"),
+                ("rooms filled in", String(format: "%.2f s", fillSeconds)),
+                ("presence and typing frames", String(format: "%.2f per client per second", announcementsPerClientPerSecond)),
             ]
             + (serverCPUSeconds.map { cpu in
                 [("server CPU, measured window", String(format: "%.2f s = %.2f µs per delivery", cpu, serverCPUMicrosecondsPerDelivery ?? 0))]

@@ -30,7 +30,8 @@ package struct BenchRun: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let connector = BenchConnector(endpoint: endpoint, group: group, run: run)
 
-        let connectDeadline = run.clock.now() + .seconds(120)
+        let fillStart = run.clock.now()
+        let connectDeadline = fillStart + .seconds(120)
         for index in 0..<adjusted.clients {
             // Connections open in waves.
             while recorder.settledCount + adjusted.connectConcurrency <= index, run.clock.now() < connectDeadline {
@@ -41,6 +42,7 @@ package struct BenchRun: Sendable {
         while recorder.settledCount < adjusted.clients, run.clock.now() < connectDeadline {
             try await Task.sleep(for: .milliseconds(20))
         }
+        let fillSeconds = (run.clock.now() - fillStart).seconds
         if recorder.joinedCount == 0 {
             try await group.shutdownGracefully()
             throw BenchError.noClientConnected(url: adjusted.url, reason: recorder.firstConnectError ?? "no answer within 120 s")
@@ -50,6 +52,18 @@ package struct BenchRun: Sendable {
         let measureEnd = measureStart + adjusted.duration
         run.window.set(start: measureStart, end: measureEnd)
         run.start()
+        let (joinRate, firstLateJoiner) = (adjusted.joinRate, adjusted.clients)
+        let joiners = Task {
+            // Late joiners, evenly spaced through the measured window.
+            guard joinRate > 0 else { return }
+            var index = firstLateJoiner
+            while run.clock.now() < measureStart { try await Task.sleep(for: .milliseconds(10)) }
+            while run.clock.now() < measureEnd {
+                connector.connect(index: index).whenFailure { error in recorder.connectFailed(error) }
+                index += 1
+                try await Task.sleep(for: .seconds(1 / joinRate))
+            }
+        }
 
         var lastDeliveries: UInt64 = 0
         var lastTick = run.clock.now()
@@ -68,12 +82,13 @@ package struct BenchRun: Sendable {
             lastDeliveries = deliveries
             lastTick = now
         }
+        joiners.cancel()
         let serverCPU = cpuAtStart.flatMap { start in adjusted.serverProcessID.flatMap(processCPUSeconds).map { $0 - start } }
         // Let the last messages arrive.
         try await Task.sleep(for: .seconds(2))
         await run.finish(on: group.next())
         try await group.shutdownGracefully()
-        return recorder.report(configuration: adjusted, serverCPUSeconds: serverCPU, serverPeakRSSKiB: peakRSS)
+        return recorder.report(configuration: adjusted, fillSeconds: fillSeconds, serverCPUSeconds: serverCPU, serverPeakRSSKiB: peakRSS)
     }
 }
 

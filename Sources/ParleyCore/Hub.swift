@@ -52,6 +52,13 @@ public final class Hub: Sendable {
         var members: [UInt64: Member] = [:]
         /// The users present on this node, by id, with their display name and how many connections they have here.
         var present: [String: (name: String, connections: Int)] = [:]
+        /// Whether the room has more users (on every node) than the presence list limit: presence is then a count and
+        /// typing reaches only the recently active.
+        var large = false
+        /// The count last sent in a `presence` count frame, if any.
+        var announcedCount: Int?
+        /// When each user last typed or sent here, tracked while the room is large.
+        var lastActive: [String: ContinuousClock.Instant] = [:]
 
         /// Visits every member in place. (A `for index in members.values.indices` loop holds a reference to the
         /// dictionary, so its first mutation would copy every member: once per fanned-out message.)
@@ -74,17 +81,27 @@ public final class Hub: Sendable {
         var plainRoomHead: Int64 = 0
         /// The users present on other nodes, per room, by id (cluster only).
         var remotePresence: [String: [String: RemotePresence]] = [:]
+        /// Large rooms whose count changed since counts were last sent (``announcePresenceCounts()``).
+        var changedCounts: Set<String> = []
 
         func isPresentElsewhere(_ userID: String, in room: String) -> Bool {
             !(remotePresence[room]?[userID]?.nodes.isEmpty ?? true)
         }
 
-        /// Everyone in the room on every node, sorted by display name, then id.
-        func members(of room: String) -> [UserRef] {
+        /// Everyone in the room on every node, by id, with their display name.
+        func users(of room: String) -> [String: String] {
             var users: [String: String] = [:]
             for (id, presence) in rooms[room]?.present ?? [:] { users[id] = presence.name }
             for (id, presence) in remotePresence[room] ?? [:] where !presence.nodes.isEmpty { users[id] = users[id] ?? presence.name }
-            return users.map { UserRef(id: $0.key, name: $0.value) }.sorted { ($0.name, $0.id) < ($1.name, $1.id) }
+            return users
+        }
+
+        /// How many users are in the room on every node; `local` stands for the room's own users while the room is
+        /// out of ``rooms`` (being changed).
+        func userCount(of room: String, local: [String: (name: String, connections: Int)]? = nil) -> Int {
+            let local = local ?? rooms[room]?.present
+            let remote = remotePresence[room]?.count { id, presence in !presence.nodes.isEmpty && local?[id] == nil } ?? 0
+            return (local?.count ?? 0) + remote
         }
     }
 
@@ -187,12 +204,21 @@ public final class Hub: Sendable {
         }
     }
 
+    /// Who is in a room, as `joined` tells it: everyone, sorted by display name, in a small room; in a large one a
+    /// page of at most the presence list limit (the joiner first among them) and how many there are.
+    public struct RoomUsers: Sendable, Equatable {
+        /// The users listed, sorted by display name, then id.
+        public var users: [UserRef]
+        /// For a large room, how many users it has on every node.
+        public var count: Int?
+    }
+
     /// Starts joining `room`: from now on live frames for it are held for the connection until
     /// ``finishJoin(_:connection:deliveredThrough:)``. Joining a room again restarts its replay.
-    /// - Returns: The users in the room, the joiner included, sorted by display name.
-    public func beginJoin(_ room: String, connection: Connection, user: UserRef) -> [UserRef] {
+    /// - Returns: The users in the room, the joiner included.
+    public func beginJoin(_ room: String, connection: Connection, user: UserRef) -> RoomUsers {
         state.withLock { state in
-            guard state.connections[connection.id] != nil else { return [] }
+            guard state.connections[connection.id] != nil else { return RoomUsers(users: [], count: nil) }
             var roomState = state.rooms.removeValue(forKey: room) ?? Room()
             if roomState.members[connection.id] == nil {
                 roomState.members[connection.id] = Member(connection: connection, user: user)
@@ -203,16 +229,98 @@ public final class Hub: Sendable {
                 if connections == 1 {
                     announcements?.yield(.presence(room: room, user: user, present: true))
                     if !state.isPresentElsewhere(user.id, in: room) {
-                        let event = FormatEncodings { $0.encode(.presence(room: room, event: .join, user: user)) }
-                        send(event, toOthersThan: user.id, in: &roomState)
+                        let count = state.userCount(of: room, local: roomState.present)
+                        announce(.join, of: user, in: room, &roomState, countBefore: count - 1, countAfter: count, state: &state)
                     }
                 }
             }
             roomState.members[connection.id]?.replayBuffer = []
             roomState.members[connection.id]?.replayOverflowed = false
             state.rooms[room] = roomState
-            return state.members(of: room)
+            return usersAsJoinedTellsThem(room, joiner: user, state: state)
         }
+    }
+
+    private func usersAsJoinedTellsThem(_ room: String, joiner: UserRef, state: State) -> RoomUsers {
+        let limit = limits.presenceListLimit
+        let count = state.userCount(of: room)
+        guard count > limit else {
+            let everyone = state.users(of: room).map { UserRef(id: $0.key, name: $0.value) }
+            return RoomUsers(users: everyone.sorted { ($0.name, $0.id) < ($1.name, $1.id) }, count: nil)
+        }
+        // A page, not the whole room: sorting ten thousand users for every join would make filling a room quadratic.
+        var page = [UserRef(id: joiner.id, name: state.rooms[room]?.present[joiner.id]?.name ?? joiner.name)]
+        for (id, presence) in state.rooms[room]?.present ?? [:] where page.count < limit && id != joiner.id {
+            page.append(UserRef(id: id, name: presence.name))
+        }
+        for (id, presence) in state.remotePresence[room] ?? [:] where page.count < limit && !presence.nodes.isEmpty {
+            if id != joiner.id, state.rooms[room]?.present[id] == nil { page.append(UserRef(id: id, name: presence.name)) }
+        }
+        return RoomUsers(users: page.sorted { ($0.name, $0.id) < ($1.name, $1.id) }, count: count)
+    }
+
+    /// Whether `userID` is in `room` on any node.
+    public func isPresent(_ userID: String, in room: String) -> Bool {
+        state.withLock { isPresentAnywhere(userID, in: room, $0) }
+    }
+
+    /// How many users are in `room` on every node.
+    public func userCount(in room: String) -> Int {
+        state.withLock { $0.userCount(of: room) }
+    }
+
+    /// A page of the users in `room` on every node, by id: those after `after`, at most `limit`, and the id to page
+    /// on from (`nil` when the page reaches the end).
+    public func users(in room: String, after: String?, limit: Int) -> (users: [UserRef], next: String?) {
+        state.withLock { state in
+            let later = state.users(of: room).filter { after == nil || $0.key > after! }.sorted { $0.key < $1.key }
+            let page = later.prefix(limit).map { UserRef(id: $0.key, name: $0.value) }
+            return (page, later.count > limit ? page.last?.id : nil)
+        }
+    }
+
+    /// Sends each large room whose count changed since the last call its new count, once; the server calls it every
+    /// second, so presence in a large room costs each member at most one frame a second.
+    public func announcePresenceCounts() {
+        state.withLock { state in
+            let now = ContinuousClock.now
+            for room in state.changedCounts {
+                guard var roomState = state.rooms.removeValue(forKey: room) else { continue }
+                let count = state.userCount(of: room, local: roomState.present)
+                if count != roomState.announcedCount {
+                    send(FormatEncodings { $0.encode(.presenceCount(room: room, count: count)) }, toOthersThan: "", in: &roomState)
+                }
+                // Back at or under the limit, the room is small again: each join and leave is its own frame.
+                roomState.announcedCount = count > limits.presenceListLimit ? count : nil
+                roomState.lastActive = roomState.lastActive.filter { now - $0.value < Self.activeWindow }
+                state.rooms[room] = roomState
+            }
+            state.changedCounts.removeAll()
+        }
+    }
+
+    /// How long a user who typed or sent in a large room counts as active there (and so receives its typing).
+    static let activeWindow: Duration = .seconds(60)
+
+    /// Tells the room that `user` joined or left: one `presence` frame per change in a small room; in a large one
+    /// (before or after the change) only a mark that its count must be sent (see ``announcePresenceCounts()``).
+    private func announce(
+        _ change: PresenceChange,
+        of user: UserRef,
+        in room: String,
+        _ roomState: inout Room,
+        countBefore: Int,
+        countAfter: Int,
+        state: inout State
+    ) {
+        let limit = limits.presenceListLimit
+        roomState.large = countAfter > limit
+        guard countBefore <= limit, countAfter <= limit else {
+            state.changedCounts.insert(room)
+            return
+        }
+        let event = FormatEncodings { $0.encode(.presence(room: room, event: change, user: user)) }
+        send(event, toOthersThan: user.id, in: &roomState)
     }
 
     /// Ends a join: releases the frames held during replay that are newer than `deliveredThrough`, then the
@@ -306,7 +414,17 @@ public final class Hub: Sendable {
         let frame = FormatEncodings { $0.encode(.typing(room: room, from: user)) }
         state.withLock { state in
             guard var roomState = state.rooms.removeValue(forKey: room) else { return }
-            send(frame, toOthersThan: user.id, in: &roomState, bufferWhileReplaying: false)
+            if roomState.large {
+                // A large room does not fan out every keystroke: only those who typed or sent lately see it.
+                let now = ContinuousClock.now
+                roomState.lastActive[user.id] = now
+                let active = roomState.lastActive
+                send(frame, toOthersThan: user.id, in: &roomState, bufferWhileReplaying: false) { id in
+                    active[id].map { now - $0 < Self.activeWindow } ?? false
+                }
+            } else {
+                send(frame, toOthersThan: user.id, in: &roomState, bufferWhileReplaying: false)
+            }
             state.rooms[room] = roomState
         }
     }
@@ -324,6 +442,7 @@ public final class Hub: Sendable {
                 // Taken out of the dictionary, not copied: mutating a copy would copy every member (copy-on-write).
                 if message.room == plainMode.room { state.plainRoomHead = max(state.plainRoomHead, message.offset) }
                 guard var room = state.rooms.removeValue(forKey: message.room) else { return 0 }
+                if room.large { room.lastActive[message.senderID] = ContinuousClock.now }
                 var delivered = 0
                 room.updateEachMember { member in
                     guard message.offset > member.deliveredThrough else { return }
@@ -447,8 +566,9 @@ public final class Hub: Sendable {
     private func announceChange(of user: UserRef, in room: String, wasPresent: Bool, state: inout State) {
         let isPresent = isPresentAnywhere(user.id, in: room, state)
         guard isPresent != wasPresent, var roomState = state.rooms.removeValue(forKey: room) else { return }
-        let event = FormatEncodings { $0.encode(.presence(room: room, event: isPresent ? .join : .leave, user: user)) }
-        send(event, toOthersThan: user.id, in: &roomState)
+        let count = state.userCount(of: room, local: roomState.present)
+        let before = isPresent ? count - 1 : count + 1
+        announce(isPresent ? .join : .leave, of: user, in: room, &roomState, countBefore: before, countAfter: count, state: &state)
         state.rooms[room] = roomState
     }
 
@@ -484,23 +604,25 @@ public final class Hub: Sendable {
                 let left = UserRef(id: user.id, name: present.name)
                 announcements?.yield(.presence(room: room, user: left, present: false))
                 if !state.isPresentElsewhere(user.id, in: room) {
-                    let event = FormatEncodings { $0.encode(.presence(room: room, event: .leave, user: left)) }
-                    send(event, toOthersThan: user.id, in: &roomState)
+                    let count = state.userCount(of: room, local: roomState.present)
+                    announce(.leave, of: left, in: room, &roomState, countBefore: count + 1, countAfter: count, state: &state)
                 }
             }
         }
         state.rooms[room] = roomState.members.isEmpty ? nil : roomState
     }
 
-    /// Sends an event to the parley.v1 members of a room whose user id is not `userID`.
+    /// Sends an event to the parley.v1 members of a room whose user id is not `userID` (and, if given, for whom
+    /// `recipient` holds).
     private func send(
         _ frames: FormatEncodings,
         toOthersThan userID: String,
         in room: inout Room,
-        bufferWhileReplaying buffer: Bool = true
+        bufferWhileReplaying buffer: Bool = true,
+        where recipient: ((String) -> Bool)? = nil
     ) {
         room.updateEachMember { member in
-            guard let user = member.user, user.id != userID else { return }
+            guard let user = member.user, user.id != userID, recipient?(user.id) ?? true else { return }
             let frame = frames[member.connection.format]
             if member.replayBuffer != nil {
                 if buffer { bufferWhileReplaying(.event(frame), for: &member) }

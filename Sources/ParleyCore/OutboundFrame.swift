@@ -69,7 +69,7 @@ extension ServerEvent {
     var roomItBelongsTo: String? {
         switch self {
         case .message(let message): message.room
-        case .deleted(let room, _, _, _), .presence(let room, _, _), .typing(let room, _): room
+        case .deleted(let room, _, _, _), .presence(let room, _, _), .presenceCount(let room, _), .typing(let room, _): room
         default: nil
         }
     }

@@ -443,7 +443,13 @@ public final class Session: Sendable {
             )
             try await join(room, since: nil, ref: ref, user: user)
         case .rooms:
-            await reply(.rooms(ref: ref, rooms: try await environment.rooms.rooms(of: user.id)))
+            // A public room's members are whoever is in it now (joining one records no membership).
+            let rooms = try await environment.rooms.rooms(of: user.id).map { summary in
+                var summary = summary
+                if summary.visibility == .public { summary.members = hub.userCount(in: summary.room) }
+                return summary
+            }
+            await reply(.rooms(ref: ref, rooms: rooms))
         case .invite(let room, let invitee):
             try validate(room: room)
             try requireSignedIn(user, "invite")
@@ -490,12 +496,25 @@ public final class Session: Sendable {
             guard record?.kind != .dm, try await effectiveRole(in: room, user: user) == .owner else {
                 throw CommandRejection(.forbidden, "only the room's owner gives roles")
             }
-            guard let current = try await environment.rooms.role(of: target, in: room) else {
+            // In a public room, where joining records no membership, whoever is there (or is known) may get a role.
+            let current = try await environment.rooms.role(of: target, in: room)
+            var mayJoin = false
+            if record?.visibility == .public {
+                let known = try await environment.rooms.knownUser(target) != nil
+                mayJoin = known || hub.isPresent(target, in: room)
+            }
+            guard current != nil || mayJoin else {
                 throw CommandRejection(.notMember, "\(target) is not a member of \(room)")
             }
             guard current != .owner else { throw CommandRejection(.forbidden, "the owner's role cannot change") }
             try await environment.rooms.setRole(role, of: target, in: room)
             await reply(.done(ref: ref))
+        case .members(let room, let after, let limit):
+            try validate(room: room)
+            try requireJoined(room)
+            let most = max(limits.presenceListLimit, 100)
+            let page = hub.users(in: room, after: after, limit: min(limit ?? 100, most))
+            await reply(.members(ref: ref, room: room, users: page.users, next: page.next))
         case .delete(let room, let offset):
             try validate(room: room)
             _ = try await requireEntry(to: room, user: user)
@@ -567,7 +586,9 @@ public final class Session: Sendable {
         _ = try await requireModerator(of: room, user: user)
         let role = try await effectiveRole(in: room, user: user)
         let targetRole = try await environment.rooms.role(of: target, in: room)
-        guard ban || targetRole != nil else { throw CommandRejection(.notMember, "\(target) is not a member of \(room)") }
+        guard ban || targetRole != nil || hub.isPresent(target, in: room) else {
+            throw CommandRejection(.notMember, "\(target) is not a member of \(room)")
+        }
         guard target != user.id else { throw CommandRejection(.badRequest, "you cannot remove yourself; leave the room instead") }
         guard isAdmin || (role ?? .member) > (targetRole ?? .member) else {
             throw CommandRejection(.forbidden, "you cannot remove someone whose role is not below yours")
@@ -581,7 +602,8 @@ public final class Session: Sendable {
     }
 
     /// Checks the user may enter the room, then subscribes, replays from the store and goes live: no gap, no
-    /// duplicate, in offset order. A public room's first join makes its record; joining makes the user a member.
+    /// duplicate, in offset order. A public room's first join makes its record. (Joining a public room records no
+    /// membership: anyone may, and a write per join would make filling a large room wait on the disk.)
     private func join(_ room: String, since: Int64?, ref: Ref?, user: User) async throws {
         guard hub.roomCount(of: connection) < limits.maxJoinedRooms || hub.isMember(room, connection: connection) else {
             throw CommandRejection(.badRequest, "this connection is in \(limits.maxJoinedRooms) rooms, the most it may join; leave one first")
@@ -595,17 +617,22 @@ public final class Session: Sendable {
             _ = try await environment.rooms.createRoom(created, members: [:])
             record = created
         }
-        if record?.visibility == .public, try await environment.rooms.role(of: user.id, in: room) == nil {
-            try await environment.rooms.setRole(.member, of: user.id, in: room)
-        }
         var about = JoinedRoom(kind: record?.kind ?? .room, visibility: record?.visibility ?? .public)
         if about.kind == .dm, let peerID = try await environment.rooms.peer(of: user.id, in: room) {
             about.peer = try await environment.rooms.knownUser(peerID) ?? UserRef(id: peerID, name: peerID)
         }
         let members = hub.beginJoin(room, connection: connection, user: user.ref)
+        about.memberCount = members.count
         do {
             let head = try await store.head(of: room)
-            let joined = ServerEvent.joined(ref: ref, room: room, head: head, members: members.map(\.name), users: members, about: about)
+            let joined = ServerEvent.joined(
+                ref: ref,
+                room: room,
+                head: head,
+                members: members.users.map(\.name),
+                users: members.users,
+                about: about
+            )
             guard await reply(joined) else { return }
             var delivered: Int64
             if let since {

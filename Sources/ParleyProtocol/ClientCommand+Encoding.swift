@@ -50,6 +50,10 @@ extension ClientFrame: Encodable {
         case .delete(let room, let offset):
             try fields.encode(room, forKey: FieldKey("room"))
             try fields.encode(offset, forKey: FieldKey("offset"))
+        case .members(let room, let after, let limit):
+            try fields.encode(room, forKey: FieldKey("room"))
+            try fields.encodeIfPresent(after, forKey: FieldKey("after"))
+            try fields.encodeIfPresent(limit, forKey: FieldKey("limit"))
         }
     }
 

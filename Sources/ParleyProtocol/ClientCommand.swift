@@ -41,6 +41,8 @@ public enum ClientCommand: Sendable, Equatable {
     case role(room: String, user: String, role: RoomRole)
     /// Deletes the message at `offset`: its text is erased and the deletion is logged in the room.
     case delete(room: String, offset: Int64)
+    /// Pages the users in a room by id: those after `after`, at most `limit` of them.
+    case members(room: String, after: String?, limit: Int?)
 
     /// The command's `type` on the wire.
     public var type: String {
@@ -58,6 +60,7 @@ public enum ClientCommand: Sendable, Equatable {
         case .rooms: "rooms"
         case .invite: "invite"
         case .kick: "kick"
+        case .members: "members"
         case .ban: "ban"
         case .unban: "unban"
         case .role: "role"
@@ -193,6 +196,8 @@ private struct FieldReader {
                 throw CommandRejection(.badRequest, "field \"offset\" must be a message's offset (an integer ≥ 1)", ref: ref, type: type)
             }
             return .delete(room: try requiredString("room"), offset: offset)
+        case "members":
+            return .members(room: try requiredString("room"), after: try optionalString("after"), limit: try optionalLimit())
         case let other:
             throw CommandRejection(.unknownType, "unknown command type \"\(other.prefix(64))\"", ref: ref, type: type)
         }

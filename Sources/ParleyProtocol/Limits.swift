@@ -18,6 +18,9 @@ public struct Limits: Codable, Sendable, Equatable {
     public var joinReplayCount: Int
     /// Rooms one connection may be joined to at once; a `join` beyond it gets `bad_request`.
     public var maxJoinedRooms: Int
+    /// Rooms with more users than this are large: `joined` lists a page of them with `memberCount`, presence is a
+    /// count at most once a second, and typing reaches only the recently active.
+    public var presenceListLimit: Int
 
     /// Creates limits; the defaults are parley.v1's.
     public init(
@@ -29,7 +32,8 @@ public struct Limits: Codable, Sendable, Equatable {
         outboxFrames: Int = 1000,
         maxHistoryPage: Int = 200,
         joinReplayCount: Int = 50,
-        maxJoinedRooms: Int = 256
+        maxJoinedRooms: Int = 256,
+        presenceListLimit: Int = 100
     ) {
         self.maxTextBytes = maxTextBytes
         self.maxFrameBytes = maxFrameBytes
@@ -40,5 +44,6 @@ public struct Limits: Codable, Sendable, Equatable {
         self.maxHistoryPage = maxHistoryPage
         self.joinReplayCount = joinReplayCount
         self.maxJoinedRooms = maxJoinedRooms
+        self.presenceListLimit = presenceListLimit
     }
 }

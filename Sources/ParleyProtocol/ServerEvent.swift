@@ -79,12 +79,16 @@ public struct JoinedRoom: Sendable, Equatable {
     public var visibility: RoomVisibility
     /// For a direct message, the other user.
     public var peer: UserRef?
+    /// For a large room (more users than the presence list limit), how many users it has: `members` and `users`
+    /// are then a page of them.
+    public var memberCount: Int?
 
     /// Creates a description.
-    public init(kind: RoomKind = .room, visibility: RoomVisibility = .public, peer: UserRef? = nil) {
+    public init(kind: RoomKind = .room, visibility: RoomVisibility = .public, peer: UserRef? = nil, memberCount: Int? = nil) {
         self.kind = kind
         self.visibility = visibility
         self.peer = peer
+        self.memberCount = memberCount
     }
 
     /// A public room joined by name, as every room was before rooms had owners.
@@ -108,6 +112,10 @@ public enum ServerEvent: Sendable, Equatable {
     case typing(room: String, from: UserRef)
     /// Someone joined or left a room.
     case presence(room: String, event: PresenceChange, user: UserRef)
+    /// How many users a large room has now (instead of one `presence` per person; at most once a second).
+    case presenceCount(room: String, count: Int)
+    /// Reply to `members`: a page of the room's users by id, and the id to ask `after` next (`nil` at the end).
+    case members(ref: Ref?, room: String, users: [UserRef], next: String?)
     /// Reply to `leave`.
     case left(ref: Ref?, room: String)
     /// Reply to `ping`.
@@ -138,7 +146,8 @@ public enum ServerEvent: Sendable, Equatable {
         case .ack: "ack"
         case .history: "history"
         case .typing: "typing"
-        case .presence: "presence"
+        case .presence, .presenceCount: "presence"
+        case .members: "members"
         case .left: "left"
         case .pong: "pong"
         case .refreshed: "refreshed"
@@ -177,6 +186,7 @@ extension ServerEvent: Codable {
         case type, ref, session, user, name, limits, room, head, members, users, id, offset, ts, messages, from, event
         case code, message, fromId, userId, expiresAt
         case kind, visibility, peer, rooms, by, reason, target
+        case memberCount, count, next
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -204,6 +214,7 @@ extension ServerEvent: Codable {
             try fields.encode(about.kind, forKey: .kind)
             try fields.encode(about.visibility, forKey: .visibility)
             try fields.encodeIfPresent(about.peer, forKey: .peer)
+            try fields.encodeIfPresent(about.memberCount, forKey: .memberCount)
         case .ack(let ref, let room, let id, let offset, let ts):
             try fields.encodeIfPresent(ref, forKey: .ref)
             try fields.encode(room, forKey: .room)
@@ -223,6 +234,14 @@ extension ServerEvent: Codable {
             try fields.encode(event, forKey: .event)
             try fields.encode(user.name, forKey: .user)
             try fields.encode(user.id, forKey: .userId)
+        case .presenceCount(let room, let count):
+            try fields.encode(room, forKey: .room)
+            try fields.encode(count, forKey: .count)
+        case .members(let ref, let room, let users, let next):
+            try fields.encodeIfPresent(ref, forKey: .ref)
+            try fields.encode(room, forKey: .room)
+            try fields.encode(users, forKey: .users)
+            try fields.encode(next, forKey: .next)
         case .left(let ref, let room):
             try fields.encodeIfPresent(ref, forKey: .ref)
             try fields.encode(room, forKey: .room)
@@ -283,7 +302,8 @@ extension ServerEvent: Codable {
                 about: JoinedRoom(
                     kind: try fields.decodeIfPresent(RoomKind.self, forKey: .kind) ?? .room,
                     visibility: try fields.decodeIfPresent(RoomVisibility.self, forKey: .visibility) ?? .public,
-                    peer: try fields.decodeIfPresent(UserRef.self, forKey: .peer)
+                    peer: try fields.decodeIfPresent(UserRef.self, forKey: .peer),
+                    memberCount: try fields.decodeIfPresent(Int.self, forKey: .memberCount)
                 )
             )
         case "message":
@@ -306,6 +326,15 @@ extension ServerEvent: Codable {
             self = .typing(
                 room: try fields.decode(String.self, forKey: .room),
                 from: UserRef(id: try fields.decode(String.self, forKey: .fromId), name: try fields.decode(String.self, forKey: .from))
+            )
+        case "presence" where fields.contains(.count):
+            self = .presenceCount(room: try fields.decode(String.self, forKey: .room), count: try fields.decode(Int.self, forKey: .count))
+        case "members":
+            self = .members(
+                ref: ref,
+                room: try fields.decode(String.self, forKey: .room),
+                users: try fields.decode([UserRef].self, forKey: .users),
+                next: try fields.decodeIfPresent(String.self, forKey: .next)
             )
         case "presence":
             self = .presence(

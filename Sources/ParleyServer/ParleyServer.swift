@@ -150,7 +150,8 @@ public struct ParleyServer: Sendable {
         let watch = AccessWatch(accounts: identity.accounts, rooms: rooms, node: node, hub: hub, signedIn: signedIn, logger: logger)
         let reload = ReloadService(certificates: certificates, logger: logger)
         let services: [any Service] =
-            [ThreadPoolService(pool: passwordThreads), store] + (broker.map { [$0] } ?? []) + [reload, watch, application, drain]
+            [ThreadPoolService(pool: passwordThreads), store] + (broker.map { [$0] } ?? [])
+            + [reload, watch, PresenceCounts(hub: hub), application, drain]
         var group = ServiceGroupConfiguration(
             services: services,
             gracefulShutdownSignals: gracefulShutdownSignals,

@@ -40,6 +40,9 @@ struct ParleyBenchCommand: AsyncParsableCommand {
     @Option(help: "Seconds of load before measuring.")
     var warmup: Double = 2
 
+    @Option(help: "Clients joining per second during the measured window, beyond --clients (a room filling while it talks).")
+    var joinRate: Double = 0
+
     @Flag(
         help:
             "Speak plain text to a broadcast server instead of parley.v1: Parley's plain mode, the tutorial's FastAPI server, or any server that sends every text to every client. One room; loss is checked per sender."
@@ -59,6 +62,7 @@ struct ParleyBenchCommand: AsyncParsableCommand {
         guard clients >= 1, rooms >= 1, senders >= 1 else { throw ValidationError("--clients, --rooms and --senders must be at least 1") }
         guard rate >= 0, rate.isFinite else { throw ValidationError("--rate must be 0 (closed loop) or a positive number") }
         guard size >= 1, size <= 1 << 20 else { throw ValidationError("--size must be 1 to 1048576 bytes") }
+        guard joinRate >= 0, joinRate <= 10_000 else { throw ValidationError("--join-rate must be 0 to 10000 joins per second") }
         guard duration > 0, warmup >= 0 else { throw ValidationError("--duration must be positive and --warmup not negative") }
         guard !plain || rooms == 1 else { throw ValidationError("--plain broadcasts to every client: it has one room (leave --rooms at 1)") }
         guard plain || subprotocol == nil else { throw ValidationError("--subprotocol goes with --plain") }
@@ -75,7 +79,8 @@ struct ParleyBenchCommand: AsyncParsableCommand {
             duration: .seconds(duration),
             warmup: .seconds(warmup),
             dialect: plain ? .plain(subprotocol: subprotocol) : .parley,
-            serverProcessID: serverPid
+            serverProcessID: serverPid,
+            joinRate: joinRate
         )
         let report = try await BenchRun(configuration: configuration) { line in
             FileHandle.standardError.write(Data((line + "\n").utf8))

@@ -77,6 +77,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Rooms one connection may be joined to at once. (PARLEY_MAX_JOINED_ROOMS; default 256)")
     var maxJoinedRooms: Int?
 
+    @Option(
+        help:
+            "Rooms with more users than this are large: joined lists a page of them, presence is a count at most once a second, typing reaches only the recently active. (PARLEY_PRESENCE_LIST_LIMIT; default 100)"
+    )
+    var presenceListLimit: Int?
+
     @Option(help: "Bytes a connection's outbox holds before it is closed with 4008. (PARLEY_OUTBOX_BYTES; default 1048576)")
     var outboxBytes: Int?
 
@@ -244,6 +250,9 @@ struct Serve: AsyncParsableCommand {
         }
         limits.maxJoinedRooms =
             try settings.integer(maxJoinedRooms, "--max-joined-rooms", "PARLEY_MAX_JOINED_ROOMS", in: 1...100_000) ?? limits.maxJoinedRooms
+        limits.presenceListLimit =
+            try settings.integer(presenceListLimit, "--presence-list-limit", "PARLEY_PRESENCE_LIST_LIMIT", in: 1...1_000_000)
+            ?? limits.presenceListLimit
         limits.outboxBytes = try settings.integer(outboxBytes, "--outbox-bytes", "PARLEY_OUTBOX_BYTES", in: 1024...(1 << 30)) ?? limits.outboxBytes
         limits.outboxFrames = try settings.integer(outboxFrames, "--outbox-frames", "PARLEY_OUTBOX_FRAMES", in: 1...10_000_000) ?? limits.outboxFrames
         configuration.limits = limits

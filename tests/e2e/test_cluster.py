@@ -613,3 +613,29 @@ def test_kicks_bans_and_deletions_on_one_node_take_effect_on_the_other_within_a_
         assert "4003" in str(refused.value) or "forbidden" in str(refused.value)
 
     asyncio.run(scenario())
+
+
+def test_a_large_rooms_count_and_member_list_span_the_nodes(start_node):
+    from test_large_rooms import Guest
+
+    a, b = start_node("--presence-list-limit", "3"), start_node("--presence-list-limit", "3")
+
+    async def scenario():
+        on_a = [await Guest.join(a.ws_url, name) for name in ("a1", "a2")]
+        on_b = [await Guest.join(b.ws_url, "b1")]
+        # Presence crosses nodes asynchronously: wait until node B knows both of A's members.
+        deadline = time.monotonic() + 10
+        while True:
+            page = await on_b[0].call(type="members", room="hall")
+            if len(page["users"]) == 3 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
+        assert [user["id"] for user in page["users"]] == ["guest:a1", "guest:a2", "guest:b1"]
+        on_b.append(await Guest.join(b.ws_url, "b2"))
+        assert on_b[-1].joined["memberCount"] == 4 and len(on_b[-1].joined["users"]) == 3
+        counted = await on_a[0].wait_for(lambda e: e["type"] == "presence" and "count" in e)
+        assert counted["count"] == 4
+        for guest in on_a + on_b:
+            await guest.close()
+
+    asyncio.run(scenario())

@@ -319,3 +319,22 @@ def test_memberships_roles_and_bans_survive_a_restart(start_parley, tmp_path):
         assert (await carol.call("join", room="hall"))["code"] == "forbidden"
 
     run(after)
+
+
+def test_in_a_public_room_whoever_is_there_can_be_made_moderator_and_be_kicked(node):
+    ana_token, bea_token, carol_token = account(node, "ana"), account(node, "bea"), account(node, "carol")
+
+    async def scenario():
+        ana, bea, carol = [await Client.connect(node, token=t) for t in (ana_token, bea_token, carol_token)]
+        await ana.call("create", room="town", visibility="public")
+        for person in (ana, bea, carol):
+            assert (await person.call("join", room="town"))["type"] == "joined"
+        assert (await ana.call("role", room="town", user="bea", role="moderator"))["type"] == "done"
+        assert (await bea.call("kick", room="town", user="carol"))["type"] == "done"
+        assert (await carol.next("removed", room="town"))["reason"] == "kicked"
+        assert (await bea.call("kick", room="town", user="carol"))["code"] == "not_member", "she is gone"
+        assert (await ana.call("role", room="town", user="nobody", role="moderator"))["code"] == "not_member"
+        listed = {r["room"]: r for r in (await ana.call("rooms"))["rooms"]}
+        assert listed["town"]["members"] == 2, "a public room counts who is in it"
+
+    run(scenario)

@@ -131,3 +131,25 @@ def test_portuguese_on_a_phone_creates_a_private_room_without_sideways_scrolling
     phone.wait(lambda: "mensagem apagada" in phone.texts(), message=f"{phone.texts()}")
     overflow = phone.driver.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0
+
+
+def test_a_large_room_shows_its_count_and_a_searchable_paged_list_of_people(start_parley, open_browser):
+    node = start_parley("--presence-list-limit", "2")
+    people = [open_browser(node.http_url) for _ in range(3)]
+    for person, name in zip(people, ["Ana", "Bruno", "Carla"]):
+        person.sign_in(name)
+    last = people[-1]
+    last.wait(lambda: last.driver.find_elements(By.CSS_SELECTOR, "[data-member-count='3']"), message="no count in a large room")
+    assert last.driver.find_element(By.CSS_SELECTOR, ".members--large h3").text == "3 people"
+    last.driver.find_element(By.CSS_SELECTOR, ".members__toggle").click()
+    names = lambda: [item.text.split(" (")[0] for item in last.driver.find_elements(By.CSS_SELECTOR, ".members__panel .members__item")]
+    last.wait(lambda: sorted(names()) == ["Ana", "Bruno", "Carla"], message=f"listed: {names()}")
+    last.driver.find_element(By.ID, "member-search").send_keys("bru")
+    last.wait(lambda: names() == ["Bruno"])
+    # The first one sees the count arrive (at most a second later) and, when someone leaves, the room is small again.
+    first = people[0]
+    first.wait(lambda: first.driver.find_elements(By.CSS_SELECTOR, "[data-member-count='3']"), message="the count never came")
+    people[1].quit()
+    people.remove(people[1])
+    first.wait(lambda: not first.driver.find_elements(By.CSS_SELECTOR, ".members--large"), message="still large")
+    first.wait(lambda: [i.text.split(" (")[0] for i in first.driver.find_elements(By.CSS_SELECTOR, ".members__item")] == ["Ana", "Carla"])

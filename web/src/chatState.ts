@@ -25,8 +25,12 @@ export interface RoomState {
   lastOffset: number;
   /** Whether history has been paged back to offset 1. */
   reachedBeginning: boolean;
-  /** Who is in the room, sorted by name; people with one name are told apart by id. */
+  /** Who is in the room, sorted by name; people with one name are told apart by id. In a large room, a page. */
   members: UserRef[];
+  /** In a large room (more users than the server lists), how many there are. */
+  memberCount?: number;
+  /** In a large room, the users paged in with `members` so far, by id, and where the next page starts. */
+  memberPages?: { users: UserRef[]; next: string | null };
   /** User id → their name and the time (ms) until which they count as typing. */
   typing: Record<string, { name: string; until: number }>;
   unread: number;
@@ -67,6 +71,12 @@ export function joinRef(room: string): string {
 export const actionRef = "act";
 /** The ref of a `dm` command: its `joined` opens a room the client did not know the name of. */
 export const directMessageRef = "dm";
+
+/** The refs of `members` commands: the first page of a large room's list, a further page, or the whole list of a
+ * room that became small again (which replaces `members`). */
+export function membersRef(room: string, page: "first" | "more" | "refresh"): string {
+  return `members-${page}:${room}`;
+}
 export type ChatAction =
   | { kind: "setName"; name: string }
   | { kind: "forgetUser" }
@@ -237,8 +247,21 @@ function applyEvent(state: ChatState, event: ServerEvent, now: number): ChatStat
         visibility: event.visibility ?? "public",
         peer: event.peer,
         members: [...event.users].sort(byName),
+        memberCount: event.memberCount,
+        memberPages: event.memberCount === undefined ? undefined : room.memberPages,
         unreadAfter: room.lastOffset > 0 ? room.lastOffset : event.head,
       }));
+    case "members": {
+      const match = /^members-(first|more|refresh):(.*)$/.exec(event.ref ?? "");
+      if (!match) return state;
+      const [, page, name] = match;
+      return updateRoom(state, name, (room) => {
+        if (page === "refresh") return { ...room, members: [...event.users].sort(byName), memberCount: undefined, memberPages: undefined };
+        const earlier = page === "more" ? room.memberPages?.users ?? [] : [];
+        const known = new Set(earlier.map((user) => user.id));
+        return { ...room, memberPages: { users: [...earlier, ...event.users.filter((user) => !known.has(user.id))], next: event.next } };
+      });
+    }
     case "deleted":
       // The deletion is an entry of the room's log: it moves the resume offset, and the message becomes a placeholder.
       return updateRoom(state, event.room, (room) => ({
@@ -287,6 +310,10 @@ function applyEvent(state: ChatState, event: ServerEvent, now: number): ChatStat
         };
       });
     case "presence":
+      if ("count" in event) {
+        const large = event.count > (state.limits?.presenceListLimit ?? 100);
+        return updateRoom(state, event.room, (room) => ({ ...room, memberCount: large ? event.count : undefined }));
+      }
       return updateRoom(state, event.room, (room) => {
         const others = room.members.filter((member) => member.id !== event.userId);
         const members = event.event === "join" ? [...others, { id: event.userId, name: event.user }].sort(byName) : others;

@@ -69,6 +69,11 @@ export interface Strings {
   invited: (room: string, by: string) => string;
   refused: (room: string) => string;
   bannedFromServer: string;
+  people: (count: number) => string;
+  showPeople: string;
+  hidePeople: string;
+  searchPeople: string;
+  morePeople: string;
 }
 
 const portuguese: Strings = {
@@ -163,6 +168,11 @@ const portuguese: Strings = {
   invited: (room, by) => `${by} convidou você para ${room}.`,
   refused: (room) => `Você não pode entrar em ${room}.`,
   bannedFromServer: "Você foi banido deste servidor.",
+  people: (count) => (count === 1 ? "1 pessoa" : `${count.toLocaleString("pt-BR")} pessoas`),
+  showPeople: "Ver pessoas",
+  hidePeople: "Esconder pessoas",
+  searchPeople: "Buscar pessoas",
+  morePeople: "Carregar mais",
 };
 
 const english: Strings = {
@@ -257,6 +267,11 @@ const english: Strings = {
   invited: (room, by) => `${by} invited you to ${room}.`,
   refused: (room) => `You may not enter ${room}.`,
   bannedFromServer: "You have been banned from this server.",
+  people: (count) => (count === 1 ? "1 person" : `${count.toLocaleString("en")} people`),
+  showPeople: "Show people",
+  hidePeople: "Hide people",
+  searchPeople: "Search people",
+  morePeople: "Load more",
 };
 
 /** Portuguese for any `pt` preference that comes before an English one; English otherwise. */

@@ -41,6 +41,7 @@ export interface Limits {
   maxHistoryPage: number;
   joinReplayCount: number;
   maxJoinedRooms?: number;
+  presenceListLimit?: number;
 }
 
 /** Who a connection speaks for: `welcome.user`. Guests' ids are `guest:` and their name. */
@@ -97,7 +98,8 @@ export type ClientCommand =
   | { type: "rooms"; ref?: string }
   | { type: "invite" | "kick" | "ban" | "unban"; room: string; user: string; ref?: string }
   | { type: "role"; room: string; user: string; role: "moderator" | "member"; ref?: string }
-  | { type: "delete"; room: string; offset: number; ref?: string };
+  | { type: "delete"; room: string; offset: number; ref?: string }
+  | { type: "members"; room: string; after?: string; limit?: number; ref?: string };
 
 export type ServerEvent =
   | { type: "welcome"; ref?: string; session: string; user: User; limits: Limits; expiresAt?: string }
@@ -111,12 +113,15 @@ export type ServerEvent =
       kind?: RoomKind;
       visibility?: RoomVisibility;
       peer?: UserRef;
+      memberCount?: number;
     }
   | ({ type: "message" } & ChatMessage)
   | { type: "ack"; ref?: string; room: string; id: string; offset: number; ts: string }
   | { type: "history"; ref?: string; room: string; messages: ChatMessage[] }
   | { type: "typing"; room: string; from: string; fromId: string }
   | { type: "presence"; room: string; event: "join" | "leave"; user: string; userId: string }
+  | { type: "presence"; room: string; count: number }
+  | { type: "members"; ref?: string; room: string; users: UserRef[]; next: string | null }
   | { type: "left"; ref?: string; room: string }
   | { type: "pong"; ref?: string }
   | { type: "refreshed"; ref?: string; expiresAt?: string }
@@ -146,6 +151,7 @@ const eventTypes = new Set([
   "removed",
   "done",
   "deleted",
+  "members",
 ]);
 
 /** Parses one text frame from the server; `null` for anything that is not a parley.v1 event. */

@@ -194,3 +194,24 @@ test("a direct message's joined opens its room, titled by the other person; role
   });
   assert.equal(moderates(state, "lobby"), true);
 });
+
+test("a large room keeps its count and the pages of people loaded; back under the limit its list is whole again", () => {
+  let state = apply(initialState("Ana", ["hall"]), {
+    type: "welcome",
+    session: "s",
+    user: { id: "guest:Ana", name: "Ana", guest: true },
+    limits: { maxTextBytes: 1, maxFrameBytes: 1, commandsPerSecond: 1, commandBurst: 1, outboxBytes: 1, outboxFrames: 1, maxHistoryPage: 1, joinReplayCount: 1, presenceListLimit: 2 },
+  });
+  state = apply(state, { type: "joined", room: "hall", head: 0, members: ["Ana", "Bea"], users: [guest("Ana"), guest("Bea")], memberCount: 3 });
+  assert.equal(state.rooms.hall.memberCount, 3);
+  state = apply(state, { type: "members", ref: "members-first:hall", room: "hall", users: [guest("Ana"), guest("Bea")], next: "guest:Bea" });
+  state = apply(state, { type: "members", ref: "members-more:hall", room: "hall", users: [guest("Cid")], next: null });
+  assert.deepEqual(state.rooms.hall.memberPages, { users: [guest("Ana"), guest("Bea"), guest("Cid")], next: null });
+  state = apply(state, { type: "presence", room: "hall", count: 9 });
+  assert.equal(state.rooms.hall.memberCount, 9);
+  state = apply(state, { type: "presence", room: "hall", count: 2 });
+  assert.equal(state.rooms.hall.memberCount, undefined);
+  state = apply(state, { type: "members", ref: "members-refresh:hall", room: "hall", users: [guest("Cid"), guest("Ana")], next: null });
+  assert.deepEqual(state.rooms.hall.members, [guest("Ana"), guest("Cid")]);
+  assert.equal(state.rooms.hall.memberPages, undefined);
+});

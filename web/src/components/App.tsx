@@ -5,6 +5,7 @@ import {
   directMessageRef,
   initialState,
   joinRef,
+  membersRef,
   moderates,
   reduce,
   roleIn,
@@ -98,6 +99,12 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
             joinedRooms.current.delete(event.room);
             connection.send({ type: "rooms" });
             break;
+          case "presence":
+            // A large room that became small again: its full list replaces the page it showed.
+            if ("count" in event && event.count <= (stateRef.current.limits?.presenceListLimit ?? 100)) {
+              connection.send({ type: "members", room: event.room, limit: Math.max(1, event.count), ref: membersRef(event.room, "refresh") });
+            }
+            break;
           case "invited":
           case "done":
             // Memberships and roles changed: the room list and the menus follow.
@@ -161,6 +168,10 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
   const createRoom = useCallback((room: string, visibility: RoomVisibility) => act({ type: "create", room, visibility }), [act]);
   const deleteMessage = useCallback((room: string, offset: number) => act({ type: "delete", room, offset }), [act]);
   const invite = useCallback((room: string, user: string) => act({ type: "invite", room, user }), [act]);
+  const loadMembers = useCallback((room: string, after?: string) => {
+    const ref = membersRef(room, after === undefined ? "first" : "more");
+    connectionRef.current?.send(after === undefined ? { type: "members", room, limit: 100, ref } : { type: "members", room, after, limit: 100, ref });
+  }, []);
 
   const closeRoom = useCallback((room: string) => {
     connectionRef.current?.send({ type: "leave", room });
@@ -277,6 +288,7 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
           }}
           onDelete={deleteMessage}
           onInvite={invite}
+          onLoadMembers={loadMembers}
         />
       ) : (
         <main className="room room--empty" />

@@ -23,6 +23,7 @@ interface ChatRoomProps {
   onTyping: () => void;
   onDelete: (room: string, offset: number) => void;
   onInvite: (room: string, user: string) => void;
+  onLoadMembers: (room: string, after?: string) => void;
 }
 
 export function ChatRoom(props: ChatRoomProps) {
@@ -46,7 +47,17 @@ export function ChatRoom(props: ChatRoomProps) {
         {props.moderator && room.kind === "room" && room.visibility === "private" && (
           <InviteForm strings={strings} onInvite={(user) => props.onInvite(room.name, user)} />
         )}
-        <MemberList members={room.members} selfId={self.userId} strings={strings} actions={props.memberActions} />
+        <MemberList
+          members={room.members}
+          large={
+            room.memberCount === undefined
+              ? undefined
+              : { count: room.memberCount, pages: room.memberPages, onLoad: (after) => props.onLoadMembers(room.name, after) }
+          }
+          selfId={self.userId}
+          strings={strings}
+          actions={props.memberActions}
+        />
       </header>
       <MessageList
         room={room}

@@ -14,20 +14,39 @@ export interface MemberActions {
 
 interface MemberListProps {
   members: UserRef[];
+  /** In a large room, how many people it has, the pages of them loaded so far, and how to load more. */
+  large?: { count: number; pages?: { users: UserRef[]; next: string | null }; onLoad: (after?: string) => void };
   selfId: string | null;
   strings: Strings;
   actions: MemberActions;
 }
 
 /** Who is in the room; guests (anyone may speak as any guest name) are marked as such. A member's name opens the
- * actions the user has on them. */
-export function MemberList({ members, selfId, strings, actions }: MemberListProps) {
+ * actions the user has on them. A large room shows its count, and its people on demand, searchable and paged. */
+export function MemberList({ members, large, selfId, strings, actions }: MemberListProps) {
   const [open, setOpen] = useState<string | null>(null);
+  if (large) return <LargeMemberList {...large} selfId={selfId} strings={strings} actions={actions} open={open} setOpen={setOpen} />;
   return (
     <section className="members" aria-label={strings.membersHeading}>
       <h3>
         {strings.membersHeading} ({members.length})
       </h3>
+      <MemberItems members={members} selfId={selfId} strings={strings} actions={actions} open={open} setOpen={setOpen} />
+    </section>
+  );
+}
+
+interface MemberItemsProps {
+  members: UserRef[];
+  selfId: string | null;
+  strings: Strings;
+  actions: MemberActions;
+  open: string | null;
+  setOpen: (id: string | null) => void;
+}
+
+function MemberItems({ members, selfId, strings, actions, open, setOpen }: MemberItemsProps) {
+  return (
       <ul className="members__list">
         {members.map((member) => (
           <li key={member.id} className={member.id === selfId ? "members__item members__item--self" : "members__item"} data-user-id={member.id}>
@@ -47,6 +66,43 @@ export function MemberList({ members, selfId, strings, actions }: MemberListProp
           </li>
         ))}
       </ul>
+  );
+}
+
+type LargeMemberListProps = NonNullable<MemberListProps["large"]> & Omit<MemberItemsProps, "members">;
+
+/** "N people", and a panel that pages them in with `members` and filters what it loaded by name. */
+function LargeMemberList({ count, pages, onLoad, selfId, strings, actions, open, setOpen }: LargeMemberListProps) {
+  const [shown, setShown] = useState(false);
+  const [query, setQuery] = useState("");
+  const needle = query.trim().toLocaleLowerCase();
+  const users = (pages?.users ?? []).filter((user) => needle === "" || user.name.toLocaleLowerCase().includes(needle));
+  return (
+    <section className="members members--large" aria-label={strings.membersHeading}>
+      <h3 data-member-count={count}>{strings.people(count)}</h3>
+      <button
+        type="button"
+        className="members__toggle"
+        aria-expanded={shown}
+        onClick={() => {
+          if (!shown && pages === undefined) onLoad();
+          setShown(!shown);
+        }}
+      >
+        {shown ? strings.hidePeople : strings.showPeople}
+      </button>
+      {shown && (
+        <div className="members__panel">
+          <label htmlFor="member-search">{strings.searchPeople}</label>
+          <input id="member-search" type="search" value={query} onChange={(event) => setQuery(event.target.value)} />
+          <MemberItems members={users} selfId={selfId} strings={strings} actions={actions} open={open} setOpen={setOpen} />
+          {pages?.next && (
+            <button type="button" className="members__more" onClick={() => onLoad(pages.next ?? undefined)}>
+              {strings.morePeople}
+            </button>
+          )}
+        </div>
+      )}
     </section>
   );
 }

@@ -1,0 +1,92 @@
+import NIOCore
+import ParleyCore
+import ParleyProtocol
+import Testing
+
+/// Rooms above the presence list limit (shared/contracts/large-rooms.md): a page and a count instead of everyone,
+/// counts at most once per announcement instead of a frame per join, typing only to the recently active, and small
+/// rooms as before.
+@Suite(.timeLimit(.minutes(1))) struct LargeRoomTests {
+    private let limit = 3
+
+    /// What the outbox holds now (nothing, without waiting, when it is empty).
+    private func events(_ outbox: Outbox) -> [ServerEvent] {
+        guard case .frames(let frames) = outbox.take(orNotify: NobodyWaiting()) else { return [] }
+        return frames.compactMap { try? ServerEvent.decode(Frame.payload(of: $0.bytes)) }
+    }
+
+    private func member(_ hub: Hub, _ name: String) -> (Connection, Hub.RoomUsers) {
+        let connection = hub.connect(mode: .parley)!
+        let users = hub.beginJoin("r", connection: connection, user: .guest(named: name))
+        _ = hub.finishJoin("r", connection: connection, deliveredThrough: 0)
+        return (connection, users)
+    }
+
+    @Test func aRoomPastTheLimitListsAPageWithTheCountAndSendsCountsInsteadOfJoins() {
+        let hub = Hub(limits: Limits(presenceListLimit: limit))
+        let (first, _) = member(hub, "a")
+        for name in ["b", "c"] { _ = member(hub, name) }
+        #expect(events(first.outbox).count == 2, "a small room announces each join")
+        let (_, fourth) = member(hub, "d")
+        #expect(fourth.count == 4)
+        #expect(fourth.users.count == limit && fourth.users.contains(.guest(named: "d")))
+        for name in ["e", "f"] { _ = member(hub, name) }
+        #expect(events(first.outbox).isEmpty, "no join frames above the limit")
+        hub.announcePresenceCounts()
+        #expect(events(first.outbox) == [.presenceCount(room: "r", count: 6)])
+        hub.announcePresenceCounts()
+        #expect(events(first.outbox).isEmpty, "nothing when the count did not change")
+    }
+
+    @Test func shrinkingBackToTheLimitSendsTheCountOnceThenPerPersonPresenceAgain() {
+        let hub = Hub(limits: Limits(presenceListLimit: limit))
+        let (watcher, _) = member(hub, "watcher")
+        let others = ["b", "c", "d"].map { member(hub, $0).0 }
+        hub.announcePresenceCounts()
+        _ = events(watcher.outbox)
+        hub.disconnect(others[2])
+        #expect(events(watcher.outbox).isEmpty)
+        hub.announcePresenceCounts()
+        #expect(events(watcher.outbox) == [.presenceCount(room: "r", count: 3)])
+        hub.disconnect(others[1])
+        #expect(events(watcher.outbox) == [.presence(room: "r", event: .leave, user: .guest(named: "c"))])
+        hub.announcePresenceCounts()
+        #expect(events(watcher.outbox).isEmpty)
+    }
+
+    @Test func typingInALargeRoomReachesOnlyThoseWhoTypedOrSentLately() {
+        let hub = Hub(limits: Limits(presenceListLimit: limit))
+        let (talker, _) = member(hub, "talker")
+        let (quiet, _) = member(hub, "quiet")
+        for name in ["c", "d"] { _ = member(hub, name) }
+        let (typist, _) = member(hub, "typist")
+        _ = events(talker.outbox)
+        _ = events(quiet.outbox)
+        hub.deliver([
+            StoredMessage(room: "r", offset: 1, clientID: "x", senderID: UserRef.guest(named: "talker").id, sender: "talker", text: "hi", storedAt: 0)
+        ])
+        _ = events(talker.outbox)
+        _ = events(quiet.outbox)
+        hub.typing(in: "r", user: .guest(named: "typist"))
+        #expect(events(talker.outbox) == [.typing(room: "r", from: .guest(named: "typist"))])
+        #expect(events(quiet.outbox).isEmpty)
+        #expect(events(typist.outbox).filter { if case .typing = $0 { true } else { false } }.isEmpty)
+    }
+
+    @Test func membersPageEveryoneByIdAcrossNodes() {
+        let hub = Hub(limits: Limits(presenceListLimit: limit))
+        for name in ["e", "a", "c"] { _ = member(hub, name) }
+        hub.applyRemotePresence(node: "n2", room: "r", user: .guest(named: "b"), present: true)
+        hub.applyRemotePresence(node: "n2", room: "r", user: .guest(named: "d"), present: true)
+        let first = hub.users(in: "r", after: nil, limit: 2)
+        #expect(first.users.map(\.name) == ["a", "b"] && first.next == UserRef.guest(named: "b").id)
+        let second = hub.users(in: "r", after: first.next, limit: 2)
+        #expect(second.users.map(\.name) == ["c", "d"])
+        let last = hub.users(in: "r", after: second.next, limit: 2)
+        #expect(last.users.map(\.name) == ["e"] && last.next == nil)
+    }
+}
+
+private final class NobodyWaiting: OutboxReader {
+    func outboxHasWork() {}
+}
