@@ -437,10 +437,15 @@ public final class Session: Sendable {
                 throw CommandRejection(.noSuchUser, "there is no user \(peerID)")
             }
             let room = DirectMessages.room(of: user.id, and: peer.id)
-            _ = try await environment.rooms.createRoom(
+            let opened = try await environment.rooms.createRoom(
                 RoomRecord(room: room, kind: .dm, visibility: .private),
                 members: [user.id: .member, peer.id: .member]
             )
+            if opened {
+                // The other person learns of it as of an invitation (on every node), so their room list can show it.
+                try await environment.rooms.invite(peer.id, to: room, by: user.id, origin: environment.node)
+                AccessEvents.apply(.invited(room: room, userID: peer.id, by: user.id), hub: hub, signedIn: environment.signedIn)
+            }
             try await join(room, since: nil, ref: ref, user: user)
         case .rooms:
             // A public room's members are whoever is in it now (joining one records no membership).

@@ -123,6 +123,7 @@ def test_direct_messages_are_one_room_per_pair_and_closed_to_everyone_else(node)
         )
         room = opened["room"]
         assert room == their_room
+        assert await bea.next("invited", room=room) == {"type": "invited", "room": room, "by": "ana"}
         assert (await ana.call("send", room=room, text="oi Bea", id="d1"))["type"] == "ack"
         answered = await bea.call("dm", user="ana")
         assert (answered["room"], answered["peer"]) == (room, {"id": "ana", "name": "Ana"})

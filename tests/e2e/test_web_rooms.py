@@ -84,6 +84,8 @@ def test_a_private_room_invitation_deletion_direct_message_and_kick(start_parley
     member_action(ana, "bea", "dm")
     ana.wait(lambda: title(ana) == "@Bea")
     ana.say("just the two of us")
+    bea.wait(lambda: "ana opened a direct message with you." in notice(bea), message=f"notice: {notice(bea)!r}")
+    bea.wait(lambda: [e.text for e in bea.driver.find_elements(By.CSS_SELECTOR, ".rooms__other .rooms__name")].count("@Ana") == 1)
     member_action(bea, "ana", "dm")
     bea.wait(lambda: title(bea) == "@Ana")
     bea.wait_for_text("just the two of us")

@@ -67,6 +67,7 @@ export interface Strings {
   dismiss: string;
   removed: (room: string, reason: "kicked" | "banned") => string;
   invited: (room: string, by: string) => string;
+  directMessageOpened: (by: string) => string;
   refused: (room: string) => string;
   bannedFromServer: string;
   people: (count: number) => string;
@@ -166,6 +167,7 @@ const portuguese: Strings = {
   dismiss: "Fechar aviso",
   removed: (room, reason) => (reason === "banned" ? `Você foi banido de ${room}.` : `Você foi removido de ${room}.`),
   invited: (room, by) => `${by} convidou você para ${room}.`,
+  directMessageOpened: (by) => `${by} abriu uma conversa direta com você.`,
   refused: (room) => `Você não pode entrar em ${room}.`,
   bannedFromServer: "Você foi banido deste servidor.",
   people: (count) => (count === 1 ? "1 pessoa" : `${count.toLocaleString("pt-BR")} pessoas`),
@@ -265,6 +267,7 @@ const english: Strings = {
   dismiss: "Dismiss",
   removed: (room, reason) => (reason === "banned" ? `You were banned from ${room}.` : `You were removed from ${room}.`),
   invited: (room, by) => `${by} invited you to ${room}.`,
+  directMessageOpened: (by) => `${by} opened a direct message with you.`,
   refused: (room) => `You may not enter ${room}.`,
   bannedFromServer: "You have been banned from this server.",
   people: (count) => (count === 1 ? "1 person" : `${count.toLocaleString("en")} people`),

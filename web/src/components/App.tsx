@@ -304,7 +304,7 @@ function noticeText(notice: Notice, strings: Strings): string {
     case "removed":
       return strings.removed(`#${notice.room}`, notice.reason);
     case "invited":
-      return strings.invited(`#${notice.room}`, notice.by);
+      return notice.room.startsWith("dm-") ? strings.directMessageOpened(notice.by) : strings.invited(`#${notice.room}`, notice.by);
     case "refused":
       return strings.refused(`#${notice.room}`);
     case "failed":
