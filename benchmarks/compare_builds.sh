@@ -36,7 +36,7 @@ try:
 except (OSError, ValueError):
     print(f"{binary}: no report"); sys.exit()
 peak = r.get("serverPeakRSSKiB") or 0
-per_client = f" ({(peak - baseline) / clients:.1f} KiB per client)" if clients else ""
+per_client = f" ({(peak - baseline) / clients:.1f} KiB = {(peak - baseline) * 1024 / clients:,.0f} bytes per client)" if clients else ""
 print(f"{binary}: {r['deliveriesPerSecond']:,.0f} deliveries/s, {r.get('serverCPUMicrosecondsPerDelivery') or 0:.2f} us/delivery, "
       f"p99 {r['latencyMilliseconds']['p99']:.1f} ms, peak RSS {peak:,} KiB{per_client}, "
       f"lost {r['lost']}, disconnects {r['disconnects']}, filled in {r.get('fillSeconds', 0):.1f} s, "

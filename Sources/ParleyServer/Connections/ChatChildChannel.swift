@@ -74,9 +74,9 @@ struct ChatChildChannel: ServerChildChannel, HTTPChannelHandler {
     private struct UpgradeOnUsedConnection: Error {}
 
     /// How each connection sizes its reads. NIO keeps a connection's last read buffer for the next read, so the
-    /// first size is what an idle connection holds: 512 bytes (an upgrade request fits in one or two reads) rather
-    /// than NIO's 2,048; busy connections grow their buffer as their reads fill it.
-    static let readSizes = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536)
+    /// first size is what an idle connection holds: 256 bytes (a client library's upgrade request fits in one read, a
+    /// browser's in two or three) rather than NIO's 2,048; busy connections grow their buffer as their reads fill it.
+    static let readSizes = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 65536)
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
