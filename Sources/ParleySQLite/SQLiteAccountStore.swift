@@ -75,7 +75,7 @@ package final class SQLiteAccountStore: AccountStore {
 
     package func isNameTaken(folded: String) async throws -> Bool {
         try await pool.read { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE folded_name = ? OR id = ?", arguments: [folded, folded]) != nil
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM users WHERE folded_name = ? OR id = ?"), arguments: [folded, folded]) != nil
         }
     }
 

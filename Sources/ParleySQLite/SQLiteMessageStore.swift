@@ -195,8 +195,7 @@ package final class SQLiteMessageStore: MessageStore {
     package func messages(in room: String, after offset: Int64, limit: Int) async throws -> [StoredMessage] {
         try await pool.read { db in
             try Row.fetchAll(
-                db,
-                sql: "SELECT \(Self.columns) FROM messages WHERE room = ? AND room_offset > ? ORDER BY room_offset LIMIT ?",
+                db.cachedStatement(sql: "SELECT \(Self.columns) FROM messages WHERE room = ? AND room_offset > ? ORDER BY room_offset LIMIT ?"),
                 arguments: [room, offset, limit]
             ).map(Self.message(from:))
         }
@@ -205,11 +204,12 @@ package final class SQLiteMessageStore: MessageStore {
     package func messages(in room: String, before offset: Int64?, limit: Int) async throws -> [StoredMessage] {
         try await pool.read { db in
             try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT \(Self.columns) FROM messages WHERE room = ? AND room_offset < ?
-                    ORDER BY room_offset DESC LIMIT ?
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT \(Self.columns) FROM messages WHERE room = ? AND room_offset < ?
+                        ORDER BY room_offset DESC LIMIT ?
+                        """
+                ),
                 arguments: [room, offset ?? Int64.max, limit]
             ).map(Self.message(from:)).reversed()
         }
@@ -237,7 +237,7 @@ package final class SQLiteMessageStore: MessageStore {
     private static let columns = "room, room_offset, sender_id, sender, client_id, text, stored_at, target, deleted"
 
     private static func headOffset(of room: String, in db: Database) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(room_offset), 0) FROM messages WHERE room = ?", arguments: [room]) ?? 0
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(room_offset), 0) FROM messages WHERE room = ?"), arguments: [room]) ?? 0
     }
 
     private static func message(from row: Row) -> StoredMessage {

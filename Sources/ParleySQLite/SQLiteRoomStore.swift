@@ -89,7 +89,7 @@ package final class SQLiteRoomStore: RoomStore {
 
     package func role(of userID: String, in room: String) async throws -> RoomRole? {
         try await pool.read { db in
-            try String.fetchOne(db, sql: "SELECT role FROM room_members WHERE room = ? AND user_id = ?", arguments: [room, userID])
+            try String.fetchOne(db.cachedStatement(sql: "SELECT role FROM room_members WHERE room = ? AND user_id = ?"), arguments: [room, userID])
                 .flatMap(RoomRole.init(rawValue:))
         }
     }
@@ -108,7 +108,7 @@ package final class SQLiteRoomStore: RoomStore {
 
     package func isBanned(_ userID: String, from room: String) async throws -> Bool {
         try await pool.read { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM room_bans WHERE room = ? AND user_id = ?", arguments: [room, userID]) != nil
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM room_bans WHERE room = ? AND user_id = ?"), arguments: [room, userID]) != nil
         }
     }
 
@@ -145,7 +145,7 @@ package final class SQLiteRoomStore: RoomStore {
 
     package func isBannedFromServer(_ userID: String) async throws -> Bool {
         try await pool.read { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM server_bans WHERE user_id = ?", arguments: [userID]) != nil
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM server_bans WHERE user_id = ?"), arguments: [userID]) != nil
         }
     }
 
@@ -252,7 +252,7 @@ package final class SQLiteRoomStore: RoomStore {
     }
 
     private static func record(_ name: String, in db: Database) throws -> RoomRecord? {
-        try Row.fetchOne(db, sql: "SELECT kind, visibility FROM rooms WHERE room = ?", arguments: [name]).map { row in
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT kind, visibility FROM rooms WHERE room = ?"), arguments: [name]).map { row in
             RoomRecord(
                 room: name,
                 kind: RoomKind(rawValue: row["kind"]) ?? .room,
