@@ -16,11 +16,18 @@ interface RoomListProps {
   onCreate: (room: string, visibility: RoomVisibility) => void;
 }
 
-/** A lock for private rooms and direct messages, named for screen readers. */
+/** A lock for private rooms and direct messages, named for screen readers. Drawn, not an emoji: a machine without
+ * an emoji font would show a missing glyph. */
 export function PrivateMark({ strings }: { strings: Strings }) {
   return (
     <span className="lock" role="img" aria-label={strings.privateRoom} title={strings.privateRoom}>
-      🔒
+      <svg viewBox="0 0 16 16" width="0.85em" height="0.85em" aria-hidden="true" focusable="false">
+        <path
+          fill="currentColor"
+          fillRule="evenodd"
+          d="M5 7V5a3 3 0 0 1 6 0v2h1.5v8h-9V7H5zm1.5 0h3V5a1.5 1.5 0 0 0-3 0v2z"
+        />
+      </svg>
     </span>
   );
 }
