@@ -53,7 +53,8 @@ public final class Hub: Sendable {
         /// The users present on this node, by id, with their display name and how many connections they have here.
         var present: [String: (name: String, connections: Int)] = [:]
         /// Whether the room has more users (on every node) than the presence list limit: presence is then a count and
-        /// typing reaches only the recently active.
+        /// typing reaches only the recently active. Kept (set on each join and change of presence) rather than counted,
+        /// because fan-out reads it for every message.
         var large = false
         /// The count last sent in a `presence` count frame, if any.
         var announcedCount: Int?
@@ -238,6 +239,9 @@ public final class Hub: Sendable {
             }
             roomState.members[connection.id]?.replayBuffer = []
             roomState.members[connection.id]?.replayOverflowed = false
+            // Also when the joiner was already present on another node (no announcement): a room new on this node
+            // may be large already.
+            roomState.large = state.userCount(of: room, local: roomState.present) > limits.presenceListLimit
             state.rooms[room] = roomState
             return usersAsJoinedTellsThem(room, joiner: user, state: state)
         }

@@ -387,7 +387,7 @@ public final class Session: Sendable {
             try await join(room, since: since, ref: ref, user: user)
         case .send(let room, let text, let id):
             try validate(room: room)
-            try requireJoined(room)
+            try await requireJoined(room, user: user)
             guard !text.isEmpty else { throw CommandRejection(.badRequest, "field \"text\" must not be empty") }
             guard !text.utf8.contains(0) else { throw CommandRejection(.badRequest, "field \"text\" must not contain U+0000") }
             guard text.utf8.count <= limits.maxTextBytes else {
@@ -408,7 +408,7 @@ public final class Session: Sendable {
             await reply(.history(ref: ref, room: room, messages: messages))
         case .typing(let room):
             try validate(room: room)
-            try requireJoined(room)
+            try await requireJoined(room, user: user)
             hub.typing(in: room, user: user.ref)
         case .leave(let room):
             try validate(room: room)
@@ -503,12 +503,12 @@ public final class Session: Sendable {
             }
             // In a public room, where joining records no membership, whoever is there (or is known) may get a role.
             let current = try await environment.rooms.role(of: target, in: room)
-            var mayJoin = false
-            if record?.visibility == .public {
-                let known = try await environment.rooms.knownUser(target) != nil
-                mayJoin = known || hub.isPresent(target, in: room)
+            var takesARole = current != nil
+            if !takesARole, record?.visibility == .public {
+                takesARole = hub.isPresent(target, in: room)
+                if !takesARole { takesARole = try await environment.rooms.knownUser(target) != nil }
             }
-            guard current != nil || mayJoin else {
+            guard takesARole else {
                 throw CommandRejection(.notMember, "\(target) is not a member of \(room)")
             }
             guard current != .owner else { throw CommandRejection(.forbidden, "the owner's role cannot change") }
@@ -516,7 +516,7 @@ public final class Session: Sendable {
             await reply(.done(ref: ref))
         case .members(let room, let after, let limit):
             try validate(room: room)
-            try requireJoined(room)
+            try await requireJoined(room, user: user)
             let most = max(limits.presenceListLimit, 100)
             let page = hub.users(in: room, after: after, limit: min(limit ?? 100, most))
             await reply(.members(ref: ref, room: room, users: page.users, next: page.next))
@@ -738,6 +738,14 @@ public final class Session: Sendable {
         guard hub.isMember(room, connection: connection) else {
             throw CommandRejection(.notJoined, "join \(room) first")
         }
+    }
+
+    /// Checks that the connection is in the room; when it is not, someone who may not enter it (a private room, a
+    /// direct message, a ban) is told `forbidden`, anyone else `not_joined`. The store is read only on refusal.
+    private func requireJoined(_ room: String, user: User) async throws {
+        guard !hub.isMember(room, connection: connection) else { return }
+        try await requireEntry(to: room, user: user)
+        throw CommandRejection(.notJoined, "join \(room) first")
     }
 
     /// Keeps the newest messages whose encoded size (escapes and every field included, not only the text) fits the

@@ -70,6 +70,7 @@ public struct ParleyServer: Sendable {
         let passwords = Passwords(cost: configuration.passwordCost, threads: passwordThreads)
         var tokens: TrustedTokens?
         if let jwt = configuration.jwt { tokens = try await TrustedTokens(settings: jwt) }
+        let accounts: any AccountStore
         if let location = configuration.postgres {
             let (announcements, announcementQueue) = AsyncStream.makeStream(of: Hub.Announcement.self)
             let hub = Hub(limits: configuration.limits, plainMode: configuration.plainMode, metrics: metrics, announcements: announcementQueue)
@@ -80,12 +81,7 @@ public struct ParleyServer: Sendable {
             self.hub = hub
             self.store = store
             self.rooms = store.rooms
-            self.identity = IdentityService(
-                accounts: store.accounts,
-                passwords: passwords,
-                tokens: tokens,
-                settings: configuration.identity
-            )
+            accounts = store.accounts
             self.broker = PostgresClusterLink(
                 store: store,
                 hub: hub,
@@ -104,14 +100,10 @@ public struct ParleyServer: Sendable {
             )
             self.store = store
             self.rooms = store.rooms
-            self.identity = IdentityService(
-                accounts: store.accounts,
-                passwords: passwords,
-                tokens: tokens,
-                settings: configuration.identity
-            )
+            accounts = store.accounts
             self.broker = nil
         }
+        self.identity = IdentityService(accounts: accounts, passwords: passwords, tokens: tokens, settings: configuration.identity)
     }
 
     private static func metricsFactory(_ registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {

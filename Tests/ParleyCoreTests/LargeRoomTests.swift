@@ -73,6 +73,18 @@ import Testing
         #expect(events(typist.outbox).filter { if case .typing = $0 { true } else { false } }.isEmpty)
     }
 
+    @Test func aRoomNewOnThisNodeIsLargeWhenItsJoinersArePresentElsewhere() {
+        let hub = Hub(limits: Limits(presenceListLimit: limit))
+        for name in ["a", "b", "c", "d"] { hub.applyRemotePresence(node: "n2", room: "r", user: .guest(named: name), present: true) }
+        let (typist, joined) = member(hub, "a")
+        let (quiet, _) = member(hub, "b")
+        #expect(joined.count == 4)
+        _ = events(typist.outbox)
+        _ = events(quiet.outbox)
+        hub.typing(in: "r", user: .guest(named: "a"))
+        #expect(events(quiet.outbox).isEmpty, "typing in a large room reaches only the recently active")
+    }
+
     @Test func membersPageEveryoneByIdAcrossNodes() {
         let hub = Hub(limits: Limits(presenceListLimit: limit))
         for name in ["e", "a", "c"] { _ = member(hub, name) }

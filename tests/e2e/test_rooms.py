@@ -49,8 +49,9 @@ def test_a_private_room_is_invisible_and_closed_to_everyone_but_its_members(node
             ]:
                 refused = await outsider.call(command, **fields)
                 assert (refused["type"], refused["code"]) == ("error", "forbidden"), (command, refused)
-            assert (await outsider.call("send", room="plans", text="in?", id="x"))["code"] == "not_joined"
-            assert (await outsider.call("typing", room="plans"))["code"] == "not_joined"
+            assert (await outsider.call("send", room="plans", text="in?", id="x"))["code"] == "forbidden"
+            assert (await outsider.call("typing", room="plans"))["code"] == "forbidden"
+            assert (await outsider.call("members", room="plans"))["code"] == "forbidden"
             assert "plans" not in [r["room"] for r in (await outsider.call("rooms"))["rooms"]]
         assert await carol.nothing_of("plans") == []
         mine = {r["room"]: r for r in (await ana.call("rooms"))["rooms"]}
@@ -213,8 +214,13 @@ def test_bans_keep_people_out_until_unbanned_and_only_moderators_may_moderate(no
         assert (await bea.call("kick", room="club", user="nobody"))["code"] == "not_member"
         assert (await bea.call("ban", room="club", user="dan"))["type"] == "done"
         assert await dan.next("removed") == {"type": "removed", "room": "club", "reason": "banned"}
-        for command, fields in [("join", {"room": "club"}), ("history", {"room": "club"})]:
-            assert (await dan.call(command, **fields))["code"] == "forbidden"
+        for command, fields in [
+            ("join", {"room": "club"}),
+            ("history", {"room": "club"}),
+            ("send", {"room": "club", "text": "back?", "id": "d1"}),
+            ("typing", {"room": "club"}),
+        ]:
+            assert (await dan.call(command, **fields))["code"] == "forbidden", command
         # Invited again, still banned; unbanned and invited, back in.
         await ana.call("invite", room="club", user="dan")
         assert (await dan.call("join", room="club"))["code"] == "forbidden"
