@@ -123,23 +123,7 @@ package final class PostgresClusterLink: Broker {
     private func listen() async {
         while !Task.isCancelled {
             do {
-                try await store.client.withConnection { connection in
-                    // Named, so that operators (and the tests) can tell it from the pool's other connections.
-                    try await connection.query("SET application_name = 'parley listen'", logger: self.logger).drain()
-                    try await connection.listen(on: ClusterNotification.channel) { notifications in
-                        try await withDeadline(.seconds(30)) { try await self.catchUp() }
-                        self.link.withLock { $0 = LinkState(connected: true) }
-                        try await withThrowingTaskGroup(of: Void.self) { group in
-                            group.addTask { try await self.watch(connection) }
-                            group.addTask {
-                                for try await notification in notifications { try await self.handle(notification.payload) }
-                                throw ClusterLinkError.listenEnded
-                            }
-                            try await group.next()
-                            group.cancelAll()
-                        }
-                    }
-                }
+                try await abandoningOnCancellation { attempt in try await self.listenOnce(attempt) }
             } catch {
                 if Task.isCancelled { break }
                 let wasConnected = link.withLock { link in
@@ -152,6 +136,35 @@ package final class PostgresClusterLink: Broker {
                 }
             }
             try? await Task.sleep(for: .milliseconds(500))
+        }
+    }
+
+    /// Takes a connection from the pool and listens on it until it fails. A lost connection ends `attempt` at
+    /// once: the caller reconnects without waiting for PostgresNIO to give the dead connection back.
+    private func listenOnce(_ attempt: FirstOutcome<Void>) async throws {
+        try await store.client.withConnection { connection in
+            // Named, so that operators (and the tests) can tell it from the pool's other connections.
+            try await withDeadline(.seconds(10)) {
+                try await connection.query("SET application_name = 'parley listen'", logger: self.logger).drain()
+            }
+            try await connection.listen(on: ClusterNotification.channel) { notifications in
+                try await withDeadline(.seconds(30)) { try await self.catchUp() }
+                self.link.withLock { $0 = LinkState(connected: true) }
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await self.watch(connection) }
+                    group.addTask {
+                        for try await notification in notifications { try await self.handle(notification.payload) }
+                        throw ClusterLinkError.listenEnded
+                    }
+                    do {
+                        try await group.next()
+                    } catch {
+                        attempt.resolve(.failure(error))
+                        throw error
+                    }
+                    group.cancelAll()
+                }
+            }
         }
     }
 
@@ -180,14 +193,10 @@ package final class PostgresClusterLink: Broker {
     private func watch(_ connection: PostgresConnection) async throws {
         while true {
             try await Task.sleep(for: nodeTimeout / 3)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await connection.query("SELECT 1", logger: self.logger).drain() }
-                group.addTask {
-                    try await Task.sleep(for: .seconds(5))
-                    throw ClusterLinkError.unresponsive
-                }
-                try await group.next()
-                group.cancelAll()
+            do {
+                try await withDeadline(.seconds(5)) { try await connection.query("SELECT 1", logger: self.logger).drain() }
+            } catch is DeadlineExceeded {
+                throw ClusterLinkError.unresponsive
             }
         }
     }

@@ -82,7 +82,12 @@ package final class PostgresMessageStore: MessageStore {
     package func run() async throws {
         await writes.run { batch in await commit(batch) }
         clientTask.cancel()
-        await clientTask.value
+        let pool = clientTask
+        do {
+            try await withDeadline(.seconds(5)) { await pool.value }
+        } catch {
+            logger.warning("the connection pool did not close within 5 s; leaving it to the end of the process")
+        }
     }
 
     package func append(_ drafts: [MessageDraft]) async throws -> [AppendOutcome] {

@@ -68,6 +68,8 @@ class Parley:
             self.process.send_signal(sig)
         try:
             return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"parley did not exit within {timeout} s of {signal.Signals(sig).name}: {self.stderr()}")
         finally:
             if self.process.poll() is None:
                 self.process.kill()

@@ -391,7 +391,8 @@ def test_readiness_follows_the_database_and_clients_are_sent_away_during_an_outa
     host_port = postgres_url.split("@", 1)[1].split("/", 1)[0]
     host, port = host_port.rsplit(":", 1)
     proxy = TcpProxy(host, int(port))
-    node = start_node(url=postgres_url.replace(host_port, f"127.0.0.1:{proxy.port}"))
+    # At debug level the log shows each service stopping, should the node not stop.
+    node = start_node("--log-level", "debug", url=postgres_url.replace(host_port, f"127.0.0.1:{proxy.port}"))
     wait_until_ready(node)
 
     async def scenario():
