@@ -379,20 +379,17 @@ public final class Session: Sendable {
     }
 
     private func handle(_ command: ClientCommand, ref: Ref?, user: User) async throws {
+        let actions = actions(of: user)
         switch command {
         case .hello:
             throw CommandRejection(.badRequest, "hello was already sent on this connection")
         case .join(let room, let since):
-            try validate(room: room)
+            try RoomActions.validate(room: room)
             try await join(room, since: since, ref: ref, user: user)
         case .send(let room, let text, let id):
-            try validate(room: room)
-            try await requireJoined(room, user: user)
-            guard !text.isEmpty else { throw CommandRejection(.badRequest, "field \"text\" must not be empty") }
-            guard !text.utf8.contains(0) else { throw CommandRejection(.badRequest, "field \"text\" must not contain U+0000") }
-            guard text.utf8.count <= limits.maxTextBytes else {
-                throw CommandRejection(.tooLarge, "text is over \(limits.maxTextBytes) bytes")
-            }
+            try RoomActions.validate(room: room)
+            try await requireJoined(room, actions: actions)
+            try actions.validate(text: text)
             guard allowsStoring(bytes: text.utf8.count) else {
                 hub.metrics.rateLimitedCommands.increment()
                 throw CommandRejection(.rateLimited, "you are sending more text than the server stores for one address or user; slow down")
@@ -401,17 +398,14 @@ public final class Session: Sendable {
             queue(PendingSend(ref: ref, draft: draft, acknowledges: true))
             hub.metrics.messagesReceived.increment()
         case .history(let room, let before, let limit):
-            try validate(room: room)
-            _ = try await requireEntry(to: room, user: user)
-            let page = min(limit ?? limits.joinReplayCount, limits.maxHistoryPage)
-            let messages = Self.trimmedToBudget(try await store.messages(in: room, before: before, limit: page))
+            let messages = try await actions.history(in: room, before: before, limit: limit)
             await reply(.history(ref: ref, room: room, messages: messages))
         case .typing(let room):
-            try validate(room: room)
-            try await requireJoined(room, user: user)
+            try RoomActions.validate(room: room)
+            try await requireJoined(room, actions: actions)
             hub.typing(in: room, user: user.ref)
         case .leave(let room):
-            try validate(room: room)
+            try RoomActions.validate(room: room)
             try requireJoined(room)
             _ = hub.leave(room, connection: connection)
             await reply(.left(ref: ref, room: room))
@@ -420,190 +414,49 @@ public final class Session: Sendable {
         case .refresh(let token):
             await refresh(with: token, ref: ref, user: user)
         case .create(let room, let visibility):
-            try validate(room: room)
-            try requireSignedIn(user, "create rooms")
-            guard !DirectMessages.isReserved(room) else {
-                throw CommandRejection(.forbidden, "room names starting with \(DirectMessages.prefix) are kept for direct messages")
-            }
-            let record = RoomRecord(room: room, kind: .room, visibility: visibility)
-            guard try await environment.rooms.createRoom(record, members: [user.id: .owner]) else {
-                throw CommandRejection(.roomExists, "a room named \(room) exists; pick another name")
-            }
+            try await actions.create(room, visibility: visibility)
             await reply(.created(ref: ref, room: room, visibility: visibility))
         case .dm(let peerID):
-            try requireSignedIn(user, "open direct messages")
-            guard peerID != user.id else { throw CommandRejection(.badRequest, "a direct message needs another user") }
-            guard let peer = try await environment.rooms.knownUser(peerID) else {
-                throw CommandRejection(.noSuchUser, "there is no user \(peerID)")
-            }
-            let room = DirectMessages.room(of: user.id, and: peer.id)
-            let opened = try await environment.rooms.createRoom(
-                RoomRecord(room: room, kind: .dm, visibility: .private),
-                members: [user.id: .member, peer.id: .member]
-            )
-            if opened {
-                // The other person learns of it as of an invitation (on every node), so their room list can show it.
-                try await environment.rooms.invite(peer.id, to: room, by: user.id, origin: environment.node)
-                AccessEvents.apply(.invited(room: room, userID: peer.id, by: user.id), hub: hub, signedIn: environment.signedIn)
-            }
+            let room = try await actions.openDirectMessages(with: peerID)
             try await join(room, since: nil, ref: ref, user: user)
         case .rooms:
-            // A public room's members are whoever is in it now (joining one records no membership).
-            let rooms = try await environment.rooms.rooms(of: user.id).map { summary in
-                var summary = summary
-                if summary.visibility == .public { summary.members = hub.userCount(in: summary.room) }
-                return summary
-            }
-            await reply(.rooms(ref: ref, rooms: rooms))
+            await reply(.rooms(ref: ref, rooms: try await actions.roomList()))
         case .invite(let room, let invitee):
-            try validate(room: room)
-            try requireSignedIn(user, "invite")
-            let record = try await requireModerator(of: room, user: user)
-            guard record.kind == .room, record.visibility == .private else {
-                throw CommandRejection(.badRequest, "only private rooms take invitations; anyone may join \(room)")
-            }
-            guard !invitee.hasPrefix(User.guestIDPrefix), try await environment.rooms.knownUser(invitee) != nil else {
-                throw invitee.hasPrefix(User.guestIDPrefix)
-                    ? CommandRejection(.forbidden, "guests cannot be invited; they may join public rooms")
-                    : CommandRejection(.noSuchUser, "there is no user \(invitee)")
-            }
-            if try await environment.rooms.role(of: invitee, in: room) == nil {
-                try await environment.rooms.invite(invitee, to: room, by: user.id, origin: environment.node)
-                AccessEvents.apply(.invited(room: room, userID: invitee, by: user.id), hub: hub, signedIn: environment.signedIn)
-            }
+            try await actions.invite(invitee, to: room)
             await reply(.done(ref: ref))
         case .kick(let room, let target):
-            try validate(room: room)
-            try await remove(target, from: room, ban: false, user: user)
+            try await actions.remove(target, from: room, ban: false)
             await reply(.done(ref: ref))
         case .ban(let room?, let target):
-            try validate(room: room)
-            try await remove(target, from: room, ban: true, user: user)
+            try await actions.remove(target, from: room, ban: true)
             await reply(.done(ref: ref))
         case .ban(nil, let target):
-            try requireAdmin("ban users from the server")
-            guard target != user.id else { throw CommandRejection(.badRequest, "an admin cannot ban themselves") }
-            try await environment.rooms.setBannedFromServer(true, userID: target, by: user.id, origin: environment.node)
-            AccessEvents.apply(.bannedFromServer(userID: target), hub: hub, signedIn: environment.signedIn)
+            try await actions.setBannedFromServer(true, target)
             await reply(.done(ref: ref))
         case .unban(let room?, let target):
-            try validate(room: room)
-            _ = try await requireModerator(of: room, user: user)
-            try await environment.rooms.unban(target, from: room)
+            try await actions.unban(target, from: room)
             await reply(.done(ref: ref))
         case .unban(nil, let target):
-            try requireAdmin("lift bans from the server")
-            try await environment.rooms.setBannedFromServer(false, userID: target, by: user.id, origin: environment.node)
+            try await actions.setBannedFromServer(false, target)
             await reply(.done(ref: ref))
         case .role(let room, let target, let role):
-            try validate(room: room)
-            let record = try await requireEntry(to: room, user: user)
-            guard record?.kind != .dm, try await effectiveRole(in: room, user: user) == .owner else {
-                throw CommandRejection(.forbidden, "only the room's owner gives roles")
-            }
-            // In a public room, where joining records no membership, whoever is there (or is known) may get a role.
-            let current = try await environment.rooms.role(of: target, in: room)
-            var takesARole = current != nil
-            if !takesARole, record?.visibility == .public {
-                takesARole = hub.isPresent(target, in: room)
-                if !takesARole { takesARole = try await environment.rooms.knownUser(target) != nil }
-            }
-            guard takesARole else {
-                throw CommandRejection(.notMember, "\(target) is not a member of \(room)")
-            }
-            guard current != .owner else { throw CommandRejection(.forbidden, "the owner's role cannot change") }
-            try await environment.rooms.setRole(role, of: target, in: room)
+            try await actions.setRole(role, of: target, in: room)
             await reply(.done(ref: ref))
         case .members(let room, let after, let limit):
-            try validate(room: room)
-            try await requireJoined(room, user: user)
+            try RoomActions.validate(room: room)
+            try await requireJoined(room, actions: actions)
             let most = max(limits.presenceListLimit, 100)
             let page = hub.users(in: room, after: after, limit: min(limit ?? 100, most))
             await reply(.members(ref: ref, room: room, users: page.users, next: page.next))
         case .delete(let room, let offset):
-            try validate(room: room)
-            _ = try await requireEntry(to: room, user: user)
-            guard let message = try await store.messages(in: room, after: offset - 1, limit: 1).first,
-                message.offset == offset, message.target == nil
-            else {
-                throw CommandRejection(.badRequest, "there is no message at offset \(offset) of \(room)")
-            }
-            let role = try await effectiveRole(in: room, user: user)
-            guard message.senderID == user.id || role?.moderates == true else {
-                throw CommandRejection(.forbidden, "only its author, the room's owner and moderators may delete a message")
-            }
-            _ = try await store.append([.deletion(of: offset, in: room, by: user.ref)])
+            try await actions.delete(at: offset, in: room)
             await reply(.done(ref: ref))
         }
     }
 
-    // MARK: Rooms and moderation
-
-    /// Whether the connection speaks for a server admin, who acts as owner everywhere.
-    private var isAdmin: Bool {
-        state.withLock { $0.credential?.admin ?? false }
-    }
-
-    private func requireSignedIn(_ user: User, _ what: String) throws {
-        guard !user.guest else { throw CommandRejection(.forbidden, "guests cannot \(what); sign in first") }
-    }
-
-    private func requireAdmin(_ what: String) throws {
-        guard isAdmin else { throw CommandRejection(.forbidden, "only server admins \(what)") }
-    }
-
-    /// The user's role in the room, an admin's being the owner's.
-    private func effectiveRole(in room: String, user: User) async throws -> RoomRole? {
-        if isAdmin { return .owner }
-        return try await environment.rooms.role(of: user.id, in: room)
-    }
-
-    /// Checks that the user may enter (join, read) the room: not banned from it, and a member of a private room or a
-    /// direct message; admins may enter every room.
-    /// - Returns: The room's record (`nil` for a public room nobody created).
-    @discardableResult
-    private func requireEntry(to room: String, user: User) async throws -> RoomRecord? {
-        let record = try await environment.rooms.room(room)
-        guard !isAdmin else { return record }
-        if try await environment.rooms.isBanned(user.id, from: room) {
-            throw CommandRejection(.forbidden, "you are banned from \(room)")
-        }
-        if let record, record.visibility == .private, try await environment.rooms.role(of: user.id, in: room) == nil {
-            throw CommandRejection(.forbidden, "\(room) is private: only its members may enter")
-        }
-        return record
-    }
-
-    /// Checks that the user moderates the room (owner, moderator or admin).
-    /// - Returns: The room's record.
-    private func requireModerator(of room: String, user: User) async throws -> RoomRecord {
-        guard let record = try await environment.rooms.room(room), record.kind == .room,
-            try await effectiveRole(in: room, user: user)?.moderates == true
-        else {
-            throw CommandRejection(.forbidden, "only the room's owner and moderators may do that")
-        }
-        return record
-    }
-
-    /// Kicks or bans `target` from the room: a moderator may remove members, the owner moderators too, an admin
-    /// anyone; a ban also keeps out someone who is not a member.
-    private func remove(_ target: String, from room: String, ban: Bool, user: User) async throws {
-        _ = try await requireModerator(of: room, user: user)
-        let role = try await effectiveRole(in: room, user: user)
-        let targetRole = try await environment.rooms.role(of: target, in: room)
-        guard ban || targetRole != nil || hub.isPresent(target, in: room) else {
-            throw CommandRejection(.notMember, "\(target) is not a member of \(room)")
-        }
-        guard target != user.id else { throw CommandRejection(.badRequest, "you cannot remove yourself; leave the room instead") }
-        guard isAdmin || (role ?? .member) > (targetRole ?? .member) else {
-            throw CommandRejection(.forbidden, "you cannot remove someone whose role is not below yours")
-        }
-        try await environment.rooms.remove(target, from: room, ban: ban, by: user.id, origin: environment.node)
-        AccessEvents.apply(
-            .removed(room: room, userID: target, reason: ban ? .banned : .kicked),
-            hub: hub,
-            signedIn: environment.signedIn
-        )
+    /// What the user may do in rooms, as this connection's credential has it (an admin's acts as owner everywhere).
+    private func actions(of user: User) -> RoomActions {
+        RoomActions(environment: environment, user: user, isAdmin: state.withLock { $0.credential?.admin ?? false })
     }
 
     /// Checks the user may enter the room, then subscribes, replays from the store and goes live: no gap, no
@@ -613,7 +466,7 @@ public final class Session: Sendable {
         guard hub.roomCount(of: connection) < limits.maxJoinedRooms || hub.isMember(room, connection: connection) else {
             throw CommandRejection(.badRequest, "this connection is in \(limits.maxJoinedRooms) rooms, the most it may join; leave one first")
         }
-        var record = try await requireEntry(to: room, user: user)
+        var record = try await actions(of: user).requireEntry(to: room)
         if record == nil {
             guard !DirectMessages.isReserved(room) else {
                 throw CommandRejection(.forbidden, "\(room) is nobody's direct messages; open yours with dm")
@@ -728,12 +581,6 @@ public final class Session: Sendable {
         user.guest ? nil : environment.users.admit(user.id)
     }
 
-    private func validate(room: String) throws {
-        guard Names.isValidRoom(room) else {
-            throw CommandRejection(.invalidRoom, "a room name is 1–64 characters of A-Z a-z 0-9 - _ .")
-        }
-    }
-
     private func requireJoined(_ room: String) throws {
         guard hub.isMember(room, connection: connection) else {
             throw CommandRejection(.notJoined, "join \(room) first")
@@ -742,25 +589,35 @@ public final class Session: Sendable {
 
     /// Checks that the connection is in the room; when it is not, someone who may not enter it (a private room, a
     /// direct message, a ban) is told `forbidden`, anyone else `not_joined`. The store is read only on refusal.
-    private func requireJoined(_ room: String, user: User) async throws {
+    private func requireJoined(_ room: String, actions: RoomActions) async throws {
         guard !hub.isMember(room, connection: connection) else { return }
-        try await requireEntry(to: room, user: user)
+        try await actions.requireEntry(to: room)
         throw CommandRejection(.notJoined, "join \(room) first")
     }
 
     /// Keeps the newest messages whose encoded size (escapes and every field included, not only the text) fits the
     /// page budget, always at least one. Deletion entries are left out: a deleted message shows as `deleted`.
     static func trimmedToBudget(_ messages: [StoredMessage]) -> [ChatMessage] {
+        withinBudget(messages.reversed()).reversed()
+    }
+
+    /// The same, keeping the oldest: for pages read forward (after an offset).
+    static func trimmedFromOldest(_ messages: [StoredMessage]) -> [ChatMessage] {
+        withinBudget(messages)
+    }
+
+    /// The messages, in the order given, until the page budget is spent (always at least one).
+    private static func withinBudget(_ messages: some Sequence<StoredMessage>) -> [ChatMessage] {
         var total = 0
         var kept: [ChatMessage] = []
-        for message in messages.reversed() where message.target == nil {
+        for message in messages where message.target == nil {
             let chatMessage = message.chatMessage
             let size = ServerEvent.message(chatMessage).jsonBytes().count + 1
             if total + size > historyPageBudget && !kept.isEmpty { break }
             total += size
             kept.append(chatMessage)
         }
-        return kept.reversed()
+        return kept
     }
 
     private static func randomHex(bytes: Int) -> String {

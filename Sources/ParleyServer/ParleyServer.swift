@@ -160,19 +160,20 @@ public struct ParleyServer: Sendable {
         var frameworkLogger = logger
         frameworkLogger.logLevel = max(logger.logLevel, .debug)
         let log = LogThrottle(logger: logger)
+        let settings = WebSocketConnection.Settings(
+            hub: hub,
+            store: store,
+            limits: configuration.limits,
+            userLimits: configuration.userLimits,
+            identity: identity,
+            signedIn: signedIn,
+            rooms: rooms,
+            node: node,
+            heartbeat: Heartbeat(interval: configuration.pingInterval, timeout: configuration.pongTimeout),
+            logger: logger
+        )
         let endpoint = ChatEndpoint(
-            settings: WebSocketConnection.Settings(
-                hub: hub,
-                store: store,
-                limits: configuration.limits,
-                userLimits: configuration.userLimits,
-                identity: identity,
-                signedIn: signedIn,
-                rooms: rooms,
-                node: node,
-                heartbeat: Heartbeat(interval: configuration.pingInterval, timeout: configuration.pongTimeout),
-                logger: logger
-            ),
+            settings: settings,
             originPolicy: OriginPolicy(allowedOrigins: configuration.allowedOrigins),
             log: log
         )
@@ -188,7 +189,7 @@ public struct ParleyServer: Sendable {
         let scheme = certificates == nil ? "http" : "https"
         let host = configuration.host
         return Application(
-            router: makeRouter(),
+            router: makeRouter(sessions: settings.sessionEnvironment),
             server: HTTPServerBuilder { responder in
                 ChatChildChannel(
                     responder: responder,

@@ -150,16 +150,16 @@ extension ParleyServer {
         }
     }
 
-    /// A JSON body of at most ``maxAccountBodyBytes``, sent as `application/json`.
-    static func body<Body: Decodable>(of request: Request, as _: Body.Type) async throws -> Body {
+    /// A JSON body of at most `limit` bytes, sent as `application/json`.
+    static func body<Body: Decodable>(of request: Request, as _: Body.Type, upTo limit: Int = maxAccountBodyBytes) async throws -> Body {
         guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
             throw Failure(.badRequest, "bad_request", "send a JSON body with Content-Type: application/json")
         }
         let bytes: ByteBuffer
         do {
-            bytes = try await request.body.collect(upTo: maxAccountBodyBytes)
+            bytes = try await request.body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
-            throw Failure(.contentTooLarge, "too_large", "the body is over \(maxAccountBodyBytes) bytes")
+            throw Failure(.contentTooLarge, "too_large", "the body is over \(limit) bytes")
         }
         do {
             return try JSONDecoder().decode(Body.self, from: Data(bytes.readableBytesView))

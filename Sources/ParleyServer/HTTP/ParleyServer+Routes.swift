@@ -4,8 +4,9 @@ import ParleyCore
 import Prometheus
 
 extension ParleyServer {
-    /// The plain HTTP routes: health, readiness, metrics, and the web client (embedded, or from `--web-root`).
-    func makeRouter() -> Router<ParleyRequestContext> {
+    /// The plain HTTP routes: health, readiness, metrics, accounts, the chat API (sharing the WebSocket sessions'
+    /// hub, stores and allowances), and the web client (embedded, or from `--web-root`).
+    func makeRouter(sessions: Session.Environment) -> Router<ParleyRequestContext> {
         let router = Router(context: ParleyRequestContext.self)
         let store = self.store
         let broker = self.broker
@@ -30,6 +31,7 @@ extension ParleyServer {
             )
         }
         addAccountRoutes(to: router)
+        addChatRoutes(to: router, sessions: sessions)
         router.get("/ws") { _, _ in
             Self.json(.upgradeRequired, #"{"error":"/ws is a WebSocket endpoint: connect with a WebSocket client"}"#)
         }

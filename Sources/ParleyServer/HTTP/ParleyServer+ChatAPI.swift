@@ -1,0 +1,276 @@
+import CoreMetrics
+import HTTPTypes
+import Hummingbird
+import ParleyCore
+import ParleyIdentity
+import ParleyProtocol
+
+/// The chat over plain HTTP (`/api/v1/rooms…`), for application backends and clients that cannot open a WebSocket:
+/// the same commands as parley.v1, through the same ``RoomActions``, so the same access rules. Every request
+/// carries a credential (the session cookie or `Authorization: Bearer`); every error is
+/// `{"error":{"code","message"}}` with the protocol's code and a fitting status.
+extension ParleyServer {
+    func addChatRoutes(to router: Router<ParleyRequestContext>, sessions: Session.Environment) {
+        let api = router.group("api/v1")
+        let caller = APICaller(
+            identity: identity,
+            originPolicy: OriginPolicy(allowedOrigins: configuration.allowedOrigins),
+            sessions: sessions
+        )
+        let limits = sessions.limits
+        // A message's text may be escaped six times over in JSON (`\u0001`), beside its id.
+        let maxPostBytes = max(Self.maxAccountBodyBytes, limits.maxTextBytes * 6 + 1024)
+
+        api.get("rooms") { request, _ in
+            await caller.answering(request) { actions in
+                Self.json(.ok, RoomList(rooms: try await actions.roomList()))
+            }
+        }
+        api.post("rooms") { request, _ in
+            await caller.answering(request) { actions in
+                let body = try await Self.body(of: request, as: NewRoom.self)
+                let visibility = body.visibility ?? .public
+                try await actions.create(body.room, visibility: visibility)
+                return Self.json(.created, NewRoom(room: body.room, visibility: visibility))
+            }
+        }
+        api.get("rooms/:room/messages") { request, context in
+            await caller.answering(request, in: context) { actions, room in
+                let query = request.uri.queryParameters
+                let before = try Self.offset(query["before"], named: "before")
+                let after = try Self.offset(query["after"], named: "after")
+                let limit = try Self.limit(query["limit"])
+                let messages: [ChatMessage]
+                switch (before, after) {
+                case (_?, _?):
+                    throw Failure(.badRequest, "bad_request", "give before or after, not both")
+                case (nil, let after?):
+                    messages = try await actions.messages(in: room, after: after, limit: limit)
+                case (let before, nil):
+                    messages = try await actions.history(in: room, before: before, limit: limit)
+                }
+                return Self.json(.ok, MessagePage(room: room, messages: messages))
+            }
+        }
+        api.post("rooms/:room/messages") { request, context in
+            await caller.answering(request, in: context) { actions, room in
+                let body = try await Self.body(of: request, as: NewMessage.self, upTo: maxPostBytes)
+                return try await caller.post(body, to: room, as: actions)
+            }
+        }
+        api.delete("rooms/:room/messages/:offset") { request, context in
+            await caller.answering(request, in: context) { actions, room in
+                guard let offset = try Self.offset(context.parameters.get("offset"), named: "offset") else {
+                    throw Failure(.badRequest, "bad_request", "give the offset of the message to delete")
+                }
+                try await actions.delete(at: offset, in: room)
+                return Self.noContent()
+            }
+        }
+        api.post("rooms/:room/typing") { request, context in
+            await caller.answering(request, in: context) { actions, room in
+                try await actions.requireEntry(to: room)
+                sessions.hub.typing(in: room, user: actions.user.ref)
+                return Self.noContent()
+            }
+        }
+        api.get("rooms/:room/members") { request, context in
+            await caller.answering(request, in: context) { actions, room in
+                try await actions.requireEntry(to: room)
+                let query = request.uri.queryParameters
+                let most = max(limits.presenceListLimit, 100)
+                let limit = min(try Self.limit(query["limit"]) ?? 100, most)
+                let page = sessions.hub.users(in: room, after: query["after"].map(String.init), limit: limit)
+                return Self.json(.ok, MemberPage(room: room, users: page.users, next: page.next))
+            }
+        }
+        for (name, act) in Self.moderationActions {
+            api.post("rooms/:room/\(name)") { request, context in
+                await caller.answering(request, in: context) { actions, room in
+                    let body = try await Self.body(of: request, as: Moderation.self)
+                    try await act(actions, room, body)
+                    return Self.noContent()
+                }
+            }
+        }
+        api.post("bans") { request, _ in
+            await caller.answering(request) { actions in
+                let body = try await Self.body(of: request, as: Moderation.self)
+                try await actions.setBannedFromServer(true, body.user)
+                return Self.noContent()
+            }
+        }
+        api.delete("bans/:user") { request, context in
+            await caller.answering(request) { actions in
+                try await actions.setBannedFromServer(false, try context.parameters.require("user"))
+                return Self.noContent()
+            }
+        }
+    }
+
+    private static func noContent() -> Response {
+        Response(status: .noContent, headers: [.cacheControl: "no-store"])
+    }
+
+    /// The moderation commands, each a `POST /api/v1/rooms/{room}/NAME` with `{"user"}` (and `"role"` for `role`).
+    private static let moderationActions: [(String, @Sendable (RoomActions, String, Moderation) async throws -> Void)] = [
+        ("invite", { actions, room, body in try await actions.invite(body.user, to: room) }),
+        ("kick", { actions, room, body in try await actions.remove(body.user, from: room, ban: false) }),
+        ("ban", { actions, room, body in try await actions.remove(body.user, from: room, ban: true) }),
+        ("unban", { actions, room, body in try await actions.unban(body.user, from: room) }),
+        (
+            "role",
+            { actions, room, body in
+                guard let role = body.role else { throw Failure(.badRequest, "bad_request", "field \"role\" is required") }
+                try await actions.setRole(role, of: body.user, in: room)
+            }
+        ),
+    ]
+
+    /// An offset from a query parameter or the path: a whole number, 0 or more.
+    private static func offset(_ text: Substring?, named name: String) throws -> Int64? {
+        try offset(text.map(String.init), named: name)
+    }
+
+    private static func offset(_ text: String?, named name: String) throws -> Int64? {
+        guard let text else { return nil }
+        guard let value = Int64(text), value >= 0 else {
+            throw Failure(.badRequest, "bad_request", "\(name) must be a whole number, 0 or more")
+        }
+        return value
+    }
+
+    private static func limit(_ text: Substring?) throws -> Int? {
+        guard let text else { return nil }
+        guard let value = Int(text), value >= 1 else {
+            throw Failure(.badRequest, "bad_request", "limit must be a whole number, 1 or more")
+        }
+        return value
+    }
+
+    // MARK: Bodies
+
+    private struct RoomList: Encodable {
+        var rooms: [RoomSummary]
+    }
+
+    private struct NewRoom: Codable {
+        var room: String
+        var visibility: RoomVisibility?
+    }
+
+    private struct MessagePage: Encodable {
+        var room: String
+        var messages: [ChatMessage]
+    }
+
+    struct NewMessage: Decodable {
+        var text: String
+        var id: String
+    }
+
+    private struct MemberPage: Encodable {
+        var room: String
+        var users: [UserRef]
+        var next: String?
+    }
+
+    private struct Moderation: Decodable {
+        var user: String
+        var role: RoomRole?
+    }
+}
+
+/// Who an API request speaks for, and the answers common to every chat endpoint.
+struct APICaller: Sendable {
+    let identity: IdentityService
+    let originPolicy: OriginPolicy
+    let sessions: Session.Environment
+
+    /// The acknowledgement of a stored message, as parley.v1's `ack` has it.
+    private struct Ack: Encodable {
+        var room: String
+        var id: String
+        var offset: Int64
+        var ts: String
+    }
+
+    /// Authenticates the request, runs `handler` with what its user may do, and answers every refusal with its
+    /// status and JSON error (a database that cannot be reached with `503`).
+    func answering(_ request: Request, _ handler: (RoomActions) async throws -> Response) async -> Response {
+        await ParleyServer.answering {
+            let token = try ParleyServer.token(of: request, originPolicy: originPolicy)
+            let credential = try await ParleyServer.credential(of: token, identity: identity)
+            if try await sessions.rooms.isBannedFromServer(credential.user.id) {
+                throw ParleyServer.Failure(.forbidden, "forbidden", "you are banned from this server")
+            }
+            do {
+                return try await handler(RoomActions(environment: sessions, user: credential.user, isAdmin: credential.admin))
+            } catch let rejection as CommandRejection {
+                sessions.hub.metrics.countError(rejection.code)
+                var response = ParleyServer.error(Self.status(of: rejection.code), rejection.code.rawValue, rejection.message)
+                if rejection.code == .rateLimited { response.headers[.retryAfter] = "1" }
+                return response
+            }
+        }
+    }
+
+    /// The same, for an endpoint under `/api/v1/rooms/{room}/`: the handler also gets the room, a valid name.
+    func answering(
+        _ request: Request,
+        in context: ParleyRequestContext,
+        _ handler: (RoomActions, String) async throws -> Response
+    ) async -> Response {
+        await answering(request) { actions in
+            let room = try context.parameters.require("room")
+            try RoomActions.validate(room: room)
+            return try await handler(actions, room)
+        }
+    }
+
+    /// Stores a message and answers its `ack`: `201` the first time, `200` with the original for the same id again.
+    func post(_ body: ParleyServer.NewMessage, to room: String, as actions: RoomActions) async throws -> Response {
+        try RoomActions.validate(room: room)
+        guard (1...128).contains(body.id.utf8.count), !body.id.utf8.contains(0) else {
+            throw CommandRejection(.badRequest, "field \"id\" must be 1–128 bytes without U+0000")
+        }
+        try actions.validate(text: body.text)
+        try await actions.requireEntry(to: room)
+        let user = actions.user
+        guard let allowance = sessions.users.admit(user.id) else {
+            throw CommandRejection(.rateLimited, "\(user.id) has as many connections open as the server allows; close one")
+        }
+        defer { sessions.users.release(allowance) }
+        guard allowance.allowsCommand(), allowance.allowsStoring(bytes: body.text.utf8.count) else {
+            sessions.hub.metrics.rateLimitedCommands.increment()
+            throw CommandRejection(.rateLimited, "you are sending faster than the server allows one user; slow down")
+        }
+        let draft = MessageDraft(room: room, senderID: user.id, sender: user.name, clientID: body.id, text: body.text)
+        guard let outcome = try await sessions.store.append([draft]).first else {
+            throw CommandRejection(.internal, "the message could not be stored; send it again with the same id")
+        }
+        sessions.hub.metrics.messagesReceived.increment()
+        let message = outcome.message
+        let ack = Ack(
+            room: message.room,
+            id: message.clientID,
+            offset: message.offset,
+            ts: Timestamp.rfc3339(millisecondsSinceEpoch: message.storedAt)
+        )
+        return ParleyServer.json(outcome.isNew ? .created : .ok, ack)
+    }
+
+    /// The HTTP status of each protocol error code.
+    static func status(of code: ErrorCode) -> HTTPResponse.Status {
+        switch code {
+        case .badRequest, .unknownType, .helloRequired, .invalidRoom, .invalidName: .badRequest
+        case .notJoined, .notMember, .noSuchUser: .notFound
+        case .nameTaken, .roomExists: .conflict
+        case .tooLarge: .contentTooLarge
+        case .rateLimited: .tooManyRequests
+        case .unauthorized: .unauthorized
+        case .forbidden: .forbidden
+        case .internal: .serviceUnavailable
+        }
+    }
+}
