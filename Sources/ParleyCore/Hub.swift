@@ -165,6 +165,7 @@ public final class Hub: Sendable {
             state.nextConnectionID += 1
             state.connections[connection.id] = connection
             metrics.connectionsOpen.increment()
+            if format == .serverSentEvents { EventStreams.opened() }
             if mode == .plain {
                 var lobby = state.rooms.removeValue(forKey: plainMode.room) ?? Room()
                 var member = Member(connection: connection, user: nil)
@@ -183,6 +184,7 @@ public final class Hub: Sendable {
         state.withLock { state in
             guard state.connections.removeValue(forKey: connection.id) != nil else { return }
             metrics.connectionsOpen.decrement()
+            if connection.format == .serverSentEvents { EventStreams.closed() }
             for room in state.roomsOfConnection.removeValue(forKey: connection.id) ?? [] {
                 removeMember(connection, from: room, in: &state)
             }
@@ -201,7 +203,7 @@ public final class Hub: Sendable {
 
     private func sendPlainDisconnectNotice(in state: State) {
         guard let lobby = state.rooms[plainMode.room] else { return }
-        let notice = FormatEncodings { $0.text(plainMode.disconnectNotice) }
+        let notice = FormatEncodings(text: plainMode.disconnectNotice)
         for member in lobby.members.values where member.connection.mode == .plain {
             member.connection.outbox.push(notice[member.connection.format])
         }
@@ -294,7 +296,7 @@ public final class Hub: Sendable {
                 guard var roomState = state.rooms.removeValue(forKey: room) else { continue }
                 let count = state.userCount(of: room, local: roomState.present)
                 if count != roomState.announcedCount {
-                    send(FormatEncodings { $0.encode(.presenceCount(room: room, count: count)) }, toOthersThan: "", in: &roomState)
+                    send(FormatEncodings(.presenceCount(room: room, count: count)), toOthersThan: "", in: &roomState)
                 }
                 // Back at or under the limit, the room is small again: each join and leave is its own frame.
                 roomState.announcedCount = count > limits.presenceListLimit ? count : nil
@@ -325,7 +327,7 @@ public final class Hub: Sendable {
             state.changedCounts.insert(room)
             return
         }
-        let event = FormatEncodings { $0.encode(.presence(room: room, event: change, user: user)) }
+        let event = FormatEncodings(.presence(room: room, event: change, user: user))
         send(event, toOthersThan: user.id, in: &roomState)
     }
 
@@ -417,7 +419,7 @@ public final class Hub: Sendable {
 
     /// Tells the members on this node, but `user`'s own connections, that `user` (on another node) is typing.
     public func remoteTyping(in room: String, user: UserRef) {
-        let frame = FormatEncodings { $0.encode(.typing(room: room, from: user)) }
+        let frame = FormatEncodings(.typing(room: room, from: user))
         state.withLock { state in
             guard var roomState = state.rooms.removeValue(forKey: room) else { return }
             if roomState.large {
@@ -439,11 +441,11 @@ public final class Hub: Sendable {
     /// are skipped.
     public func deliver(_ messages: [StoredMessage]) {
         for message in messages {
-            let frames = FormatEncodings { $0.encode(message.event) }
+            let frames = FormatEncodings(message.event)
             // Plain clients get texts: a deletion entry is nothing to them.
             let plainFrames =
                 message.room == plainMode.room && message.target == nil
-                ? FormatEncodings { $0.text(plainMode.messagePrefix + message.text) } : nil
+                ? FormatEncodings(text: plainMode.messagePrefix + message.text) : nil
             let delivered = state.withLock { state -> Int in
                 // Taken out of the dictionary, not copied: mutating a copy would copy every member (copy-on-write).
                 if message.room == plainMode.room { state.plainRoomHead = max(state.plainRoomHead, message.offset) }

@@ -247,9 +247,9 @@ public final class Session: Sendable {
     }
 
     /// The answer to every command over the rate limit, encoded once: a flood must cost the server little.
-    private static let rateLimitedFrames = FormatEncodings {
-        $0.encode(.error(ref: nil, code: .rateLimited, message: "too many commands; slow down"))
-    }
+    private static let rateLimitedFrames = FormatEncodings(
+        .error(ref: nil, code: .rateLimited, message: "too many commands; slow down")
+    )
 
     private func receiveCommand(_ text: String) async {
         guard allowedByRateLimit() else {

@@ -211,10 +211,15 @@ extension ParleyServer {
     }
 
     static func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
+        json(status, jsonText(value))
+    }
+
+    /// A value as compact JSON with sorted keys (what every answer body is).
+    static func jsonText(_ value: some Encodable) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Strings, booleans and arrays of them: encoding cannot fail.
-        return json(status, String(decoding: try! encoder.encode(value), as: UTF8.self))
+        // Strings, numbers, booleans and arrays of them: encoding cannot fail.
+        return String(decoding: try! encoder.encode(value), as: UTF8.self)
     }
 
     static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {

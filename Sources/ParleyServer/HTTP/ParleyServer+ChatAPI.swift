@@ -17,6 +17,7 @@ extension ParleyServer {
             originPolicy: OriginPolicy(allowedOrigins: configuration.allowedOrigins),
             sessions: sessions
         )
+        addEventStreamRoute(to: router, caller: caller)
         let limits = sessions.limits
         // A message's text may be escaped six times over in JSON (`\u0001`), beside its id.
         let maxPostBytes = max(Self.maxAccountBodyBytes, limits.maxTextBytes * 6 + 1024)
