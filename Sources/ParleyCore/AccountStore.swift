@@ -31,14 +31,58 @@ package enum CredentialEvent: Sendable, Equatable {
     case accountChanged(userID: String)
 }
 
+/// What an API key may do over the HTTP API.
+package enum APIKeyScope: String, Sendable, CaseIterable, Comparable {
+    /// Read every room: the room list, history, members, the event stream.
+    case read
+    /// Post (as any user, with `as`) and send typing.
+    case publish
+    /// Create rooms, delete messages, invite, kick, ban, give roles, ban from the server.
+    case moderate
+
+    package static func < (lhs: APIKeyScope, rhs: APIKeyScope) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+/// A key an application's backend uses with the HTTP API (`parley keys create`); stored only as its hash.
+package struct APIKey: Sendable, Equatable {
+    /// The name it was created with (1–32 of `a-z 0-9 _ . -`), by which it is listed and revoked.
+    package var name: String
+    /// What it may do.
+    package var scopes: Set<APIKeyScope>
+    /// When it was created, in milliseconds since the Unix epoch.
+    package var createdAt: Int64
+
+    /// Creates a key's record.
+    package init(name: String, scopes: Set<APIKeyScope>, createdAt: Int64) {
+        self.name = name
+        self.scopes = scopes
+        self.createdAt = createdAt
+    }
+
+    /// The scopes as stored: comma-separated, in order.
+    package var storedScopes: String {
+        scopes.sorted().map(\.rawValue).joined(separator: ",")
+    }
+
+    /// Reads stored scopes (unknown ones are left out).
+    package static func scopes(stored: String) -> Set<APIKeyScope> {
+        Set(stored.split(separator: ",").compactMap { APIKeyScope(rawValue: String($0)) })
+    }
+}
+
 /// Why an account store refused a change.
 package enum AccountStoreError: Error, Equatable, CustomStringConvertible {
     /// The login name is taken.
     case userTaken(String)
+    /// An API key has that name.
+    case keyTaken(String)
 
     package var description: String {
         switch self {
         case .userTaken(let id): "the user name \(id) is taken"
+        case .keyTaken(let name): "an API key named \(name) exists"
         }
     }
 }
@@ -87,4 +131,16 @@ package protocol AccountStore: Sendable {
 
     /// The id of the newest credential event (0 when there is none): where a node starts polling.
     func latestCredentialEventID() async throws -> Int64
+
+    /// Stores an API key by the hash of its secret; throws ``AccountStoreError/keyTaken(_:)`` for a taken name.
+    func createAPIKey(_ key: APIKey, hash: String) async throws
+
+    /// The API key whose secret has this hash, unless it was revoked.
+    func apiKey(hash: String) async throws -> APIKey?
+
+    /// Every API key, by name.
+    func apiKeys() async throws -> [APIKey]
+
+    /// Deletes an API key: it stops working at once on every node. Returns `false` when there is none of that name.
+    func revokeAPIKey(named name: String) async throws -> Bool
 }

@@ -79,6 +79,9 @@ public final class IdentityService: IdentityProvider {
             }
             return Credential(user: account.user, admin: account.admin, expiresAt: expiresAt, sessionTokenHash: hash)
         }
+        if APIKeys.isAPIKey(token) {
+            throw AuthenticationFailure("an API key works only with the HTTP API (/api/v1/…); sign in to chat")
+        }
         guard let tokens else {
             throw AuthenticationFailure("this server accepts only its own session tokens; sign in to get one")
         }

@@ -4,7 +4,8 @@ import Foundation
 /// Parley's own session tokens: 256 random bits, given to the client once and stored only as their SHA-256.
 package enum SessionTokens {
     /// A new token and the hash to store for it.
-    package static func make() -> (token: String, hash: String) {
+    /// - Parameter prefix: What the token starts with (API keys have their own).
+    package static func make(prefix: String = prefix) -> (token: String, hash: String) {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         let token =

@@ -46,6 +46,48 @@ package final class PostgresAccountStore: AccountStore {
         """,
     ]
 
+    /// API keys (schema version 5).
+    static let keyMigrationStatements = [
+        """
+        CREATE TABLE parley_api_keys (
+            name text PRIMARY KEY,
+            key_hash text NOT NULL UNIQUE,
+            scopes text NOT NULL,
+            created_at bigint NOT NULL
+        )
+        """
+    ]
+
+    package func createAPIKey(_ key: APIKey, hash: String) async throws {
+        let inserted = try await database.rows(
+            """
+            INSERT INTO parley_api_keys (name, key_hash, scopes, created_at)
+            VALUES (\(key.name), \(hash), \(key.storedScopes), \(key.createdAt))
+            ON CONFLICT (name) DO NOTHING RETURNING name
+            """,
+            as: String.self
+        )
+        guard !inserted.isEmpty else { throw AccountStoreError.keyTaken(key.name) }
+    }
+
+    package func apiKey(hash: String) async throws -> APIKey? {
+        try await database.rows(
+            "SELECT name, scopes, created_at FROM parley_api_keys WHERE key_hash = \(hash)",
+            as: (String, String, Int64).self
+        ).first.map { APIKey(name: $0.0, scopes: APIKey.scopes(stored: $0.1), createdAt: $0.2) }
+    }
+
+    package func apiKeys() async throws -> [APIKey] {
+        try await database.rows(
+            "SELECT name, scopes, created_at FROM parley_api_keys ORDER BY name",
+            as: (String, String, Int64).self
+        ).map { APIKey(name: $0.0, scopes: APIKey.scopes(stored: $0.1), createdAt: $0.2) }
+    }
+
+    package func revokeAPIKey(named name: String) async throws -> Bool {
+        try await !database.rows("DELETE FROM parley_api_keys WHERE name = \(name) RETURNING name", as: String.self).isEmpty
+    }
+
     package func createAccount(_ account: Account, foldedName: String, passwordHash: String) async throws {
         let inserted = try await database.rows(
             """

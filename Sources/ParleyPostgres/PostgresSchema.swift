@@ -68,6 +68,7 @@ enum PostgresSchema {
         ),
         Migration(version: 3, name: "accounts and sessions", statements: PostgresAccountStore.migrationStatements),
         Migration(version: 4, name: "rooms and moderation", statements: PostgresRoomStore.migrationStatements),
+        Migration(version: 5, name: "api keys", statements: PostgresAccountStore.keyMigrationStatements),
     ]
 
     /// Applies the migrations the database lacks, in one transaction under an advisory lock (nodes starting

@@ -45,6 +45,22 @@ package final class SQLiteAccountStore: AccountStore {
         }
     }
 
+    /// API keys, added after the rooms' tables (migrations run in the order they are registered).
+    static func registerKeyMigrations(in migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v6: api keys") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE api_keys (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        key_hash TEXT NOT NULL UNIQUE,
+                        scopes TEXT NOT NULL,
+                        created_at INTEGER NOT NULL
+                    );
+                    """
+            )
+        }
+    }
+
     package func createAccount(_ account: Account, foldedName: String, passwordHash: String) async throws {
         try await pool.write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [account.id]) == nil else {
@@ -145,6 +161,42 @@ package final class SQLiteAccountStore: AccountStore {
 
     package func latestCredentialEventID() async throws -> Int64 {
         try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM credential_events") ?? 0 }
+    }
+
+    package func createAPIKey(_ key: APIKey, hash: String) async throws {
+        try await pool.write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM api_keys WHERE name = ?", arguments: [key.name]) == nil else {
+                throw AccountStoreError.keyTaken(key.name)
+            }
+            try db.execute(
+                sql: "INSERT INTO api_keys (name, key_hash, scopes, created_at) VALUES (?, ?, ?, ?)",
+                arguments: [key.name, hash, key.storedScopes, key.createdAt]
+            )
+        }
+    }
+
+    package func apiKey(hash: String) async throws -> APIKey? {
+        try await pool.read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT name, scopes, created_at FROM api_keys WHERE key_hash = ?"), arguments: [hash])
+                .map(Self.apiKey(from:))
+        }
+    }
+
+    package func apiKeys() async throws -> [APIKey] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, scopes, created_at FROM api_keys ORDER BY name").map(Self.apiKey(from:))
+        }
+    }
+
+    package func revokeAPIKey(named name: String) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM api_keys WHERE name = ?", arguments: [name])
+            return db.changesCount > 0
+        }
+    }
+
+    private static func apiKey(from row: Row) -> APIKey {
+        APIKey(name: row["name"], scopes: APIKey.scopes(stored: row["scopes"]), createdAt: row["created_at"])
     }
 
     private static let columns = "id, name, admin, disabled, created_at"

@@ -113,6 +113,7 @@ package final class SQLiteMessageStore: MessageStore {
         }
         SQLiteAccountStore.registerMigrations(in: &migrator)
         SQLiteRoomStore.registerMigrations(in: &migrator)
+        SQLiteAccountStore.registerKeyMigrations(in: &migrator)
         return migrator
     }
 

@@ -9,6 +9,6 @@ struct Parley: AsyncParsableCommand {
         commandName: "parley",
         abstract: "A self-hosted real-time chat server.",
         version: version,
-        subcommands: [Serve.self, Users.self, Backup.self]
+        subcommands: [Serve.self, Users.self, Keys.self, Backup.self]
     )
 }

@@ -88,7 +88,7 @@ import Testing
         try await Self.withStore(at: path) { _ in }
         let database = try DatabaseQueue(path: path)
         let migrations = try await database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
-        #expect(migrations == ["v1: messages", "v2: health probe", "v3: sender ids", "v4: accounts", "v5: rooms and moderation"])
+        #expect(migrations == ["v1: messages", "v2: health probe", "v3: sender ids", "v4: accounts", "v5: rooms and moderation", "v6: api keys"])
         let journal = try await database.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
         let insert = "INSERT INTO messages (room, room_offset, sender_id, sender, client_id, text, stored_at) VALUES"

@@ -229,7 +229,7 @@ def test_a_database_from_before_users_keeps_its_history_with_guest_sender_ids(st
         await ana.close()
 
     asyncio.run(scenario())
-    assert psql(postgres_url, "SELECT max(version) FROM parley_migrations") == "4"
+    assert psql(postgres_url, "SELECT max(version) FROM parley_migrations") == "5"
     # Rooms from before rooms had owners are public rooms without one.
     assert psql(postgres_url, "SELECT kind || ' ' || visibility FROM parley_rooms WHERE room = 'old'") == "room public"
     assert psql(postgres_url, "SELECT count(*) FROM parley_room_members WHERE role = 'owner'") == "0"

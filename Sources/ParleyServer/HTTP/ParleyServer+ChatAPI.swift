@@ -23,12 +23,12 @@ extension ParleyServer {
         let maxPostBytes = max(Self.maxAccountBodyBytes, limits.maxTextBytes * 6 + 1024)
 
         api.get("rooms") { request, _ in
-            await caller.answering(request) { actions in
+            await caller.answering(request, needs: .read) { actions in
                 Self.json(.ok, RoomList(rooms: try await actions.roomList()))
             }
         }
         api.post("rooms") { request, _ in
-            await caller.answering(request) { actions in
+            await caller.answering(request, needs: .moderate) { actions in
                 let body = try await Self.body(of: request, as: NewRoom.self)
                 let visibility = body.visibility ?? .public
                 try await actions.create(body.room, visibility: visibility)
@@ -36,7 +36,7 @@ extension ParleyServer {
             }
         }
         api.get("rooms/:room/messages") { request, context in
-            await caller.answering(request, in: context) { actions, room in
+            await caller.answering(request, in: context, needs: .read) { actions, room in
                 let query = request.uri.queryParameters
                 let before = try Self.offset(query["before"], named: "before")
                 let after = try Self.offset(query["after"], named: "after")
@@ -54,13 +54,13 @@ extension ParleyServer {
             }
         }
         api.post("rooms/:room/messages") { request, context in
-            await caller.answering(request, in: context) { actions, room in
+            await caller.answering(request, in: context, needs: .publish) { actions, room, key in
                 let body = try await Self.body(of: request, as: NewMessage.self, upTo: maxPostBytes)
-                return try await caller.post(body, to: room, as: actions)
+                return try await caller.post(body, to: room, as: actions, key: key)
             }
         }
         api.delete("rooms/:room/messages/:offset") { request, context in
-            await caller.answering(request, in: context) { actions, room in
+            await caller.answering(request, in: context, needs: .moderate) { actions, room in
                 guard let offset = try Self.offset(context.parameters.get("offset"), named: "offset") else {
                     throw Failure(.badRequest, "bad_request", "give the offset of the message to delete")
                 }
@@ -69,14 +69,14 @@ extension ParleyServer {
             }
         }
         api.post("rooms/:room/typing") { request, context in
-            await caller.answering(request, in: context) { actions, room in
+            await caller.answering(request, in: context, needs: .publish) { actions, room in
                 try await actions.requireEntry(to: room)
                 sessions.hub.typing(in: room, user: actions.user.ref)
                 return Self.noContent()
             }
         }
         api.get("rooms/:room/members") { request, context in
-            await caller.answering(request, in: context) { actions, room in
+            await caller.answering(request, in: context, needs: .read) { actions, room in
                 try await actions.requireEntry(to: room)
                 let query = request.uri.queryParameters
                 let most = max(limits.presenceListLimit, 100)
@@ -87,7 +87,7 @@ extension ParleyServer {
         }
         for (name, act) in Self.moderationActions {
             api.post("rooms/:room/\(name)") { request, context in
-                await caller.answering(request, in: context) { actions, room in
+                await caller.answering(request, in: context, needs: .moderate) { actions, room in
                     let body = try await Self.body(of: request, as: Moderation.self)
                     try await act(actions, room, body)
                     return Self.noContent()
@@ -95,14 +95,14 @@ extension ParleyServer {
             }
         }
         api.post("bans") { request, _ in
-            await caller.answering(request) { actions in
+            await caller.answering(request, needs: .moderate) { actions in
                 let body = try await Self.body(of: request, as: Moderation.self)
                 try await actions.setBannedFromServer(true, body.user)
                 return Self.noContent()
             }
         }
         api.delete("bans/:user") { request, context in
-            await caller.answering(request) { actions in
+            await caller.answering(request, needs: .moderate) { actions in
                 try await actions.setBannedFromServer(false, try context.parameters.require("user"))
                 return Self.noContent()
             }
@@ -168,6 +168,8 @@ extension ParleyServer {
     struct NewMessage: Decodable {
         var text: String
         var id: String
+        /// Whom an API key with `publish` posts as.
+        var `as`: UserRef?
     }
 
     private struct MemberPage: Encodable {
@@ -197,16 +199,35 @@ struct APICaller: Sendable {
     }
 
     /// Authenticates the request, runs `handler` with what its user may do, and answers every refusal with its
-    /// status and JSON error (a database that cannot be reached with `503`).
-    func answering(_ request: Request, _ handler: (RoomActions) async throws -> Response) async -> Response {
+    /// status and JSON error (a database that cannot be reached with `503`). An API key must have `scope`; it acts
+    /// as a server admin within its scopes, under its own user id `key:NAME`.
+    func answering(
+        _ request: Request,
+        needs scope: APIKeyScope,
+        _ handler: (RoomActions, APIKey?) async throws -> Response
+    ) async -> Response {
         await ParleyServer.answering {
             let token = try ParleyServer.token(of: request, originPolicy: originPolicy)
-            let credential = try await ParleyServer.credential(of: token, identity: identity)
-            if try await sessions.rooms.isBannedFromServer(credential.user.id) {
-                throw ParleyServer.Failure(.forbidden, "forbidden", "you are banned from this server")
+            let actions: RoomActions
+            var key: APIKey?
+            if APIKeys.isAPIKey(token) {
+                guard let found = try await identity.apiKey(token) else {
+                    throw ParleyServer.Failure(.unauthorized, "unauthorized", "this API key is unknown or was revoked")
+                }
+                guard found.scopes.contains(scope) else {
+                    throw ParleyServer.Failure(.forbidden, "forbidden", "this API key lacks the \(scope.rawValue) scope")
+                }
+                key = found
+                actions = RoomActions(environment: sessions, user: User(id: "key:\(found.name)", name: found.name, guest: false), isAdmin: true)
+            } else {
+                let credential = try await ParleyServer.credential(of: token, identity: identity)
+                if try await sessions.rooms.isBannedFromServer(credential.user.id) {
+                    throw ParleyServer.Failure(.forbidden, "forbidden", "you are banned from this server")
+                }
+                actions = RoomActions(environment: sessions, user: credential.user, isAdmin: credential.admin)
             }
             do {
-                return try await handler(RoomActions(environment: sessions, user: credential.user, isAdmin: credential.admin))
+                return try await handler(actions, key)
             } catch let rejection as CommandRejection {
                 sessions.hub.metrics.countError(rejection.code)
                 var response = ParleyServer.error(Self.status(of: rejection.code), rejection.code.rawValue, rejection.message)
@@ -216,30 +237,56 @@ struct APICaller: Sendable {
         }
     }
 
+    /// The same, for a handler that needs only what the caller may do.
+    func answering(_ request: Request, needs scope: APIKeyScope, _ handler: (RoomActions) async throws -> Response) async -> Response {
+        await answering(request, needs: scope) { actions, _ in try await handler(actions) }
+    }
+
     /// The same, for an endpoint under `/api/v1/rooms/{room}/`: the handler also gets the room, a valid name.
     func answering(
         _ request: Request,
         in context: ParleyRequestContext,
-        _ handler: (RoomActions, String) async throws -> Response
+        needs scope: APIKeyScope,
+        _ handler: (RoomActions, String, APIKey?) async throws -> Response
     ) async -> Response {
-        await answering(request) { actions in
+        await answering(request, needs: scope) { actions, key in
             let room = try context.parameters.require("room")
             try RoomActions.validate(room: room)
-            return try await handler(actions, room)
+            return try await handler(actions, room, key)
         }
     }
 
+    /// The same, for a room endpoint whose handler needs no key.
+    func answering(
+        _ request: Request,
+        in context: ParleyRequestContext,
+        needs scope: APIKeyScope,
+        _ handler: (RoomActions, String) async throws -> Response
+    ) async -> Response {
+        await answering(request, in: context, needs: scope) { actions, room, _ in try await handler(actions, room) }
+    }
+
     /// Stores a message and answers its `ack`: `201` the first time, `200` with the original for the same id again.
-    func post(_ body: ParleyServer.NewMessage, to room: String, as actions: RoomActions) async throws -> Response {
-        try RoomActions.validate(room: room)
+    /// An API key with `publish` posts as the user given in `as`, if any.
+    func post(_ body: ParleyServer.NewMessage, to room: String, as actions: RoomActions, key: APIKey?) async throws -> Response {
         guard (1...128).contains(body.id.utf8.count), !body.id.utf8.contains(0) else {
             throw CommandRejection(.badRequest, "field \"id\" must be 1–128 bytes without U+0000")
         }
         try actions.validate(text: body.text)
         try await actions.requireEntry(to: room)
-        let user = actions.user
-        guard let allowance = sessions.users.admit(user.id) else {
-            throw CommandRejection(.rateLimited, "\(user.id) has as many connections open as the server allows; close one")
+        var user = actions.user
+        if let poster = body.as {
+            guard key != nil else {
+                throw CommandRejection(.forbidden, "only an API key with the publish scope may post as someone else")
+            }
+            guard (1...128).contains(poster.id.utf8.count), !poster.id.utf8.contains(0), Names.isValidDisplayName(poster.name) else {
+                throw CommandRejection(.badRequest, "field \"as\" needs an id of 1–128 bytes and a valid display name")
+            }
+            user = User(id: poster.id, name: poster.name, guest: poster.id.hasPrefix(User.guestIDPrefix))
+        }
+        // The caller's allowance (a key's own when it posts as others).
+        guard let allowance = sessions.users.admit(actions.user.id) else {
+            throw CommandRejection(.rateLimited, "\(actions.user.id) has as many connections open as the server allows; close one")
         }
         defer { sessions.users.release(allowance) }
         guard allowance.allowsCommand(), allowance.allowsStoring(bytes: body.text.utf8.count) else {

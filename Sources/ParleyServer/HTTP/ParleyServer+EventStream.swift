@@ -25,7 +25,7 @@ extension ParleyServer {
         let sessions = caller.sessions
         let heartbeat = min(Self.streamHeartbeat, configuration.pingInterval)
         router.group("api/v1").get("events") { request, context in
-            await caller.answering(request) { actions in
+            await caller.answering(request, needs: .read) { actions in
                 let rooms = try await Self.streamStart(of: request, actions: actions)
                 let credential = Credential(user: actions.user, admin: actions.isAdmin)
                 let channel = context.channel
