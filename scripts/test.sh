@@ -39,6 +39,9 @@ echo "==> Python environment for the end-to-end tests"
 echo "==> web client: type-check, unit tests, committed bundle up to date"
 bash scripts/test-web.sh
 
+echo "==> the committed OpenAPI document is the one the server serves"
+bash scripts/embed-openapi.sh --check
+
 echo "==> Swift formatting (scripts/format.sh fixes what this finds)"
 bash scripts/format.sh --check
 

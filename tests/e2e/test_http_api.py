@@ -62,7 +62,9 @@ def test_history_reads_backwards_with_before_and_forwards_with_after(node):
     assert texts("?before=5&limit=2") == ["m3", "m4"]
     assert texts("?after=2&limit=3") == ["m3", "m4", "m5"]
     assert texts("?after=7") == []
-    for query in ("?before=1&after=2", "?after=-1", "?before=x", "?limit=0", "?limit=ten"):
+    assert texts("?after=2&before=5") == ["m3", "m4"]
+    assert texts("?after=5&before=2") == []
+    for query in ("?after=-1", "?before=x", "?limit=0", "?limit=ten"):
         reply = call(node, "GET", f"/api/v1/rooms/lobby/messages{query}", headers=bearer(ana))
         assert (reply.status, reply.code) == (400, "bad_request"), query
 
@@ -158,6 +160,11 @@ def test_every_bad_request_gets_its_status_and_a_json_error_and_stores_nothing(n
         assert reply.body["error"]["message"]
     raw = call(node, "POST", "/api/v1/rooms/lobby/messages", headers=bearer(ana), raw=b"{not json")
     assert (raw.status, raw.code) == (400, "bad_request")
+    # What no route takes is still a JSON error: a method the path lacks (with Allow), a path the API lacks.
+    wrong_method = call(node, "PUT", "/api/v1/rooms/lobby/messages", {"text": "hi", "id": "1"}, bearer(ana))
+    assert (wrong_method.status, wrong_method.code, wrong_method.headers["Allow"]) == (405, "bad_request", "GET, POST")
+    unknown = call(node, "GET", "/api/v1/nothing-here", headers=bearer(ana))
+    assert (unknown.status, unknown.code) == (404, "bad_request")
     # A credential in the URL is refused, never used.
     assert call(node, "GET", "/api/v1/rooms?token=" + ana).status == 400
     assert call(node, "GET", "/api/v1/rooms/lobby/messages", headers=bearer(ana)).body["messages"] == []

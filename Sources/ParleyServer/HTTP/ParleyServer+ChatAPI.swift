@@ -18,6 +18,13 @@ extension ParleyServer {
             sessions: sessions
         )
         addEventStreamRoute(to: router, caller: caller)
+        api.get("openapi.json") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-cache"],
+                body: .init(byteBuffer: ByteBuffer(string: Self.openAPIDocument))
+            )
+        }
         let limits = sessions.limits
         // A message's text may be escaped six times over in JSON (`\u0001`), beside its id.
         let maxPostBytes = max(Self.maxAccountBodyBytes, limits.maxTextBytes * 6 + 1024)
@@ -42,12 +49,10 @@ extension ParleyServer {
                 let after = try Self.offset(query["after"], named: "after")
                 let limit = try Self.limit(query["limit"])
                 let messages: [ChatMessage]
-                switch (before, after) {
-                case (_?, _?):
-                    throw Failure(.badRequest, "bad_request", "give before or after, not both")
-                case (nil, let after?):
-                    messages = try await actions.messages(in: room, after: after, limit: limit)
-                case (let before, nil):
+                if let after {
+                    // With before too, the messages between the two offsets.
+                    messages = try await actions.messages(in: room, after: after, limit: limit).filter { $0.offset < before ?? .max }
+                } else {
                     messages = try await actions.history(in: room, before: before, limit: limit)
                 }
                 return Self.json(.ok, MessagePage(room: room, messages: messages))

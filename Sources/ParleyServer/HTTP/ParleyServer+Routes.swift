@@ -8,6 +8,7 @@ extension ParleyServer {
     /// hub, stores and allowances), and the web client (embedded, or from `--web-root`).
     func makeRouter(sessions: Session.Environment) -> Router<ParleyRequestContext> {
         let router = Router(context: ParleyRequestContext.self)
+        router.add(middleware: APIFallbackMiddleware(document: Self.openAPIDocument))
         let store = self.store
         let broker = self.broker
         router.get("/healthz") { _, _ in
