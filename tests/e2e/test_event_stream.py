@@ -200,3 +200,32 @@ def test_a_stream_that_stops_reading_is_closed_as_a_slow_consumer(node):
         received += chunk
     assert b"data: " in received
     stalled.close()
+
+
+def test_a_stream_ends_with_4001_when_its_session_is_signed_out_or_its_key_revoked(node):
+    from identity import parley
+
+    ana = account(node, "ana")
+    stream = EventStream(node, "lobby", bearer(ana))
+    stream.next("joined")
+    started = time.monotonic()
+    assert call(node, "POST", "/api/v1/logout", headers=bearer(ana)).status == 204
+    closed = stream.next("close")
+    assert closed["code"] == 4001 and time.monotonic() - started < 5
+    assert stream.next_event() is None
+    created = parley("keys", "create", "backend", "--scope", "read", "--db", str(node.db))
+    key = created.stdout.strip()
+    keyed = EventStream(node, "lobby", bearer(key))
+    keyed.next("joined")
+    assert parley("keys", "revoke", "backend", "--db", str(node.db)).returncode == 0
+    # A key is checked at every heartbeat (here every second, the ping interval).
+    assert keyed.next("close", timeout=10) == {"code": 4001, "reason": "the API key was revoked"}
+
+
+def test_a_stream_ends_with_4001_when_its_session_expires(start_parley):
+    node = start_parley("--session-days", "0.00004", *FAST_PASSWORDS)  # 3.5 s
+    ana = account(node, "ana")
+    stream = EventStream(node, "lobby", bearer(ana))
+    stream.next("joined")
+    closed = stream.next("close", timeout=15)
+    assert closed == {"code": 4001, "reason": "token expired"}

@@ -203,18 +203,25 @@ struct APICaller: Sendable {
         var ts: String
     }
 
+    /// Who an authenticated request speaks for.
+    struct Call {
+        /// What the caller may do in rooms.
+        var actions: RoomActions
+        /// The credential, as a connection of the caller's would hold it (for an event stream: expiry, revocation).
+        var credential: Credential
+        /// The API key the caller presented, if it was one.
+        var key: APIKey?
+        /// The token or key presented.
+        var token: String
+    }
+
     /// Authenticates the request, runs `handler` with what its user may do, and answers every refusal with its
     /// status and JSON error (a database that cannot be reached with `503`). An API key must have `scope`; it acts
     /// as a server admin within its scopes, under its own user id `key:NAME`.
-    func answering(
-        _ request: Request,
-        needs scope: APIKeyScope,
-        _ handler: (RoomActions, APIKey?) async throws -> Response
-    ) async -> Response {
+    func answering(_ request: Request, needs scope: APIKeyScope, call handler: (Call) async throws -> Response) async -> Response {
         await ParleyServer.answering {
             let token = try ParleyServer.token(of: request, originPolicy: originPolicy)
-            let actions: RoomActions
-            var key: APIKey?
+            let call: Call
             if APIKeys.isAPIKey(token) {
                 guard let found = try await identity.apiKey(token) else {
                     throw ParleyServer.Failure(.unauthorized, "unauthorized", "this API key is unknown or was revoked")
@@ -222,17 +229,26 @@ struct APICaller: Sendable {
                 guard found.scopes.contains(scope) else {
                     throw ParleyServer.Failure(.forbidden, "forbidden", "this API key lacks the \(scope.rawValue) scope")
                 }
-                key = found
-                actions = RoomActions(environment: sessions, user: User(id: "key:\(found.name)", name: found.name, guest: false), isAdmin: true)
+                let credential = Credential(user: User(id: "key:\(found.name)", name: found.name, guest: false), admin: true)
+                call = Call(
+                    actions: RoomActions(environment: sessions, user: credential.user, isAdmin: true),
+                    credential: credential,
+                    key: found,
+                    token: token
+                )
             } else {
                 let credential = try await ParleyServer.credential(of: token, identity: identity)
                 if try await sessions.rooms.isBannedFromServer(credential.user.id) {
                     throw ParleyServer.Failure(.forbidden, "forbidden", "you are banned from this server")
                 }
-                actions = RoomActions(environment: sessions, user: credential.user, isAdmin: credential.admin)
+                call = Call(
+                    actions: RoomActions(environment: sessions, user: credential.user, isAdmin: credential.admin),
+                    credential: credential,
+                    token: token
+                )
             }
             do {
-                return try await handler(actions, key)
+                return try await handler(call)
             } catch let rejection as CommandRejection {
                 sessions.hub.metrics.countError(rejection.code)
                 var response = ParleyServer.error(Self.status(of: rejection.code), rejection.code.rawValue, rejection.message)
@@ -244,7 +260,7 @@ struct APICaller: Sendable {
 
     /// The same, for a handler that needs only what the caller may do.
     func answering(_ request: Request, needs scope: APIKeyScope, _ handler: (RoomActions) async throws -> Response) async -> Response {
-        await answering(request, needs: scope) { actions, _ in try await handler(actions) }
+        await answering(request, needs: scope) { call in try await handler(call.actions) }
     }
 
     /// The same, for an endpoint under `/api/v1/rooms/{room}/`: the handler also gets the room, a valid name.
@@ -254,10 +270,10 @@ struct APICaller: Sendable {
         needs scope: APIKeyScope,
         _ handler: (RoomActions, String, APIKey?) async throws -> Response
     ) async -> Response {
-        await answering(request, needs: scope) { actions, key in
+        await answering(request, needs: scope) { call in
             let room = try context.parameters.require("room")
             try RoomActions.validate(room: room)
-            return try await handler(actions, room, key)
+            return try await handler(call.actions, room, call.key)
         }
     }
 

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import ParleyCore
+import ParleyIdentity
 import ParleyProtocol
 
 /// `GET /api/v1/events?rooms=lobby,general:41`: what the server pushes, as Server-Sent Events, for clients that
@@ -25,9 +26,17 @@ extension ParleyServer {
         let sessions = caller.sessions
         let heartbeat = min(Self.streamHeartbeat, configuration.pingInterval)
         router.group("api/v1").get("events") { request, context in
-            await caller.answering(request, needs: .read) { actions in
-                let rooms = try await Self.streamStart(of: request, actions: actions)
-                let credential = Credential(user: actions.user, admin: actions.isAdmin)
+            await caller.answering(request, needs: .read) { call in
+                let rooms = try await Self.streamStart(of: request, actions: call.actions)
+                let credential = call.credential
+                // A key is looked up at every heartbeat: revoking it ends its streams (tokens are watched like any
+                // connection's: logout, a disabled account, expiry).
+                let stillValid: @Sendable () async -> Bool =
+                    if call.key != nil {
+                        { [token = call.token] in (try? await caller.identity.apiKey(token)) != nil }
+                    } else {
+                        { true }
+                    }
                 let channel = context.channel
                 return Response(
                     status: .ok,
@@ -50,7 +59,7 @@ extension ParleyServer {
                             channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
                         }
                         let session = Session(connection: connection, environment: sessions, credential: credential)
-                        try await Self.stream(rooms, of: session, heartbeat: heartbeat, to: &writer)
+                        try await Self.stream(rooms, of: session, heartbeat: heartbeat, stillValid: stillValid, to: &writer)
                         try await writer.finish(nil)
                     }
                 )
@@ -111,6 +120,7 @@ extension ParleyServer {
         _ start: StreamCursor,
         of session: Session,
         heartbeat interval: Duration,
+        stillValid: @escaping @Sendable () async -> Bool,
         to writer: inout any ResponseBodyWriter
     ) async throws {
         let connection = session.connection
@@ -124,6 +134,9 @@ extension ParleyServer {
         let heartbeat = Task {
             while !Task.isCancelled {
                 try await Task.sleep(for: interval)
+                guard await stillValid() else {
+                    return connection.outbox.close(.unauthorized, reason: "the API key was revoked")
+                }
                 connection.outbox.push(OutboundFrame(ByteBuffer(string: ": ping\n\n")))
             }
         }
