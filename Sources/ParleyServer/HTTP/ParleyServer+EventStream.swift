@@ -31,11 +31,11 @@ extension ParleyServer {
                 let credential = call.credential
                 // A key is looked up at every heartbeat: revoking it ends its streams (tokens are watched like any
                 // connection's: logout, a disabled account, expiry).
-                let stillValid: @Sendable () async -> Bool =
+                let stillValid: (@Sendable () async -> Bool)? =
                     if call.key != nil {
                         { [token = call.token] in (try? await caller.identity.apiKey(token)) != nil }
                     } else {
-                        { true }
+                        nil
                     }
                 let channel = context.channel
                 return Response(
@@ -59,7 +59,14 @@ extension ParleyServer {
                             channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
                         }
                         let session = Session(connection: connection, environment: sessions, credential: credential)
-                        try await Self.stream(rooms, of: session, heartbeat: heartbeat, stillValid: stillValid, to: &writer)
+                        try await Self.stream(
+                            rooms,
+                            of: session,
+                            heartbeat: heartbeat,
+                            on: channel.eventLoop,
+                            stillValid: stillValid,
+                            to: &writer
+                        )
                         try await writer.finish(nil)
                     }
                 )
@@ -120,7 +127,8 @@ extension ParleyServer {
         _ start: StreamCursor,
         of session: Session,
         heartbeat interval: Duration,
-        stillValid: @escaping @Sendable () async -> Bool,
+        on eventLoop: any EventLoop,
+        stillValid: (@Sendable () async -> Bool)?,
         to writer: inout any ResponseBodyWriter
     ) async throws {
         let connection = session.connection
@@ -131,13 +139,12 @@ extension ParleyServer {
                 await session.receive(text: #"{"type":"join","room":"\#(room)","since":\#(since)}"#)
             }
         }
-        let heartbeat = Task {
-            while !Task.isCancelled {
-                try await Task.sleep(for: interval)
-                guard await stillValid() else {
-                    return connection.outbox.close(.unauthorized, reason: "the API key was revoked")
-                }
-                connection.outbox.push(OutboundFrame(ByteBuffer(string: ": ping\n\n")))
+        // Beats on the event loop rather than in a task of their own: an idle stream keeps no second task parked.
+        let heartbeat = eventLoop.scheduleRepeatedTask(initialDelay: TimeAmount(interval), delay: TimeAmount(interval)) { _ in
+            connection.outbox.push(OutboundFrame(ByteBuffer(string: ": ping\n\n")))
+            guard let stillValid else { return }
+            Task {
+                if await !stillValid() { connection.outbox.close(.unauthorized, reason: "the API key was revoked") }
             }
         }
         defer {
