@@ -14,7 +14,7 @@ import websockets
 from identity import FAST_PASSWORDS, bearer, call
 from rooms import Client, account
 from sse import EventStream
-from test_cluster import wait_until_ready
+from test_cluster import nginx, start_node, wait_until_ready  # noqa: F401 - fixtures
 from test_operations import metrics
 
 
@@ -229,3 +229,26 @@ def test_a_stream_ends_with_4001_when_its_session_expires(start_parley):
     stream.next("joined")
     closed = stream.next("close", timeout=15)
     assert closed == {"code": 4001, "reason": "token expired"}
+
+
+def test_a_stream_passes_through_the_shipped_nginx_configuration_unbuffered_and_resumes_on_the_other_node(
+        start_node, nginx):
+    """deploy/nginx/parley.conf keeps nginx's default proxy buffering for everything but /ws: the stream must still
+    reach the client event by event, and its cursor must resume on whichever node nginx picks."""
+    a, b = start_node(*FAST_PASSWORDS, "--max-connections-per-ip", "0"), start_node(*FAST_PASSWORDS, "--max-connections-per-ip", "0")
+    proxy = type("Proxy", (), {"port": nginx([a.port, b.port])})()
+    ana = account(a, "ana")
+    stream = EventStream(proxy, "lobby", bearer(ana))
+    assert stream.status == 200
+    stream.next("joined")
+    for n in range(1, 4):
+        post(a, ana, "lobby", f"m{n}", f"m{n}")
+        # One small event at a time gets through: nothing waits for nginx's buffer to fill.
+        assert stream.next("message", timeout=5)["text"] == f"m{n}"
+    cursor = stream.last_event_id
+    stream.close()
+    post(b, ana, "lobby", "while away", "m4")
+    for _ in range(2):  # round robin: one of the two lands on each node
+        resumed = EventStream(proxy, "lobby", bearer(ana), last_event_id=cursor)
+        assert [m["text"] for m in resumed.messages_until_quiet()] == ["while away"]
+        resumed.close()
