@@ -3,6 +3,7 @@ the same access rules as parley.v1, and every bad input answered with the contra
 changes nothing."""
 
 import asyncio
+import time
 
 import pytest
 
@@ -168,3 +169,20 @@ def test_every_bad_request_gets_its_status_and_a_json_error_and_stores_nothing(n
     # A credential in the URL is refused, never used.
     assert call(node, "GET", "/api/v1/rooms?token=" + ana).status == 400
     assert call(node, "GET", "/api/v1/rooms/lobby/messages", headers=bearer(ana)).body["messages"] == []
+
+
+
+def test_a_token_user_who_only_uses_the_api_becomes_known_and_can_be_invited(start_parley, tmp_path):
+    import jwt
+
+    secret = "an HS256 secret of well over thirty-two bytes"
+    (tmp_path / "secret.txt").write_text(secret + "\n")
+    node = start_parley(*FAST_PASSWORDS, "--rate-limit", "0", "--jwt-key", str(tmp_path / "secret.txt"))
+    ana = account(node, "ana")
+    bob = jwt.encode({"sub": "u-bob", "name": "Bob", "exp": int(time.time()) + 600}, secret, algorithm="HS256")
+    assert call(node, "POST", "/api/v1/rooms", {"room": "plans", "visibility": "private"}, bearer(ana)).status == 201
+    # A token's user is known once seen: before bob's first request, nobody can invite him.
+    assert call(node, "POST", "/api/v1/rooms/plans/invite", {"user": "u-bob"}, bearer(ana)).code == "no_such_user"
+    assert call(node, "GET", "/api/v1/rooms", headers=bearer(bob)).status == 200
+    assert call(node, "POST", "/api/v1/rooms/plans/invite", {"user": "u-bob"}, bearer(ana)).status == 204
+    assert post(node, bob, "plans", "thanks", "b1").status == 201

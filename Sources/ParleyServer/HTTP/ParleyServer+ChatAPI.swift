@@ -4,6 +4,7 @@ import Hummingbird
 import ParleyCore
 import ParleyIdentity
 import ParleyProtocol
+import Synchronization
 
 /// The chat over plain HTTP (`/api/v1/rooms…`), for application backends and clients that cannot open a WebSocket:
 /// the same commands as parley.v1, through the same ``RoomActions``, so the same access rules. Every request
@@ -194,6 +195,8 @@ struct APICaller: Sendable {
     let identity: IdentityService
     let originPolicy: OriginPolicy
     let sessions: Session.Environment
+    /// The users this node recorded as known already: an API request records its user once, not at every call.
+    let remembered = RememberedUsers()
 
     /// The acknowledgement of a stored message, as parley.v1's `ack` has it.
     private struct Ack: Encodable {
@@ -240,6 +243,11 @@ struct APICaller: Sendable {
                 let credential = try await ParleyServer.credential(of: token, identity: identity)
                 if try await sessions.rooms.isBannedFromServer(credential.user.id) {
                     throw ParleyServer.Failure(.forbidden, "forbidden", "you are banned from this server")
+                }
+                // As a connection's hello does, so that someone who only uses the API can be invited and messaged.
+                if !credential.user.guest, !remembered.contains(credential.user.ref) {
+                    try await sessions.rooms.rememberUser(credential.user.ref)
+                    remembered.insert(credential.user.ref)
                 }
                 call = Call(
                     actions: RoomActions(environment: sessions, user: credential.user, isAdmin: credential.admin),
@@ -340,6 +348,26 @@ struct APICaller: Sendable {
         case .unauthorized: .unauthorized
         case .forbidden: .forbidden
         case .internal: .serviceUnavailable
+        }
+    }
+}
+
+/// The users (id and display name) a node has recorded as known since it started; bounded, forgetting all when full
+/// (recording again is harmless).
+final class RememberedUsers: Sendable {
+    private let users = Mutex<Set<UserRef>>([])
+    private static let most = 100_000
+
+    /// Whether `user` was recorded.
+    func contains(_ user: UserRef) -> Bool {
+        users.withLock { $0.contains(user) }
+    }
+
+    /// Counts `user` as recorded.
+    func insert(_ user: UserRef) {
+        users.withLock { users in
+            if users.count >= Self.most { users.removeAll() }
+            users.insert(user)
         }
     }
 }
