@@ -65,15 +65,15 @@ public struct RoomActions: Sendable {
     /// - Returns: The room's record (`nil` for a public room nobody created).
     @discardableResult
     public func requireEntry(to room: String) async throws -> RoomRecord? {
-        let record = try await rooms.room(room)
-        guard !isAdmin else { return record }
-        if try await rooms.isBanned(user.id, from: room) {
+        let entry = try await rooms.entry(to: room, for: user.id)
+        guard !isAdmin else { return entry.record }
+        if entry.banned {
             throw CommandRejection(.forbidden, "you are banned from \(room)")
         }
-        if let record, record.visibility == .private, try await rooms.role(of: user.id, in: room) == nil {
+        if let record = entry.record, record.visibility == .private, entry.role == nil {
             throw CommandRejection(.forbidden, "\(room) is private: only its members may enter")
         }
-        return record
+        return entry.record
     }
 
     /// Checks that the user moderates the room (owner, moderator or admin).

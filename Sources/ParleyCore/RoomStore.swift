@@ -50,6 +50,10 @@ public protocol RoomStore: Sendable {
     /// Whether the user is banned from the room.
     func isBanned(_ userID: String, from room: String) async throws -> Bool
 
+    /// What deciding whether the user may enter the room needs: the room's record, a ban, the user's role; read
+    /// together, as every join does.
+    func entry(to room: String, for userID: String) async throws -> RoomEntry
+
     /// Ends the user's membership (and, with `ban`, keeps them out), recording ``AccessEvent/removed(room:userID:reason:)``.
     func remove(_ userID: String, from room: String, ban: Bool, by: String, origin: String) async throws
 
@@ -82,4 +86,28 @@ public protocol RoomStore: Sendable {
 
     /// The id of the newest access event (0 when there is none): where a node starts polling.
     func latestAccessEventID() async throws -> Int64
+}
+
+/// What a store says about one user and one room when the user asks to enter it.
+public struct RoomEntry: Sendable, Equatable {
+    /// The room's record (`nil` for a public room nobody created).
+    public var record: RoomRecord?
+    /// Whether the user is banned from the room.
+    public var banned: Bool
+    /// The user's role in the room, if a member.
+    public var role: RoomRole?
+
+    /// Creates an entry.
+    public init(record: RoomRecord?, banned: Bool, role: RoomRole?) {
+        self.record = record
+        self.banned = banned
+        self.role = role
+    }
+}
+
+extension RoomStore {
+    /// The three reads one after another; a store that can read them at once does.
+    public func entry(to room: String, for userID: String) async throws -> RoomEntry {
+        RoomEntry(record: try await self.room(room), banned: try await isBanned(userID, from: room), role: try await role(of: userID, in: room))
+    }
 }

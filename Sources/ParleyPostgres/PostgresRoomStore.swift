@@ -95,6 +95,25 @@ package final class PostgresRoomStore: RoomStore {
         )
     }
 
+    /// One round trip instead of three: a join waits for it.
+    package func entry(to room: String, for userID: String) async throws -> RoomEntry {
+        let row = try await database.rows(
+            """
+            SELECT r.kind, r.visibility,
+                EXISTS (SELECT 1 FROM parley_room_bans WHERE room = \(room) AND user_id = \(userID)),
+                (SELECT role FROM parley_room_members WHERE room = \(room) AND user_id = \(userID))
+            FROM (SELECT 1) AS one LEFT JOIN parley_rooms r ON r.room = \(room)
+            """,
+            as: (String?, String?, Bool, String?).self
+        ).first
+        let record = row.flatMap { row in
+            row.0.map { kind in
+                RoomRecord(room: room, kind: RoomKind(rawValue: kind) ?? .room, visibility: RoomVisibility(rawValue: row.1 ?? "") ?? .public)
+            }
+        }
+        return RoomEntry(record: record, banned: row?.2 ?? false, role: row?.3.flatMap(RoomRole.init(rawValue:)))
+    }
+
     package func isBanned(_ userID: String, from room: String) async throws -> Bool {
         try await !database.rows("SELECT room FROM parley_room_bans WHERE room = \(room) AND user_id = \(userID)", as: String.self).isEmpty
     }

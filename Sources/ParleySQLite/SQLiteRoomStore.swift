@@ -106,6 +106,25 @@ package final class SQLiteRoomStore: RoomStore {
         }
     }
 
+    /// One read on one connection, not three hops to the reader pool: a join waits for it.
+    package func entry(to room: String, for userID: String) async throws -> RoomEntry {
+        try await pool.read { db in
+            RoomEntry(
+                record: try Self.record(room, in: db),
+                banned: try Bool.fetchOne(
+                    db.cachedStatement(sql: "SELECT 1 FROM room_bans WHERE room = ? AND user_id = ?"),
+                    arguments: [room, userID]
+                )
+                    != nil,
+                role: try String.fetchOne(
+                    db.cachedStatement(sql: "SELECT role FROM room_members WHERE room = ? AND user_id = ?"),
+                    arguments: [room, userID]
+                )
+                .flatMap(RoomRole.init(rawValue:))
+            )
+        }
+    }
+
     package func isBanned(_ userID: String, from room: String) async throws -> Bool {
         try await pool.read { db in
             try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM room_bans WHERE room = ? AND user_id = ?"), arguments: [room, userID]) != nil

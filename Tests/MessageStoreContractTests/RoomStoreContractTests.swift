@@ -26,6 +26,20 @@ extension StoreKind {
     private let lobby = RoomRecord(room: "lobby", kind: .room, visibility: .public)
 
     @Test(arguments: StoreKind.available)
+    func anEntryReadsTheRecordTheBanAndTheRoleTogether(kind: StoreKind) async throws {
+        try await kind.withRooms { rooms, _ in
+            #expect(try await rooms.entry(to: "nowhere", for: "ana") == RoomEntry(record: nil, banned: false, role: nil))
+            #expect(try await rooms.createRoom(design, members: ["ana": .owner]))
+            try await rooms.remove("bea", from: "design", ban: true, by: "ana", origin: "test")
+            #expect(try await rooms.entry(to: "design", for: "ana") == RoomEntry(record: design, banned: false, role: .owner))
+            #expect(try await rooms.entry(to: "design", for: "bea") == RoomEntry(record: design, banned: true, role: nil))
+            #expect(try await rooms.entry(to: "design", for: "carl") == RoomEntry(record: design, banned: false, role: nil))
+            try await rooms.remove("dan", from: "nowhere", ban: true, by: "ana", origin: "test")
+            #expect(try await rooms.entry(to: "nowhere", for: "dan") == RoomEntry(record: nil, banned: true, role: nil))
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
     func aRoomIsCreatedOnceWithItsOwnerAndListedOnlyToThoseWhoMaySeeIt(kind: StoreKind) async throws {
         try await kind.withRooms { rooms, messages in
             #expect(try await rooms.createRoom(design, members: ["ana": .owner]))
