@@ -110,4 +110,21 @@ public final class Allowances: Sendable {
             open[allowance.holder] = entry.connections > 1 ? (entry.allowance, entry.connections - 1) : nil
         }
     }
+
+    /// The holder's allowance for a request that holds no connection (an HTTP API call). It is counted as a
+    /// connection until it would have refilled (at most a minute), so that requests in a row draw on one allowance
+    /// instead of each finding a new, full one.
+    /// - Returns: `nil` when the holder has ``AllowanceLimits/maxConnections`` open already.
+    public func admitRequest(_ holder: String) -> Allowance? {
+        guard let allowance = admit(holder) else { return nil }
+        let refill = max(
+            limits.commandsPerSecond > 0 ? Double(limits.commandBurst) / limits.commandsPerSecond : 0,
+            limits.storedBytesPerSecond > 0 ? Double(limits.storedBytesBurst) / Double(limits.storedBytesPerSecond) : 0
+        )
+        Task {
+            try? await Task.sleep(for: .seconds(min(refill, 60)))
+            self.release(allowance)
+        }
+        return allowance
+    }
 }

@@ -71,29 +71,42 @@ public enum FrameFormat: Sendable {
 /// each receiver gets the buffer of its own format. The event-stream encoding is made only while a stream is open on
 /// this node (a stream that opens during a fan-out gets its frame made for it).
 public struct FormatEncodings: Sendable {
+    /// What was encoded, for a format encoded only when a receiver turns out to need it.
+    private enum Source {
+        case event(ServerEvent)
+        case text(String)
+    }
+
+    private let source: Source
     private let webSocket: OutboundFrame
     private let serverSentEvents: OutboundFrame?
-    private let event: ServerEvent?
 
     /// Encodes an event.
     public init(_ event: ServerEvent) {
-        self.event = event
+        source = .event(event)
         webSocket = FrameFormat.webSocket.encode(event)
         serverSentEvents = EventStreams.anyOpen ? FrameFormat.serverSentEvents.encode(event) : nil
     }
 
-    /// Encodes a plain-mode text.
+    /// Encodes a plain-mode text (for plain clients, which are WebSockets: no stream's frame is made ahead).
     public init(text: String) {
-        event = nil
+        source = .text(text)
         webSocket = FrameFormat.webSocket.text(text)
-        serverSentEvents = EventStreams.anyOpen ? FrameFormat.serverSentEvents.text(text) : nil
+        serverSentEvents = nil
     }
 
     /// The frame for `format`.
     public subscript(format: FrameFormat) -> OutboundFrame {
         switch format {
         case .webSocket: webSocket
-        case .serverSentEvents: serverSentEvents ?? event.map(FrameFormat.serverSentEvents.encode) ?? webSocket
+        case .serverSentEvents: serverSentEvents ?? Self.encode(source, as: .serverSentEvents)
+        }
+    }
+
+    private static func encode(_ source: Source, as format: FrameFormat) -> OutboundFrame {
+        switch source {
+        case .event(let event): format.encode(event)
+        case .text(let text): format.text(text)
         }
     }
 }

@@ -36,11 +36,11 @@ public struct RoomActions: Sendable {
     }
 
     /// Refuses a message text that is empty, holds U+0000 or is over the size limit.
-    public func validate(text: String) throws {
+    public static func validate(text: String, limits: Limits) throws {
         guard !text.isEmpty else { throw CommandRejection(.badRequest, "field \"text\" must not be empty") }
         guard !text.utf8.contains(0) else { throw CommandRejection(.badRequest, "field \"text\" must not contain U+0000") }
-        guard text.utf8.count <= environment.limits.maxTextBytes else {
-            throw CommandRejection(.tooLarge, "text is over \(environment.limits.maxTextBytes) bytes")
+        guard text.utf8.count <= limits.maxTextBytes else {
+            throw CommandRejection(.tooLarge, "text is over \(limits.maxTextBytes) bytes")
         }
     }
 
@@ -95,18 +95,20 @@ public struct RoomActions: Sendable {
     public func history(in room: String, before: Int64?, limit: Int?) async throws -> [ChatMessage] {
         try Self.validate(room: room)
         try await requireEntry(to: room)
-        let limits = environment.limits
-        let page = min(limit ?? limits.joinReplayCount, limits.maxHistoryPage)
-        return Session.trimmedToBudget(try await environment.store.messages(in: room, before: before, limit: page))
+        return Session.trimmedToBudget(try await environment.store.messages(in: room, before: before, limit: pageSize(limit)))
     }
 
     /// The messages after `offset`, oldest first, at most the history page limit and within the page budget.
     public func messages(in room: String, after offset: Int64, limit: Int?) async throws -> [ChatMessage] {
         try Self.validate(room: room)
         try await requireEntry(to: room)
-        let limits = environment.limits
-        let page = min(limit ?? limits.joinReplayCount, limits.maxHistoryPage)
-        return Session.trimmedFromOldest(try await environment.store.messages(in: room, after: offset, limit: page))
+        return Session.trimmedFromOldest(try await environment.store.messages(in: room, after: offset, limit: pageSize(limit)))
+    }
+
+    /// How many messages a page asked for with `limit` holds: the join replay's count by default, at most the history
+    /// page limit.
+    private func pageSize(_ limit: Int?) -> Int {
+        min(limit ?? environment.limits.joinReplayCount, environment.limits.maxHistoryPage)
     }
 
     /// The rooms the user belongs to and the public ones; a public room's members are whoever is in it now (joining

@@ -379,7 +379,7 @@ public final class Session: Sendable {
     }
 
     private func handle(_ command: ClientCommand, ref: Ref?, user: User) async throws {
-        let actions = actions(of: user)
+        // Built where a command needs it: send, typing and members (the busy ones) read no credential unless refused.
         switch command {
         case .hello:
             throw CommandRejection(.badRequest, "hello was already sent on this connection")
@@ -388,8 +388,8 @@ public final class Session: Sendable {
             try await join(room, since: since, ref: ref, user: user)
         case .send(let room, let text, let id):
             try RoomActions.validate(room: room)
-            try await requireJoined(room, actions: actions)
-            try actions.validate(text: text)
+            try await requireJoined(room, user: user)
+            try RoomActions.validate(text: text, limits: limits)
             guard allowsStoring(bytes: text.utf8.count) else {
                 hub.metrics.rateLimitedCommands.increment()
                 throw CommandRejection(.rateLimited, "you are sending more text than the server stores for one address or user; slow down")
@@ -398,11 +398,11 @@ public final class Session: Sendable {
             queue(PendingSend(ref: ref, draft: draft, acknowledges: true))
             hub.metrics.messagesReceived.increment()
         case .history(let room, let before, let limit):
-            let messages = try await actions.history(in: room, before: before, limit: limit)
+            let messages = try await actions(of: user).history(in: room, before: before, limit: limit)
             await reply(.history(ref: ref, room: room, messages: messages))
         case .typing(let room):
             try RoomActions.validate(room: room)
-            try await requireJoined(room, actions: actions)
+            try await requireJoined(room, user: user)
             hub.typing(in: room, user: user.ref)
         case .leave(let room):
             try RoomActions.validate(room: room)
@@ -414,42 +414,42 @@ public final class Session: Sendable {
         case .refresh(let token):
             await refresh(with: token, ref: ref, user: user)
         case .create(let room, let visibility):
-            try await actions.create(room, visibility: visibility)
+            try await actions(of: user).create(room, visibility: visibility)
             await reply(.created(ref: ref, room: room, visibility: visibility))
         case .dm(let peerID):
-            let room = try await actions.openDirectMessages(with: peerID)
+            let room = try await actions(of: user).openDirectMessages(with: peerID)
             try await join(room, since: nil, ref: ref, user: user)
         case .rooms:
-            await reply(.rooms(ref: ref, rooms: try await actions.roomList()))
+            await reply(.rooms(ref: ref, rooms: try await actions(of: user).roomList()))
         case .invite(let room, let invitee):
-            try await actions.invite(invitee, to: room)
+            try await actions(of: user).invite(invitee, to: room)
             await reply(.done(ref: ref))
         case .kick(let room, let target):
-            try await actions.remove(target, from: room, ban: false)
+            try await actions(of: user).remove(target, from: room, ban: false)
             await reply(.done(ref: ref))
         case .ban(let room?, let target):
-            try await actions.remove(target, from: room, ban: true)
+            try await actions(of: user).remove(target, from: room, ban: true)
             await reply(.done(ref: ref))
         case .ban(nil, let target):
-            try await actions.setBannedFromServer(true, target)
+            try await actions(of: user).setBannedFromServer(true, target)
             await reply(.done(ref: ref))
         case .unban(let room?, let target):
-            try await actions.unban(target, from: room)
+            try await actions(of: user).unban(target, from: room)
             await reply(.done(ref: ref))
         case .unban(nil, let target):
-            try await actions.setBannedFromServer(false, target)
+            try await actions(of: user).setBannedFromServer(false, target)
             await reply(.done(ref: ref))
         case .role(let room, let target, let role):
-            try await actions.setRole(role, of: target, in: room)
+            try await actions(of: user).setRole(role, of: target, in: room)
             await reply(.done(ref: ref))
         case .members(let room, let after, let limit):
             try RoomActions.validate(room: room)
-            try await requireJoined(room, actions: actions)
+            try await requireJoined(room, user: user)
             let most = max(limits.presenceListLimit, 100)
             let page = hub.users(in: room, after: after, limit: min(limit ?? 100, most))
             await reply(.members(ref: ref, room: room, users: page.users, next: page.next))
         case .delete(let room, let offset):
-            try await actions.delete(at: offset, in: room)
+            try await actions(of: user).delete(at: offset, in: room)
             await reply(.done(ref: ref))
         }
     }
@@ -589,9 +589,9 @@ public final class Session: Sendable {
 
     /// Checks that the connection is in the room; when it is not, someone who may not enter it (a private room, a
     /// direct message, a ban) is told `forbidden`, anyone else `not_joined`. The store is read only on refusal.
-    private func requireJoined(_ room: String, actions: RoomActions) async throws {
+    private func requireJoined(_ room: String, user: User) async throws {
         guard !hub.isMember(room, connection: connection) else { return }
-        try await actions.requireEntry(to: room)
+        try await actions(of: user).requireEntry(to: room)
         throw CommandRejection(.notJoined, "join \(room) first")
     }
 

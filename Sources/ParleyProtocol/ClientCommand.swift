@@ -263,7 +263,7 @@ private struct FieldReader {
 
     func clientID() throws -> String {
         let id = try requiredString("id")
-        guard (1...128).contains(id.utf8.count), !id.utf8.contains(0) else {
+        guard Names.isValidClientID(id) else {
             throw CommandRejection(.badRequest, "field \"id\" must be 1–128 bytes without U+0000", ref: ref, type: type)
         }
         return id

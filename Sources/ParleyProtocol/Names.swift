@@ -2,6 +2,11 @@ import Foundation
 
 /// The naming rules of parley.v1.
 public enum Names {
+    /// Whether `id` may identify a message or a user given by a client: 1–128 bytes of UTF-8 without U+0000.
+    public static func isValidClientID(_ id: String) -> Bool {
+        (1...128).contains(id.utf8.count) && !id.utf8.contains(0)
+    }
+
     /// Whether `name` is a valid room name: 1–64 characters of ASCII letters, digits, `-`, `_`, `.`.
     public static func isValidRoom(_ name: String) -> Bool {
         let bytes = name.utf8

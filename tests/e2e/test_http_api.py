@@ -77,7 +77,8 @@ def test_the_api_applies_the_rooms_access_rules(node):
     assert call(node, "POST", "/api/v1/rooms", {"room": "plans"}, bearer(carol)).code == "room_exists"
     assert post(node, ana, "plans", "secret", "s1").status == 201
     # An outsider is refused everywhere, and nothing changes.
-    assert (post(node, carol, "plans", "in?", "x").status, post(node, carol, "plans", "in?", "x").code) == (403, "forbidden")
+    refused = post(node, carol, "plans", "in?", "x")
+    assert (refused.status, refused.code) == (403, "forbidden")
     for method, path, body in [
         ("GET", "/api/v1/rooms/plans/messages", None),
         ("GET", "/api/v1/rooms/plans/messages?after=0", None),
@@ -186,3 +187,15 @@ def test_a_token_user_who_only_uses_the_api_becomes_known_and_can_be_invited(sta
     assert call(node, "GET", "/api/v1/rooms", headers=bearer(bob)).status == 200
     assert call(node, "POST", "/api/v1/rooms/plans/invite", {"user": "u-bob"}, bearer(ana)).status == 204
     assert post(node, bob, "plans", "thanks", "b1").status == 201
+
+
+def test_posting_faster_than_a_user_may_is_429_with_retry_after_and_stores_nothing(start_parley):
+    node = start_parley(*FAST_PASSWORDS, "--rate-limit", "0", "--user-rate-limit", "1:2")
+    ana = account(node, "ana")
+    answers = [post(node, ana, "lobby", f"m{n}", f"id{n}") for n in range(4)]
+    limited = [answer for answer in answers if answer.status == 429]
+    assert limited, [answer.status for answer in answers]
+    assert all(answer.code == "rate_limited" and int(answer.headers["Retry-After"]) >= 1 for answer in limited)
+    stored = call(node, "GET", "/api/v1/rooms/lobby/messages", headers=bearer(ana)).body["messages"]
+    assert len(stored) == len(answers) - len(limited)
+

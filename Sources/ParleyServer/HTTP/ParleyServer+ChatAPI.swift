@@ -298,26 +298,25 @@ struct APICaller: Sendable {
     /// Stores a message and answers its `ack`: `201` the first time, `200` with the original for the same id again.
     /// An API key with `publish` posts as the user given in `as`, if any.
     func post(_ body: ParleyServer.NewMessage, to room: String, as actions: RoomActions, key: APIKey?) async throws -> Response {
-        guard (1...128).contains(body.id.utf8.count), !body.id.utf8.contains(0) else {
+        guard Names.isValidClientID(body.id) else {
             throw CommandRejection(.badRequest, "field \"id\" must be 1–128 bytes without U+0000")
         }
-        try actions.validate(text: body.text)
+        try RoomActions.validate(text: body.text, limits: sessions.limits)
         try await actions.requireEntry(to: room)
         var user = actions.user
         if let poster = body.as {
             guard key != nil else {
                 throw CommandRejection(.forbidden, "only an API key with the publish scope may post as someone else")
             }
-            guard (1...128).contains(poster.id.utf8.count), !poster.id.utf8.contains(0), Names.isValidDisplayName(poster.name) else {
+            guard Names.isValidClientID(poster.id), Names.isValidDisplayName(poster.name) else {
                 throw CommandRejection(.badRequest, "field \"as\" needs an id of 1–128 bytes and a valid display name")
             }
             user = User(id: poster.id, name: poster.name, guest: poster.id.hasPrefix(User.guestIDPrefix))
         }
         // The caller's allowance (a key's own when it posts as others).
-        guard let allowance = sessions.users.admit(actions.user.id) else {
+        guard let allowance = sessions.users.admitRequest(actions.user.id) else {
             throw CommandRejection(.rateLimited, "\(actions.user.id) has as many connections open as the server allows; close one")
         }
-        defer { sessions.users.release(allowance) }
         guard allowance.allowsCommand(), allowance.allowsStoring(bytes: body.text.utf8.count) else {
             sessions.hub.metrics.rateLimitedCommands.increment()
             throw CommandRejection(.rateLimited, "you are sending faster than the server allows one user; slow down")
