@@ -130,3 +130,30 @@ def test_keys_on_a_cluster_database_work_on_every_node_and_stop_on_revocation(st
     assert parley("keys", "revoke", "backend", "--db", postgres_url).returncode == 0
     for node in (first, second):
         assert call(node, "GET", "/api/v1/rooms", headers=bearer(key)).status == 401
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_no_api_key_reaches_any_log_line(start_parley, log_format):
+    node = start_parley("--log-level", "trace", "--log-format", log_format, *FAST_PASSWORDS, "--ping-interval", "1")
+    key = create_key(node.db, "backend", "read", "publish")
+    forged = "pak_forged-key-secret"
+    assert call(node, "POST", "/api/v1/rooms/lobby/messages", {"text": "hi", "id": "1"}, bearer(key)).status == 201
+    assert call(node, "GET", "/api/v1/rooms", headers=bearer(forged)).status == 401
+    assert call(node, "GET", f"/api/v1/rooms?token={key}").status == 400
+    stream = EventStream(node, "lobby", bearer(key))
+    stream.next("message")
+    assert parley("keys", "revoke", "backend", "--db", str(node.db)).returncode == 0
+    assert stream.next("close", timeout=10)["code"] == 4001
+
+    async def scenario():
+        ws = await connect(node.ws_url)
+        await hello(ws, name=None, token=key)
+        await close_code(ws)
+
+    asyncio.run(scenario())
+    assert call(node, "GET", "/api/v1/rooms", headers=bearer(key)).status == 401
+    assert node.stop() == 0
+    log = node.stderr()
+    assert log, "the server should have logged something at trace level"
+    for secret in (key, key[4:], "forged-key-secret"):
+        assert secret not in log, f"an API key reached the {log_format} log"
