@@ -21,6 +21,9 @@ extension ParleyServer {
           },
           {
             "session": []
+          },
+          {
+            "guest": []
           }
         ],
         "responses": {
@@ -43,6 +46,12 @@ extension ParleyServer {
           "403": {
             "$ref": "#/components/responses/Error403"
           },
+          "409": {
+            "$ref": "#/components/responses/Error409"
+          },
+          "429": {
+            "$ref": "#/components/responses/Error429"
+          },
           "503": {
             "$ref": "#/components/responses/Error503"
           }
@@ -57,6 +66,9 @@ extension ParleyServer {
           },
           {
             "session": []
+          },
+          {
+            "guest": []
           }
         ],
         "requestBody": {
@@ -95,6 +107,9 @@ extension ParleyServer {
           "413": {
             "$ref": "#/components/responses/Error413"
           },
+          "429": {
+            "$ref": "#/components/responses/Error429"
+          },
           "503": {
             "$ref": "#/components/responses/Error503"
           }
@@ -123,6 +138,9 @@ extension ParleyServer {
           },
           {
             "session": []
+          },
+          {
+            "guest": []
           }
         ],
         "parameters": [
@@ -179,6 +197,12 @@ extension ParleyServer {
           "403": {
             "$ref": "#/components/responses/Error403"
           },
+          "409": {
+            "$ref": "#/components/responses/Error409"
+          },
+          "429": {
+            "$ref": "#/components/responses/Error429"
+          },
           "503": {
             "$ref": "#/components/responses/Error503"
           }
@@ -193,6 +217,9 @@ extension ParleyServer {
           },
           {
             "session": []
+          },
+          {
+            "guest": []
           }
         ],
         "requestBody": {
@@ -206,8 +233,8 @@ extension ParleyServer {
           }
         },
         "responses": {
-          "201": {
-            "description": "Stored",
+          "200": {
+            "description": "Stored before, with this id: the original ack",
             "content": {
               "application/json": {
                 "schema": {
@@ -216,8 +243,8 @@ extension ParleyServer {
               }
             }
           },
-          "200": {
-            "description": "Stored before, with this id: the original ack",
+          "201": {
+            "description": "Stored",
             "content": {
               "application/json": {
                 "schema": {
@@ -234,6 +261,9 @@ extension ParleyServer {
           },
           "403": {
             "$ref": "#/components/responses/Error403"
+          },
+          "409": {
+            "$ref": "#/components/responses/Error409"
           },
           "413": {
             "$ref": "#/components/responses/Error413"
@@ -279,6 +309,9 @@ extension ParleyServer {
           },
           {
             "session": []
+          },
+          {
+            "guest": []
           }
         ],
         "responses": {
@@ -293,6 +326,12 @@ extension ParleyServer {
           },
           "403": {
             "$ref": "#/components/responses/Error403"
+          },
+          "409": {
+            "$ref": "#/components/responses/Error409"
+          },
+          "429": {
+            "$ref": "#/components/responses/Error429"
           },
           "503": {
             "$ref": "#/components/responses/Error503"
@@ -322,6 +361,9 @@ extension ParleyServer {
           },
           {
             "session": []
+          },
+          {
+            "guest": []
           }
         ],
         "responses": {
@@ -336,6 +378,12 @@ extension ParleyServer {
           },
           "403": {
             "$ref": "#/components/responses/Error403"
+          },
+          "409": {
+            "$ref": "#/components/responses/Error409"
+          },
+          "429": {
+            "$ref": "#/components/responses/Error429"
           },
           "503": {
             "$ref": "#/components/responses/Error503"
@@ -365,6 +413,9 @@ extension ParleyServer {
           },
           {
             "session": []
+          },
+          {
+            "guest": []
           }
         ],
         "parameters": [
@@ -408,6 +459,12 @@ extension ParleyServer {
           "403": {
             "$ref": "#/components/responses/Error403"
           },
+          "409": {
+            "$ref": "#/components/responses/Error409"
+          },
+          "429": {
+            "$ref": "#/components/responses/Error429"
+          },
           "503": {
             "$ref": "#/components/responses/Error503"
           }
@@ -436,6 +493,9 @@ extension ParleyServer {
           },
           {
             "session": []
+          },
+          {
+            "guest": []
           }
         ],
         "requestBody": {
@@ -464,8 +524,14 @@ extension ParleyServer {
           "404": {
             "$ref": "#/components/responses/Error404"
           },
+          "409": {
+            "$ref": "#/components/responses/Error409"
+          },
           "413": {
             "$ref": "#/components/responses/Error413"
+          },
+          "429": {
+            "$ref": "#/components/responses/Error429"
           },
           "503": {
             "$ref": "#/components/responses/Error503"
@@ -495,6 +561,9 @@ extension ParleyServer {
           },
           {
             "session": []
+          },
+          {
+            "guest": []
           }
         ],
         "requestBody": {
@@ -523,8 +592,14 @@ extension ParleyServer {
           "404": {
             "$ref": "#/components/responses/Error404"
           },
+          "409": {
+            "$ref": "#/components/responses/Error409"
+          },
           "413": {
             "$ref": "#/components/responses/Error413"
+          },
+          "429": {
+            "$ref": "#/components/responses/Error429"
           },
           "503": {
             "$ref": "#/components/responses/Error503"
@@ -554,6 +629,9 @@ extension ParleyServer {
           },
           {
             "session": []
+          },
+          {
+            "guest": []
           }
         ],
         "requestBody": {
@@ -582,8 +660,14 @@ extension ParleyServer {
           "404": {
             "$ref": "#/components/responses/Error404"
           },
+          "409": {
+            "$ref": "#/components/responses/Error409"
+          },
           "413": {
             "$ref": "#/components/responses/Error413"
+          },
+          "429": {
+            "$ref": "#/components/responses/Error429"
           },
           "503": {
             "$ref": "#/components/responses/Error503"
@@ -613,6 +697,9 @@ extension ParleyServer {
           },
           {
             "session": []
+          },
+          {
+            "guest": []
           }
         ],
         "requestBody": {
@@ -641,8 +728,14 @@ extension ParleyServer {
           "404": {
             "$ref": "#/components/responses/Error404"
           },
+          "409": {
+            "$ref": "#/components/responses/Error409"
+          },
           "413": {
             "$ref": "#/components/responses/Error413"
+          },
+          "429": {
+            "$ref": "#/components/responses/Error429"
           },
           "503": {
             "$ref": "#/components/responses/Error503"
@@ -672,6 +765,9 @@ extension ParleyServer {
           },
           {
             "session": []
+          },
+          {
+            "guest": []
           }
         ],
         "requestBody": {
@@ -700,8 +796,77 @@ extension ParleyServer {
           "404": {
             "$ref": "#/components/responses/Error404"
           },
+          "409": {
+            "$ref": "#/components/responses/Error409"
+          },
           "413": {
             "$ref": "#/components/responses/Error413"
+          },
+          "429": {
+            "$ref": "#/components/responses/Error429"
+          },
+          "503": {
+            "$ref": "#/components/responses/Error503"
+          }
+        }
+      }
+    },
+    "/api/v1/dms": {
+      "post": {
+        "operationId": "openDirectMessages",
+        "summary": "Open direct messages with a user (as the dm command; signed-in users only)",
+        "security": [
+          {
+            "bearer": []
+          },
+          {
+            "session": []
+          },
+          {
+            "guest": []
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/Target"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The room of the direct messages (made the first time, the other user told as of an invitation)",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/DirectMessages"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Error400"
+          },
+          "401": {
+            "$ref": "#/components/responses/Error401"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error403"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error404"
+          },
+          "409": {
+            "$ref": "#/components/responses/Error409"
+          },
+          "413": {
+            "$ref": "#/components/responses/Error413"
+          },
+          "429": {
+            "$ref": "#/components/responses/Error429"
           },
           "503": {
             "$ref": "#/components/responses/Error503"
@@ -719,6 +884,9 @@ extension ParleyServer {
           },
           {
             "session": []
+          },
+          {
+            "guest": []
           }
         ],
         "requestBody": {
@@ -744,8 +912,14 @@ extension ParleyServer {
           "403": {
             "$ref": "#/components/responses/Error403"
           },
+          "409": {
+            "$ref": "#/components/responses/Error409"
+          },
           "413": {
             "$ref": "#/components/responses/Error413"
+          },
+          "429": {
+            "$ref": "#/components/responses/Error429"
           },
           "503": {
             "$ref": "#/components/responses/Error503"
@@ -773,6 +947,9 @@ extension ParleyServer {
           },
           {
             "session": []
+          },
+          {
+            "guest": []
           }
         ],
         "responses": {
@@ -787,6 +964,12 @@ extension ParleyServer {
           },
           "403": {
             "$ref": "#/components/responses/Error403"
+          },
+          "409": {
+            "$ref": "#/components/responses/Error409"
+          },
+          "429": {
+            "$ref": "#/components/responses/Error429"
           },
           "503": {
             "$ref": "#/components/responses/Error503"
@@ -804,6 +987,9 @@ extension ParleyServer {
           },
           {
             "session": []
+          },
+          {
+            "guest": []
           }
         ],
         "parameters": [
@@ -864,6 +1050,12 @@ extension ParleyServer {
           },
           "403": {
             "$ref": "#/components/responses/Error403"
+          },
+          "409": {
+            "$ref": "#/components/responses/Error409"
+          },
+          "429": {
+            "$ref": "#/components/responses/Error429"
           },
           "503": {
             "$ref": "#/components/responses/Error503"
@@ -991,13 +1183,16 @@ extension ParleyServer {
     "/api/v1/me": {
       "get": {
         "operationId": "me",
-        "summary": "Who the credential stands for",
+        "summary": "Who the credential (or the guest named in ?guest=) stands for, and the limits its connections are held to",
         "security": [
           {
             "bearer": []
           },
           {
             "session": []
+          },
+          {
+            "guest": []
           }
         ],
         "responses": {
@@ -1019,6 +1214,12 @@ extension ParleyServer {
           },
           "403": {
             "$ref": "#/components/responses/Error403"
+          },
+          "409": {
+            "$ref": "#/components/responses/Error409"
+          },
+          "429": {
+            "$ref": "#/components/responses/Error429"
           },
           "503": {
             "$ref": "#/components/responses/Error503"
@@ -1476,6 +1677,9 @@ extension ParleyServer {
           "expiresAt": {
             "type": "string",
             "format": "date-time"
+          },
+          "limits": {
+            "$ref": "#/components/schemas/Limits"
           }
         }
       },
@@ -1515,6 +1719,64 @@ extension ParleyServer {
               "open",
               "closed"
             ]
+          }
+        }
+      },
+      "Limits": {
+        "type": "object",
+        "description": "What a connection is held to, as welcome.limits has it (docs/PROTOCOL.md)",
+        "required": [
+          "maxTextBytes",
+          "maxFrameBytes",
+          "commandsPerSecond",
+          "commandBurst",
+          "outboxBytes",
+          "outboxFrames",
+          "maxHistoryPage",
+          "joinReplayCount"
+        ],
+        "properties": {
+          "maxTextBytes": {
+            "type": "integer"
+          },
+          "maxFrameBytes": {
+            "type": "integer"
+          },
+          "commandBurst": {
+            "type": "integer"
+          },
+          "outboxBytes": {
+            "type": "integer"
+          },
+          "outboxFrames": {
+            "type": "integer"
+          },
+          "maxHistoryPage": {
+            "type": "integer"
+          },
+          "joinReplayCount": {
+            "type": "integer"
+          },
+          "maxJoinedRooms": {
+            "type": "integer"
+          },
+          "presenceListLimit": {
+            "type": "integer"
+          },
+          "commandsPerSecond": {
+            "type": "number"
+          }
+        }
+      },
+      "DirectMessages": {
+        "type": "object",
+        "required": [
+          "room"
+        ],
+        "properties": {
+          "room": {
+            "type": "string",
+            "description": "The room of the direct messages"
           }
         }
       }
@@ -1621,6 +1883,12 @@ extension ParleyServer {
         "in": "cookie",
         "name": "parley_session",
         "description": "The session cookie set by login"
+      },
+      "guest": {
+        "type": "apiKey",
+        "in": "query",
+        "name": "guest",
+        "description": "A guest's display name, where the server admits guests: the request speaks for the guest guest:NAME (the name enforced as a hello's), with a guest's rights; its requests draw on the allowance of the client's address. Beside a session cookie the cookie is ignored; beside an Authorization header it is refused (400)."
       }
     }
   }

@@ -83,12 +83,22 @@ extension ParleyServer {
                 return response
             }
         }
+        let limits = configuration.limits
         api.get("me") { request, _ in
             await Self.answering {
-                let credential = try await Self.credential(of: try Self.token(of: request, originPolicy: originPolicy), identity: identity)
+                let credential =
+                    if let guest = try await Self.guest(of: request, identity: identity) {
+                        guest
+                    } else {
+                        try await Self.credential(of: try Self.token(of: request, originPolicy: originPolicy), identity: identity)
+                    }
                 return Self.json(
                     .ok,
-                    UserReply(user: credential.user, expiresAt: credential.expiresAt.map(Timestamp.rfc3339(millisecondsSinceEpoch:)))
+                    UserReply(
+                        user: credential.user,
+                        expiresAt: credential.expiresAt.map(Timestamp.rfc3339(millisecondsSinceEpoch:)),
+                        limits: limits
+                    )
                 )
             }
         }
@@ -110,6 +120,8 @@ extension ParleyServer {
     private struct UserReply: Encodable {
         var user: User
         var expiresAt: String?
+        /// What a connection of the user is held to (`/me` only): what `welcome` tells a WebSocket client.
+        var limits: Limits?
     }
 
     private struct LoginReply: Encodable {
@@ -144,7 +156,9 @@ extension ParleyServer {
         do {
             return try await handler()
         } catch let failure as Failure {
-            return error(failure.status, failure.code, failure.message)
+            var response = error(failure.status, failure.code, failure.message)
+            if failure.status == .tooManyRequests { response.headers[.retryAfter] = "1" }
+            return response
         } catch {
             return Self.error(.serviceUnavailable, "internal", "the server could not complete the request; try again")
         }
@@ -194,6 +208,30 @@ extension ParleyServer {
             }
             return token
         }
+    }
+
+    /// The guest a request speaks for when it names one (`?guest=NAME`, where a browser's `EventSource` can put it),
+    /// the name enforced as a `hello`'s is; `nil` when it names none. A session cookie beside it is ignored (a guest's
+    /// page may still hold an expired one); an `Authorization` header beside it is refused.
+    static func guest(of request: Request, identity: IdentityService) async throws -> Credential? {
+        guard let requested = request.uri.queryParameters["guest"] else { return nil }
+        guard request.headers[.authorization] == nil else {
+            throw Failure(.badRequest, "bad_request", "present either a credential or a guest name, not both")
+        }
+        guard identity.guestsAllowed else {
+            throw Failure(.unauthorized, "unauthorized", "this server admits only signed-in users: sign in")
+        }
+        guard let name = Names.displayName(enforcing: String(requested)) else {
+            throw Failure(
+                .badRequest,
+                "invalid_name",
+                "a display name is 1–32 visible characters in at most 128 bytes, without control characters"
+            )
+        }
+        if try await identity.isTakenByAnAccount(name) {
+            throw Failure(.conflict, "name_taken", "an account has that name; pick another or sign in")
+        }
+        return .guest(named: name)
     }
 
     static func credential(of token: String, identity: IdentityService) async throws -> Credential {

@@ -1,6 +1,7 @@
 import CoreMetrics
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import ParleyCore
 import ParleyIdentity
 import ParleyProtocol
@@ -13,10 +14,13 @@ import Synchronization
 extension ParleyServer {
     func addChatRoutes(to router: Router<ParleyRequestContext>, sessions: Session.Environment) {
         let api = router.group("api/v1")
+        var guestRequestLimits = configuration.addressLimits
+        guestRequestLimits.maxConnections = 0
         let caller = APICaller(
             identity: identity,
             originPolicy: OriginPolicy(allowedOrigins: configuration.allowedOrigins),
-            sessions: sessions
+            sessions: sessions,
+            guestAddresses: Allowances(limits: guestRequestLimits)
         )
         addEventStreamRoute(to: router, caller: caller)
         api.get("openapi.json") { _, _ in
@@ -30,13 +34,13 @@ extension ParleyServer {
         // A message's text may be escaped six times over in JSON (`\u0001`), beside its id.
         let maxPostBytes = max(Self.maxAccountBodyBytes, limits.maxTextBytes * 6 + 1024)
 
-        api.get("rooms") { request, _ in
-            await caller.answering(request, needs: .read) { actions in
+        api.get("rooms") { request, context in
+            await caller.answering(request, context, needs: .read) { actions in
                 Self.json(.ok, RoomList(rooms: try await actions.roomList()))
             }
         }
-        api.post("rooms") { request, _ in
-            await caller.answering(request, needs: .moderate) { actions in
+        api.post("rooms") { request, context in
+            await caller.answering(request, context, needs: .moderate) { actions in
                 let body = try await Self.body(of: request, as: NewRoom.self)
                 let visibility = body.visibility ?? .public
                 try await actions.create(body.room, visibility: visibility)
@@ -60,9 +64,9 @@ extension ParleyServer {
             }
         }
         api.post("rooms/:room/messages") { request, context in
-            await caller.answering(request, in: context, needs: .publish) { actions, room, key in
+            await caller.answering(request, in: context, needs: .publish) { room, call in
                 let body = try await Self.body(of: request, as: NewMessage.self, upTo: maxPostBytes)
-                return try await caller.post(body, to: room, as: actions, key: key)
+                return try await caller.post(body, to: room, by: call)
             }
         }
         api.delete("rooms/:room/messages/:offset") { request, context in
@@ -100,15 +104,21 @@ extension ParleyServer {
                 }
             }
         }
-        api.post("bans") { request, _ in
-            await caller.answering(request, needs: .moderate) { actions in
+        api.post("dms") { request, context in
+            await caller.answering(request, context, needs: .publish) { actions in
+                let body = try await Self.body(of: request, as: Moderation.self)
+                return Self.json(.ok, OpenedDirectMessages(room: try await actions.openDirectMessages(with: body.user)))
+            }
+        }
+        api.post("bans") { request, context in
+            await caller.answering(request, context, needs: .moderate) { actions in
                 let body = try await Self.body(of: request, as: Moderation.self)
                 try await actions.setBannedFromServer(true, body.user)
                 return Self.noContent()
             }
         }
         api.delete("bans/:user") { request, context in
-            await caller.answering(request, needs: .moderate) { actions in
+            await caller.answering(request, context, needs: .moderate) { actions in
                 try await actions.setBannedFromServer(false, try context.parameters.require("user"))
                 return Self.noContent()
             }
@@ -184,6 +194,10 @@ extension ParleyServer {
         var next: String?
     }
 
+    private struct OpenedDirectMessages: Encodable {
+        var room: String
+    }
+
     private struct Moderation: Decodable {
         var user: String
         var role: RoomRole?
@@ -195,6 +209,9 @@ struct APICaller: Sendable {
     let identity: IdentityService
     let originPolicy: OriginPolicy
     let sessions: Session.Environment
+    /// What guests' requests from each client address may do together, across requests (a request holds no
+    /// connection whose allowance would last beyond it).
+    let guestAddresses: Allowances
     /// The users this node recorded as known already: an API request records its user once, not at every call.
     let remembered = RememberedUsers()
 
@@ -214,49 +231,26 @@ struct APICaller: Sendable {
         var credential: Credential
         /// The API key the caller presented, if it was one.
         var key: APIKey?
-        /// The token or key presented.
+        /// The token or key presented (empty for a guest).
         var token: String
+        /// For a guest, the allowance of the address the request came from.
+        var addressAllowance: Allowance?
     }
 
     /// Authenticates the request, runs `handler` with what its user may do, and answers every refusal with its
     /// status and JSON error (a database that cannot be reached with `503`). An API key must have `scope`; it acts
-    /// as a server admin within its scopes, under its own user id `key:NAME`.
-    func answering(_ request: Request, needs scope: APIKeyScope, call handler: (Call) async throws -> Response) async -> Response {
+    /// as a server admin within its scopes, under its own user id `key:NAME`. A guest (`?guest=NAME`) is held to a
+    /// guest's rights, and each of its requests draws on the allowance of the address it comes from, as a
+    /// WebSocket guest's commands do: anyone may be any guest, so the name cannot stand for anyone.
+    func answering(
+        _ request: Request,
+        _ context: ParleyRequestContext,
+        needs scope: APIKeyScope,
+        call handler: (Call) async throws -> Response
+    ) async -> Response {
         await ParleyServer.answering {
-            let token = try ParleyServer.token(of: request, originPolicy: originPolicy)
-            let call: Call
-            if APIKeys.isAPIKey(token) {
-                guard let found = try await identity.apiKey(token) else {
-                    throw ParleyServer.Failure(.unauthorized, "unauthorized", "this API key is unknown or was revoked")
-                }
-                guard found.scopes.contains(scope) else {
-                    throw ParleyServer.Failure(.forbidden, "forbidden", "this API key lacks the \(scope.rawValue) scope")
-                }
-                let credential = Credential(user: User(id: "key:\(found.name)", name: found.name, guest: false), admin: true)
-                call = Call(
-                    actions: RoomActions(environment: sessions, user: credential.user, isAdmin: true),
-                    credential: credential,
-                    key: found,
-                    token: token
-                )
-            } else {
-                let credential = try await ParleyServer.credential(of: token, identity: identity)
-                if try await sessions.rooms.isBannedFromServer(credential.user.id) {
-                    throw ParleyServer.Failure(.forbidden, "forbidden", "you are banned from this server")
-                }
-                // As a connection's hello does, so that someone who only uses the API can be invited and messaged.
-                if !credential.user.guest, !remembered.contains(credential.user.ref) {
-                    try await sessions.rooms.rememberUser(credential.user.ref)
-                    remembered.insert(credential.user.ref)
-                }
-                call = Call(
-                    actions: RoomActions(environment: sessions, user: credential.user, isAdmin: credential.admin),
-                    credential: credential,
-                    token: token
-                )
-            }
             do {
-                return try await handler(call)
+                return try await handler(try await call(presentedBy: request, on: context.channel, needs: scope))
             } catch let rejection as CommandRejection {
                 sessions.hub.metrics.countError(rejection.code)
                 var response = ParleyServer.error(Self.status(of: rejection.code), rejection.code.rawValue, rejection.message)
@@ -266,9 +260,64 @@ struct APICaller: Sendable {
         }
     }
 
+    /// Who the request speaks for: a guest it names, an API key, or the user of a session token or JWT.
+    private func call(presentedBy request: Request, on channel: any Channel, needs scope: APIKeyScope) async throws -> Call {
+        if let guest = try await ParleyServer.guest(of: request, identity: identity) {
+            if try await sessions.rooms.isBannedFromServer(guest.user.id) {
+                throw ParleyServer.Failure(.forbidden, "forbidden", "you are banned from this server")
+            }
+            let addressAllowance = guestAddresses.admitRequest(ConnectionTracker.addressKey(of: channel))
+            guard addressAllowance?.allowsCommand() ?? true else {
+                sessions.hub.metrics.rateLimitedCommands.increment()
+                throw CommandRejection(.rateLimited, "your address is sending faster than the server allows; slow down")
+            }
+            return Call(
+                actions: RoomActions(environment: sessions, user: guest.user, isAdmin: false),
+                credential: guest,
+                token: "",
+                addressAllowance: addressAllowance
+            )
+        }
+        let token = try ParleyServer.token(of: request, originPolicy: originPolicy)
+        if APIKeys.isAPIKey(token) {
+            guard let found = try await identity.apiKey(token) else {
+                throw ParleyServer.Failure(.unauthorized, "unauthorized", "this API key is unknown or was revoked")
+            }
+            guard found.scopes.contains(scope) else {
+                throw ParleyServer.Failure(.forbidden, "forbidden", "this API key lacks the \(scope.rawValue) scope")
+            }
+            let credential = Credential(user: User(id: "key:\(found.name)", name: found.name, guest: false), admin: true)
+            return Call(
+                actions: RoomActions(environment: sessions, user: credential.user, isAdmin: true),
+                credential: credential,
+                key: found,
+                token: token
+            )
+        }
+        let credential = try await ParleyServer.credential(of: token, identity: identity)
+        if try await sessions.rooms.isBannedFromServer(credential.user.id) {
+            throw ParleyServer.Failure(.forbidden, "forbidden", "you are banned from this server")
+        }
+        // As a connection's hello does, so that someone who only uses the API can be invited and messaged.
+        if !credential.user.guest, !remembered.contains(credential.user.ref) {
+            try await sessions.rooms.rememberUser(credential.user.ref)
+            remembered.insert(credential.user.ref)
+        }
+        return Call(
+            actions: RoomActions(environment: sessions, user: credential.user, isAdmin: credential.admin),
+            credential: credential,
+            token: token
+        )
+    }
+
     /// The same, for a handler that needs only what the caller may do.
-    func answering(_ request: Request, needs scope: APIKeyScope, _ handler: (RoomActions) async throws -> Response) async -> Response {
-        await answering(request, needs: scope) { call in try await handler(call.actions) }
+    func answering(
+        _ request: Request,
+        _ context: ParleyRequestContext,
+        needs scope: APIKeyScope,
+        _ handler: (RoomActions) async throws -> Response
+    ) async -> Response {
+        await answering(request, context, needs: scope) { call in try await handler(call.actions) }
     }
 
     /// The same, for an endpoint under `/api/v1/rooms/{room}/`: the handler also gets the room, a valid name.
@@ -276,12 +325,12 @@ struct APICaller: Sendable {
         _ request: Request,
         in context: ParleyRequestContext,
         needs scope: APIKeyScope,
-        _ handler: (RoomActions, String, APIKey?) async throws -> Response
+        _ handler: (String, Call) async throws -> Response
     ) async -> Response {
-        await answering(request, needs: scope) { call in
+        await answering(request, context, needs: scope) { call in
             let room = try context.parameters.require("room")
             try RoomActions.validate(room: room)
-            return try await handler(call.actions, room, call.key)
+            return try await handler(room, call)
         }
     }
 
@@ -292,12 +341,13 @@ struct APICaller: Sendable {
         needs scope: APIKeyScope,
         _ handler: (RoomActions, String) async throws -> Response
     ) async -> Response {
-        await answering(request, in: context, needs: scope) { actions, room, _ in try await handler(actions, room) }
+        await answering(request, in: context, needs: scope) { room, call in try await handler(call.actions, room) }
     }
 
     /// Stores a message and answers its `ack`: `201` the first time, `200` with the original for the same id again.
     /// An API key with `publish` posts as the user given in `as`, if any.
-    func post(_ body: ParleyServer.NewMessage, to room: String, as actions: RoomActions, key: APIKey?) async throws -> Response {
+    func post(_ body: ParleyServer.NewMessage, to room: String, by call: Call) async throws -> Response {
+        let actions = call.actions
         guard Names.isValidClientID(body.id) else {
             throw CommandRejection(.badRequest, "field \"id\" must be 1–128 bytes without U+0000")
         }
@@ -305,7 +355,7 @@ struct APICaller: Sendable {
         try await actions.requireEntry(to: room)
         var user = actions.user
         if let poster = body.as {
-            guard key != nil else {
+            guard call.key != nil else {
                 throw CommandRejection(.forbidden, "only an API key with the publish scope may post as someone else")
             }
             guard Names.isValidClientID(poster.id), Names.isValidDisplayName(poster.name) else {
@@ -317,7 +367,9 @@ struct APICaller: Sendable {
         guard let allowance = sessions.users.admitRequest(actions.user.id) else {
             throw CommandRejection(.rateLimited, "\(actions.user.id) has as many connections open as the server allows; close one")
         }
-        guard allowance.allowsCommand(), allowance.allowsStoring(bytes: body.text.utf8.count) else {
+        guard allowance.allowsCommand(), allowance.allowsStoring(bytes: body.text.utf8.count),
+            call.addressAllowance?.allowsStoring(bytes: body.text.utf8.count) ?? true
+        else {
             sessions.hub.metrics.rateLimitedCommands.increment()
             throw CommandRejection(.rateLimited, "you are sending faster than the server allows one user; slow down")
         }

@@ -26,7 +26,7 @@ extension ParleyServer {
         let sessions = caller.sessions
         let heartbeat = min(Self.streamHeartbeat, configuration.pingInterval)
         router.group("api/v1").get("events") { request, context in
-            await caller.answering(request, needs: .read) { call in
+            await caller.answering(request, context, needs: .read) { call in
                 let rooms = try await Self.streamStart(of: request, actions: call.actions)
                 let credential = call.credential
                 // A key is looked up at every heartbeat: revoking it ends its streams (tokens are watched like any
