@@ -443,13 +443,14 @@ def test_an_unreachable_or_refusing_database_ends_serve_naming_it_without_the_pa
 
 @pytest.fixture
 def nginx(tmp_path):
-    """Runs nginx with deploy/nginx/parley.conf, its node addresses and port replaced with the test's."""
+    """Runs nginx with deploy/nginx/parley.conf (or another configuration of deploy/nginx/), its node addresses and
+    port replaced with the test's."""
     processes = []
 
-    def start(node_ports: list[int]):
+    def start(node_ports: list[int], configuration: str = "parley.conf"):
         from conftest import ROOT, free_port
 
-        site = (ROOT / "deploy" / "nginx" / "parley.conf").read_text()
+        site = (ROOT / "deploy" / "nginx" / configuration).read_text()
         servers = re.findall(r"^\s*server 127\.0\.0\.1:\d+ .*;$", site, re.MULTILINE)
         assert len(servers) == len(node_ports), "the shipped configuration should list one node per test node"
         for line, port in zip(servers, node_ports):

@@ -29,6 +29,9 @@ export interface Strings {
   you: string;
   typing: (names: string[]) => string;
   status: { connecting: string; online: string; reconnecting: (seconds: number) => string };
+  /** Said beside the status when WebSockets do not get through and the page chats over plain HTTP. */
+  compatibilityMode: string;
+  compatibilityModeExplained: string;
   errors: Record<ErrorCode, string>;
   signedInAs: (name: string) => string;
   changeName: string;
@@ -107,6 +110,8 @@ const portuguese: Strings = {
     online: "Conectado",
     reconnecting: (seconds) => (seconds > 0 ? `Sem conexão; nova tentativa em ${seconds} s` : "Sem conexão; reconectando…"),
   },
+  compatibilityMode: "modo de compatibilidade",
+  compatibilityModeExplained: "Algo entre você e o servidor bloqueia WebSockets; o chat segue por HTTP comum, sem perder nada.",
   errors: {
     bad_request: "O servidor não entendeu o pedido.",
     unknown_type: "O servidor não conhece este comando.",
@@ -207,6 +212,8 @@ const english: Strings = {
     online: "Connected",
     reconnecting: (seconds) => (seconds > 0 ? `Offline; retrying in ${seconds} s` : "Offline; reconnecting…"),
   },
+  compatibilityMode: "compatibility mode",
+  compatibilityModeExplained: "Something between you and the server blocks WebSockets; the chat goes on over plain HTTP, losing nothing.",
   errors: {
     bad_request: "The server did not understand the request.",
     unknown_type: "The server does not know this command.",

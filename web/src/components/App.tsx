@@ -12,7 +12,8 @@ import {
   type ChatState,
   type Notice,
 } from "../chatState";
-import { ChatConnection } from "../connection";
+import { FallbackConnection, type Transport } from "../connection";
+import { HttpChatConnection } from "../httpConnection";
 import { stringsFor, type Language, type Strings } from "../i18n";
 import { CloseCode, isValidRoomName, type ClientCommand, type RoomVisibility, type ServerEvent, type User } from "../protocol";
 import { newMessageId, pendingSends, rejoinCommands, sendCommand } from "../resume";
@@ -39,7 +40,10 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
   });
   const stateRef = useRef<ChatState>(state);
   stateRef.current = state;
-  const connectionRef = useRef<ChatConnection | null>(null);
+  const connectionRef = useRef<Transport | null>(null);
+  /** Whether WebSockets do not get through to the server, so the page chats over plain HTTP ("compatibility mode"). */
+  const [compatibility, setCompatibility] = useState(false);
+  const compatibilityRef = useRef(false);
   /** Rooms joined on the current connection, kept in step with the socket rather than with rendering. */
   const joinedRooms = useRef(new Set<string>());
   const [retryAt, setRetryAt] = useState<number | null>(null);
@@ -77,7 +81,8 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
   useEffect(() => {
     if (state.name === null || (auth.phase !== "guest" && auth.phase !== "account")) return;
     const name = state.name;
-    const connection = new ChatConnection(serverURL, {
+    const asGuest = auth.phase === "guest";
+    const connection = new FallbackConnection(serverURL, {
       onOpen: () => {
         dispatch({ kind: "status", status: "connecting" });
         connection.send({ type: "hello", name, ref: "hello" });
@@ -144,6 +149,13 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
           return;
         }
         setRetryAt(Date.now() + delayMs);
+      },
+    }, {
+      startWithFallback: compatibilityRef.current,
+      createFallback: (callbacks) => new HttpChatConnection(callbacks, asGuest),
+      onFallback: () => {
+        compatibilityRef.current = true;
+        setCompatibility(true);
       },
     });
     connectionRef.current = connection;
@@ -237,7 +249,7 @@ export function App({ serverURL, language }: { serverURL: string; language: Lang
     <div className="app">
       <header className="app__header">
         <h1>{strings.title}</h1>
-        <ConnectionBadge status={state.status} retryAt={retryAt} strings={strings} />
+        <ConnectionBadge status={state.status} retryAt={retryAt} compatibility={compatibility} strings={strings} />
         <span className="app__user">
           {strings.signedInAs(state.name)}
           {auth.phase === "guest" && <span className="app__guest"> ({strings.guest})</span>}

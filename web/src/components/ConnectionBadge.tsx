@@ -2,7 +2,19 @@ import { useEffect, useState } from "react";
 import type { ConnectionStatus } from "../chatState";
 import type { Strings } from "../i18n";
 
-export function ConnectionBadge({ status, retryAt, strings }: { status: ConnectionStatus; retryAt: number | null; strings: Strings }) {
+/** How the connection is: online, connecting, or offline until the next attempt; and, discreetly, whether the page
+ * chats over plain HTTP because WebSockets do not get through. */
+export function ConnectionBadge({
+  status,
+  retryAt,
+  compatibility,
+  strings,
+}: {
+  status: ConnectionStatus;
+  retryAt: number | null;
+  compatibility: boolean;
+  strings: Strings;
+}) {
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
     if (status !== "reconnecting") return;
@@ -19,6 +31,12 @@ export function ConnectionBadge({ status, retryAt, strings }: { status: Connecti
   return (
     <span className={`connection connection--${status}`} role="status" data-status={status}>
       {text}
+      {compatibility && (
+        <span className="connection__mode" data-mode="compatibility" title={strings.compatibilityModeExplained}>
+          {" · "}
+          {strings.compatibilityMode}
+        </span>
+      )}
     </span>
   );
 }
