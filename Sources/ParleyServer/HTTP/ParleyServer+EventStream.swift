@@ -1,6 +1,7 @@
 import CoreMetrics
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import NIOCore
 import ParleyCore
 import ParleyIdentity
@@ -19,12 +20,11 @@ extension ParleyServer {
     /// How often an idle stream carries a comment at most, so that proxies keep it open (the WebSocket ping
     /// interval when shorter).
     static let streamHeartbeat: Duration = .seconds(15)
-    /// Bytes of events written to the socket at once.
-    static let streamWriteBytes = 64 * 1024
 
     func addEventStreamRoute(to router: Router<ParleyRequestContext>, caller: APICaller) {
         let sessions = caller.sessions
         let heartbeat = min(Self.streamHeartbeat, configuration.pingInterval)
+        let drainQueues = PerEventLoop { DrainQueue(eventLoop: $0) }
         router.group("api/v1").get("events") { request, context in
             await caller.answering(request, context, needs: .read) { call in
                 let rooms = try await Self.streamStart(of: request, actions: call.actions)
@@ -48,7 +48,7 @@ extension ParleyServer {
                     body: ResponseBody { writer in
                         // The session starts with the body, so that a response never written leaves nothing behind.
                         guard let connection = sessions.hub.connect(mode: .parley, format: .serverSentEvents) else {
-                            try await writer.write(Self.closeEvent(.goingAway, reason: "the server is shutting down; reconnect"))
+                            try await writer.write(EventStreamWriter.closeEvent(.goingAway, reason: "the server is shutting down; reconnect"))
                             return try await writer.finish(nil)
                         }
                         // A stream the server closes (a slow consumer, a kick, the shutdown) whose last events cannot
@@ -63,7 +63,8 @@ extension ParleyServer {
                             rooms,
                             of: session,
                             heartbeat: heartbeat,
-                            on: channel.eventLoop,
+                            on: channel,
+                            drainQueues: drainQueues,
                             stillValid: stillValid,
                             to: &writer
                         )
@@ -122,17 +123,19 @@ extension ParleyServer {
     }
 
     /// Runs the stream until the connection closes (a kick, a slow consumer, the server's shutdown) or the client
-    /// goes: joins each room from its start, then writes what the session's outbox receives, the cursor added.
+    /// goes: joins each room from its start, and has an ``EventStreamWriter`` write what the session's outbox
+    /// receives, the cursor added, on the connection's event loop.
     private static func stream(
         _ start: StreamCursor,
         of session: Session,
         heartbeat interval: Duration,
-        on eventLoop: any EventLoop,
+        on channel: any Channel,
+        drainQueues: PerEventLoop<DrainQueue>,
         stillValid: (@Sendable () async -> Bool)?,
         to writer: inout any ResponseBodyWriter
     ) async throws {
         let connection = session.connection
-        let roomsByTag = Dictionary(start.positions.map { (OutboundFrame.tag(of: $0.room), $0.room) }, uniquingKeysWith: { first, _ in first })
+        let eventLoop = channel.eventLoop
         let commands = Task {
             await session.receive(text: #"{"type":"hello"}"#)
             for (room, since) in start.positions {
@@ -152,36 +155,29 @@ extension ParleyServer {
             heartbeat.cancel()
             session.end()
         }
-        var cursor = start
         try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
-        while true {
-            switch await connection.outbox.next(maxBytes: streamWriteBytes) {
-            case .frames(let frames):
-                var bytes = ByteBuffer()
-                for frame in frames {
-                    if frame.offset > 0, let room = roomsByTag[frame.room] {
-                        cursor.advance(room, to: frame.offset)
-                        bytes.writeString("id: \(cursor)\n")
-                    }
-                    bytes.writeImmutableBuffer(frame.bytes)
-                }
-                try await writer.write(bytes)
-            case .close(let code, let reason):
-                try await writer.write(closeEvent(code, reason: reason))
-                return
-            case .finished:
-                return
+        let ended = eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
+            let events = EventStreamWriter(
+                connection: connection,
+                start: start,
+                drainQueue: drainQueues.value(on: eventLoop),
+                eventLoop: eventLoop
+            )
+            let pipeline = channel.pipeline.syncOperations
+            do {
+                let stateHandler = try pipeline.handler(type: HTTPConnectionStateHandler.self)
+                try pipeline.addHandler(events, name: Self.streamWriterName, position: .after(stateHandler))
+            } catch {
+                return eventLoop.makeFailedFuture(error)
             }
+            return events.ended.futureResult
         }
+        try await ended.get()
+        // A connection kept alive serves its next request without the stream's writer.
+        try? await channel.pipeline.removeHandler(name: Self.streamWriterName).get()
     }
 
-    /// The last event of a stream the server ends: the close code and reason a WebSocket would have had.
-    private struct StreamClosed: Encodable {
-        var code: UInt16
-        var reason: String
-    }
+    /// The name of an event stream's ``EventStreamWriter`` in its connection's pipeline.
+    private static let streamWriterName = "parley-event-stream"
 
-    private static func closeEvent(_ code: CloseCode, reason: String) -> ByteBuffer {
-        ByteBuffer(string: "event: close\ndata: \(jsonText(StreamClosed(code: code.rawValue, reason: reason)))\n\n")
-    }
 }

@@ -1,5 +1,12 @@
 import NIOCore
+import ParleyCore
 import Synchronization
+
+/// What drains a connection's outbox on its event loop: a WebSocket's handler, an event stream's writer.
+protocol OutboxDrainer: OutboxReader {
+    /// Writes what the outbox holds; on the connection's event loop.
+    func drain()
+}
 
 /// The connections of one event loop whose outboxes have something: fan-out of a message to a room wakes each
 /// loop once, with one task that drains them all, instead of one task per member.
@@ -7,13 +14,13 @@ final class DrainQueue: Sendable {
     private let eventLoop: any EventLoop
     /// Taken under the hub's lock when a push wakes a connection (Hub → Outbox → DrainQueue): it guards two fields
     /// and calls nothing; the loop's task is scheduled after it is released.
-    private let pending = Mutex<(relays: [LoopRelay], scheduled: Bool)>(([], false))
+    private let pending = Mutex<(relays: [any OutboxDrainer], scheduled: Bool)>(([], false))
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
     }
 
-    func schedule(_ relay: LoopRelay) {
+    func schedule(_ relay: any OutboxDrainer) {
         let first = pending.withLock { pending in
             pending.relays.append(relay)
             defer { pending.scheduled = true }
@@ -25,7 +32,7 @@ final class DrainQueue: Sendable {
     private func drainAll() {
         let relays = pending.withLock { pending in
             pending.scheduled = false
-            var taken: [LoopRelay] = []
+            var taken: [any OutboxDrainer] = []
             swap(&taken, &pending.relays)
             return taken
         }

@@ -3,7 +3,7 @@ import ParleyCore
 
 /// How other threads reach a connection's handler: each call runs on the handler's event loop. One object per
 /// connection serves the outbox, the session and the inbox.
-final class LoopRelay: OutboxReader {
+final class LoopRelay: OutboxDrainer {
     private let handler: NIOLoopBound<WebSocketConnection>
     private let eventLoop: any EventLoop
     private let drainQueue: DrainQueue
