@@ -9,7 +9,7 @@ import ParleyProtocol
 /// schedule (open loop) or its next message as soon as the previous one is acknowledged, or for a plain server came
 /// back (closed loop); when the run finishes it closes with 1000. Every delivery is checked for loss, repeats and
 /// order and its latency recorded.
-final class BenchClient: ChannelInboundHandler {
+final class BenchClient: ChannelInboundHandler, BenchParticipant {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
@@ -18,10 +18,8 @@ final class BenchClient: ChannelInboundHandler {
     private let connectStarted: Duration
     private let room: String
     private var context: ChannelHandlerContext?
-    private var joined = false
-    /// The room's head when this client joined: what it receives up to there is replay (a late joiner's history),
-    /// not a delivery, and does not count for latency.
-    private var replayedThrough: Int64 = 0
+    /// parley.v1: the client's room, as it receives it.
+    private var subscription: RoomSubscription
     private var sending = false
     private var finished = false
     private var closeSent = false
@@ -30,8 +28,6 @@ final class BenchClient: ChannelInboundHandler {
     private var nextSendAt = Duration.zero
     private var sendInterval = Duration.zero
     private var nextSend: Scheduled<Void>?
-    /// parley.v1: the offsets of the client's room.
-    private var tracker = OffsetTracker()
     /// Plain dialect: each sender's sequence numbers.
     private var trackersBySender: [Int: OffsetTracker] = [:]
 
@@ -39,7 +35,8 @@ final class BenchClient: ChannelInboundHandler {
         self.index = index
         self.run = run
         self.connectStarted = connectStarted
-        room = "bench-\(run.runID)-\(index % run.configuration.rooms)"
+        room = run.room(of: index)
+        subscription = RoomSubscription(connectStarted: connectStarted)
     }
 
     private var configuration: BenchConfiguration { run.configuration }
@@ -60,19 +57,13 @@ final class BenchClient: ChannelInboundHandler {
             writeText(ClientFrame(command: .hello(name: "bench-\(index)", token: nil)).jsonText())
             writeText(ClientFrame(command: .join(room: room, since: nil)).jsonText())
         case .plain:
-            markJoined()
+            subscription.markJoined(run: run)
         }
-        run.register(NIOLoopBound(self, eventLoop: context.eventLoop), channel: context.channel)
+        run.register(NIOLoopBound<any BenchParticipant>(self, eventLoop: context.eventLoop), channel: context.channel)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
-    }
-
-    private func markJoined() {
-        guard !joined else { return }
-        joined = true
-        run.recorder.joined(connectMicroseconds: (run.clock.now() - connectStarted).microseconds)
     }
 
     // MARK: Receiving
@@ -106,26 +97,7 @@ final class BenchClient: ChannelInboundHandler {
     }
 
     private func receiveEvent(_ text: ByteBuffer) {
-        let receivedAt = run.clock.now()
-        if let delivery = BenchMessage.parseDelivery(text) {
-            tracker.receive(delivery.offset)
-            if delivery.offset > replayedThrough { recordLatency(sentAt: .nanoseconds(delivery.scheduledNanos), receivedAt: receivedAt) }
-            return
-        }
-        if BenchMessage.isAnnouncement(text) {
-            if run.window.contains(receivedAt) { run.recorder.count { $0.announcements += 1 } }
-            return
-        }
-        guard let event = try? ServerEvent.decode(String(buffer: text)) else { return }
-        switch event {
-        case .joined(_, _, let head, _, _, _):
-            replayedThrough = head
-            markJoined()
-        case .message(let chat):
-            tracker.receive(chat.offset)
-            if chat.offset > replayedThrough, let sentAt = BenchMessage.scheduledTime(in: chat.text) {
-                recordLatency(sentAt: sentAt, receivedAt: receivedAt)
-            }
+        switch subscription.receive(text, run: run) {
         case .ack(_, let ackRoom, let id, let offset, _):
             let sentAt = BenchMessage.scheduledTime(in: id)
             run.recorder.acknowledged(room: ackRoom, offset: offset, inWindow: sentAt.map(run.window.contains) ?? false)
@@ -141,13 +113,8 @@ final class BenchClient: ChannelInboundHandler {
         let receivedAt = run.clock.now()
         guard let delivery = BenchMessage.parsePlain(text) else { return }
         trackersBySender[delivery.sender, default: OffsetTracker()].receive(delivery.sequence + 1)
-        recordLatency(sentAt: .nanoseconds(delivery.scheduledNanos), receivedAt: receivedAt)
+        run.recordLatency(sentAt: .nanoseconds(delivery.scheduledNanos), receivedAt: receivedAt)
         if delivery.sender == index, configuration.rate == 0 { sendNow() }
-    }
-
-    /// Counts a delivery of a message sent within the measured window.
-    private func recordLatency(sentAt: Duration, receivedAt: Duration) {
-        run.recorder.delivered(latencyMicroseconds: run.window.contains(sentAt) ? (receivedAt - sentAt).microseconds : nil)
     }
 
     // MARK: Sending
@@ -223,7 +190,7 @@ final class BenchClient: ChannelInboundHandler {
         nextSend?.cancel()
         switch configuration.dialect {
         case .parley:
-            run.recorder.tally(tracker, head: run.recorder.head(of: room))
+            run.recorder.tally(subscription.tracker, head: run.recorder.head(of: room))
         case .plain:
             for (sender, sent) in run.recorder.sentBySender {
                 run.recorder.tally(trackersBySender[sender] ?? OffsetTracker(), head: sent)

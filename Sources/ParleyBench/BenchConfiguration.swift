@@ -35,6 +35,9 @@ package struct BenchConfiguration: Sendable {
     package var connectConcurrency: Int
     /// Clients that join per second during the measured window, beyond `clients` (a room filling while it talks).
     package var joinRate: Double
+    /// Whether the clients that do not send follow their room over Server-Sent Events (`/api/v1/events`, as
+    /// guests) instead of a WebSocket; parley.v1 only.
+    package var eventStreams: Bool
 
     /// Creates a configuration; the defaults are a small, quick run.
     package init(
@@ -49,7 +52,8 @@ package struct BenchConfiguration: Sendable {
         connectConcurrency: Int = 50,
         dialect: Dialect = .parley,
         serverProcessID: Int32? = nil,
-        joinRate: Double = 0
+        joinRate: Double = 0,
+        eventStreams: Bool = false
     ) {
         self.dialect = dialect
         self.serverProcessID = serverProcessID
@@ -63,5 +67,6 @@ package struct BenchConfiguration: Sendable {
         self.warmup = warmup
         self.connectConcurrency = connectConcurrency
         self.joinRate = joinRate
+        self.eventStreams = eventStreams
     }
 }

@@ -61,6 +61,7 @@ struct BenchConnector: Sendable {
 
     /// Connects client `index`; the future fails when the connection or the upgrade does.
     func connect(index: Int) -> EventLoopFuture<Void> {
+        if run.configuration.eventStreams, index >= run.configuration.senders { return connectEventStream(index: index) }
         let eventLoop = group.next()
         let upgraded = eventLoop.makePromise(of: Bool.self)
         let connectStarted = run.clock.now()
@@ -103,6 +104,25 @@ struct BenchConnector: Sendable {
         return upgraded.futureResult.flatMapThrowing { accepted in
             guard accepted else { throw BenchUpgradeRefused() }
         }
+    }
+}
+
+extension BenchConnector {
+    /// Connects client `index` as an event stream's subscriber: plain HTTP/1.1, no upgrade.
+    private func connectEventStream(index: Int) -> EventLoopFuture<Void> {
+        let connectStarted = run.clock.now()
+        let (run, endpoint) = (run, endpoint)
+        return ClientBootstrap(group: group.next())
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(
+                        BenchEventStreamClient(index: index, run: run, endpoint: endpoint, connectStarted: connectStarted)
+                    )
+                }
+            }
+            .connect(host: endpoint.host, port: endpoint.port)
+            .map { _ in }
     }
 }
 

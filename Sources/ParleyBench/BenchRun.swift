@@ -92,6 +92,14 @@ package struct BenchRun: Sendable {
     }
 }
 
+/// A client of a run, on its event loop: told when the senders start and when the run is over.
+protocol BenchParticipant: AnyObject {
+    /// The run's senders start.
+    func start()
+    /// The run is over: close.
+    func finish()
+}
+
 /// What every client of a run shares, and how the run reaches its clients on their event loops.
 final class BenchRunContext: Sendable {
     private enum Phase {
@@ -106,7 +114,7 @@ final class BenchRunContext: Sendable {
     let window = WindowBox()
     /// Fills each message's text to the configured size.
     let padding: String
-    private let clients = Mutex<(registered: [(client: NIOLoopBound<BenchClient>, channel: any Channel)], phase: Phase)>(
+    private let clients = Mutex<(registered: [(client: NIOLoopBound<any BenchParticipant>, channel: any Channel)], phase: Phase)>(
         ([], .connecting)
     )
 
@@ -116,7 +124,7 @@ final class BenchRunContext: Sendable {
     }
 
     /// Adds a client whose upgrade succeeded; on its event loop. A client that arrives late catches up with the run.
-    func register(_ client: NIOLoopBound<BenchClient>, channel: any Channel) {
+    func register(_ client: NIOLoopBound<any BenchParticipant>, channel: any Channel) {
         let phase = clients.withLock { clients in
             clients.registered.append((client, channel))
             return clients.phase
@@ -137,6 +145,16 @@ final class BenchRunContext: Sendable {
         for (client, channel) in registered {
             channel.eventLoop.execute { client.value.start() }
         }
+    }
+
+    /// The room of client `index`.
+    func room(of index: Int) -> String {
+        "bench-\(runID)-\(index % configuration.rooms)"
+    }
+
+    /// Counts a delivery of a message, with its latency if it was sent within the measured window.
+    func recordLatency(sentAt: Duration, receivedAt: Duration) {
+        recorder.delivered(latencyMicroseconds: window.contains(sentAt) ? (receivedAt - sentAt).microseconds : nil)
     }
 
     /// Whether the run has finished: a connection that ends from now on is no disconnect.

@@ -49,6 +49,9 @@ struct ParleyBenchCommand: AsyncParsableCommand {
     )
     var plain = false
 
+    @Flag(help: "The clients that do not send follow their room over Server-Sent Events (/api/v1/events, as guests) instead of a WebSocket.")
+    var sse = false
+
     @Option(help: "With --plain: the WebSocket subprotocol to offer (e.g. lws-mirror-protocol for the libwebsockets test server).")
     var subprotocol: String?
 
@@ -66,6 +69,7 @@ struct ParleyBenchCommand: AsyncParsableCommand {
         guard duration > 0, warmup >= 0 else { throw ValidationError("--duration must be positive and --warmup not negative") }
         guard !plain || rooms == 1 else { throw ValidationError("--plain broadcasts to every client: it has one room (leave --rooms at 1)") }
         guard plain || subprotocol == nil else { throw ValidationError("--subprotocol goes with --plain") }
+        guard !(plain && sse) else { throw ValidationError("--sse is parley.v1's event stream: it does not go with --plain") }
     }
 
     func run() async throws {
@@ -80,7 +84,8 @@ struct ParleyBenchCommand: AsyncParsableCommand {
             warmup: .seconds(warmup),
             dialect: plain ? .plain(subprotocol: subprotocol) : .parley,
             serverProcessID: serverPid,
-            joinRate: joinRate
+            joinRate: joinRate,
+            eventStreams: sse
         )
         let report = try await BenchRun(configuration: configuration) { line in
             FileHandle.standardError.write(Data((line + "\n").utf8))
