@@ -171,8 +171,12 @@ public enum PresenceChange: String, Codable, Sendable {
 extension ServerEvent {
     /// The event as the UTF-8 JSON bytes of one text frame.
     public func jsonBytes() -> [UInt8] {
+        if case .joined(let ref, let room, let head, let members, let users, let about) = self, !users.isEmpty || !members.isEmpty {
+            let withoutLists = ServerEvent.joined(ref: ref, room: room, head: head, members: [], users: [], about: about)
+            return JoinedJSON.bytes(of: withoutLists, members: members, users: users)
+        }
         // Every field is a string, an integer, a number or an array of them: encoding cannot fail.
-        Array(try! JSON.encoder().encode(self))
+        return Array(try! JSON.encoder().encode(self))
     }
 
     /// Decodes one text frame from the server (for clients, tools and tests).

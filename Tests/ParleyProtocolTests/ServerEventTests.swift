@@ -1,3 +1,4 @@
+import Foundation
 import ParleyProtocol
 import Testing
 
@@ -84,5 +85,28 @@ import Testing
             ]
         )
         #expect(CloseCode.allCases.map(\.rawValue) == [1001, 1007, 1008, 1009, 1011, 4001, 4003, 4008])
+    }
+
+    @Test func aJoinedsListsWrittenByHandAreWhatJSONEncoderWouldWrite() throws {
+        let tricky = [
+            "Ana", "quote \" and \\ backslash", "a/b", "line\nbreak\ttab\r\u{7}\u{1F}", "emoji 👩‍💻 and é",
+            "\u{2028}separator", #""users":[]"#, #""members":[]"#,
+        ]
+        let users = tricky.enumerated().map { UserRef(id: "guest:\($0.element)#\($0.offset)", name: $0.element) }
+        for ref: Ref? in [nil, Ref(#""users":[] "members":[]"#), "7"] {
+            let event = ServerEvent.joined(
+                ref: ref,
+                room: "hall",
+                head: 42,
+                members: tricky,
+                users: users,
+                about: JoinedRoom(kind: .room, visibility: .public, peer: UserRef(id: "p", name: #"p"q"#), memberCount: 1_000)
+            )
+            let written = event.jsonBytes()
+            #expect(try ServerEvent.decode(String(decoding: written, as: UTF8.self)) == event)
+            let byEncoder = try JSONSerialization.jsonObject(with: JSONEncoder().encode(event)) as? NSDictionary
+            let byHand = try JSONSerialization.jsonObject(with: Data(written)) as? NSDictionary
+            #expect(byHand == byEncoder)
+        }
     }
 }
