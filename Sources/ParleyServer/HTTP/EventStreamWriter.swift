@@ -44,6 +44,8 @@ final class EventStreamWriter: ChannelInboundHandler, RemovableChannelHandler {
         self.context = context
         writable = context.channel.isWritable
         relay = Relay(NIOLoopBound(self, eventLoop: context.eventLoop), drainQueue: drainQueue)
+        // A client that left before the writer was in place sends no channelInactive through it.
+        guard context.channel.isActive else { return end() }
         drain()
     }
 
