@@ -28,6 +28,9 @@ export function MessageList(props: MessageListProps) {
   const following = useRef(true);
   const requested = useRef<number | null>(null);
   const anchor = useRef<{ offset: number; top: number } | null>(null);
+  /** Where the list was scrolled to last: older messages load when the reader scrolls up near the top, not when the
+   * list follows new messages down and its first overflow leaves it a few pixels from the top. */
+  const lastScrollTop = useRef(0);
 
   // Keep the view steady when older messages are prepended, and follow new ones when already at the bottom.
   useLayoutEffect(() => {
@@ -56,7 +59,9 @@ export function MessageList(props: MessageListProps) {
     const element = list.current;
     if (!element) return;
     following.current = element.scrollHeight - element.scrollTop - element.clientHeight < followThreshold;
-    if (element.scrollTop < 40) requestOlder();
+    const scrolledUp = element.scrollTop < lastScrollTop.current;
+    lastScrollTop.current = element.scrollTop;
+    if (scrolledUp && element.scrollTop < 40) requestOlder();
   }
 
   return (
