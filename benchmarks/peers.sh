@@ -6,10 +6,14 @@
 #
 #   bash benchmarks/peers.sh [ROUNDS] [CLIENTS] [SENDERS] [SECONDS] [IDLE]     (defaults 2 1000 10 10 10000)
 #   PEERS_SERVERS="parley-plain node-ws" bash benchmarks/peers.sh …            (a subset of the servers)
+#   PEERS_SCENARIOS=everyday bash benchmarks/peers.sh [ROUNDS] … [SECONDS]     (moderate rates instead)
 #
 # Scenarios, per server and round: a CLIENTS-client room at saturation (SENDERS senders, each sending its next text
 # when its previous one comes back), the same room at 100 msg/s (open loop), and IDLE idle connections (one
-# message a second) for memory. Parley runs in plain mode (the tutorial's protocol, every message stored in
+# message a second) for memory. With PEERS_SCENARIOS=everyday, the everyday load of issue 17 instead: 10,000
+# deliveries a second offered three ways (a 10-client room at 1,000 msg/s, a 100-client room at 100 msg/s, a
+# 1,000-client room at 10 msg/s), a 10-client room at saturation, and 10,000 clients in 1,000 rooms of ten at
+# 1,000 msg/s in all (parley.v1 only: the other servers broadcast to everyone, one room). Parley runs in plain mode (the tutorial's protocol, every message stored in
 # SQLite) and with parley.v1. Prints one line per run and a Markdown table at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -95,6 +99,16 @@ echo "== $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | x
 for round in $(seq 1 "$rounds"); do
     echo "== round $round"
     for name in "${servers[@]}"; do
+        if [ "${PEERS_SCENARIOS:-}" = everyday ]; then
+            bench "$name" 10x1000msg/s --clients 10 --senders 10 --rate 1000 --duration "$seconds"
+            bench "$name" 100x100msg/s --clients 100 --senders 10 --rate 100 --duration "$seconds"
+            bench "$name" 1000x10msg/s --clients 1000 --senders 10 --rate 10 --duration "$seconds"
+            bench "$name" 10-saturation --clients 10 --senders 10 --rate 0 --duration "$seconds"
+            if [ "$name" = parley-v1 ]; then
+                bench "$name" 1000-rooms-of-10 --clients 10000 --rooms 1000 --senders 1000 --rate 1000 --duration "$seconds"
+            fi
+            continue
+        fi
         bench "$name" saturation --clients "$clients" --senders "$senders" --rate 0 --duration "$seconds"
         bench "$name" 100msg/s --clients "$clients" --senders "$senders" --rate 100 --duration "$seconds"
         # parley.v1 clients idle in rooms of 10: a 10,000-member room is a presence storm (each join is announced

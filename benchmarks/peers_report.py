@@ -11,10 +11,10 @@ def per_connection(row: dict) -> float:
 
 def line(row: dict) -> str:
     if row.get("failed"):
-        return f"{row['server']:17} {row['scenario']:11} failed"
+        return f"{row['server']:17} {row['scenario']:16} failed"
     latency = row["latencyMilliseconds"]
     return (
-        f"{row['server']:17} {row['scenario']:11} {row['deliveriesPerSecond']:>9,.0f} deliveries/s  "
+        f"{row['server']:17} {row['scenario']:16} {row['deliveriesPerSecond']:>9,.0f} deliveries/s  "
         f"p50 {latency['p50']:8.2f} ms  p99 {latency['p99']:8.2f} ms  lost {row['lost']:>6}  "
         f"disconnects {row['disconnects']:>5}  CPU {row.get('serverCPUMicrosecondsPerDelivery') or 0:6.2f} us/delivery  "
         f"RSS {row.get('serverPeakRSSKiB') or 0:>7} KiB ({per_connection(row):.1f} KiB/connection)"
