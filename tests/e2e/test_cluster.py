@@ -383,6 +383,47 @@ def test_a_killed_listen_connection_loses_no_delivery(start_node, postgres_url):
     assert ready(a) == 200 and ready(b) == 200
 
 
+def test_listen_connections_killed_again_and_again_lose_no_delivery(start_node, postgres_url):
+    """The LISTEN connections are killed at a dozen random moments while another node writes, so that kills land in
+    every phase of the link (listening, reconnecting, LISTENing again, catching up, handling a notification): the
+    reader still gets every message exactly once, in order."""
+    import random
+
+    a, b = start_node(), start_node()
+    total = 600
+    moments = random.Random(17)
+
+    async def scenario():
+        reader = await Member.connect(a.ws_url, "reader", "stream")
+        writer = await Member.connect(b.ws_url, "writer", "stream")
+
+        async def write():
+            for n in range(total):
+                await writer.send("stream", f"m{n}", f"m{n}")
+                await asyncio.sleep(0.005)
+
+        async def cut():
+            for _ in range(12):
+                await asyncio.sleep(moments.uniform(0.02, 0.5))
+                await asyncio.to_thread(
+                    psql,
+                    postgres_url,
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE application_name = 'parley listen' AND datname = current_database()",
+                )
+
+        await asyncio.gather(write(), cut())
+        received = await reader.messages(total)
+        assert [m["offset"] for m in received] == list(range(1, total + 1))
+        with pytest.raises(asyncio.TimeoutError):
+            await reader.next("message", timeout=1)
+        await reader.close()
+        await writer.close()
+
+    asyncio.run(scenario())
+    assert metrics(a)["parley_cluster_link_losses_total"] >= 2
+
+
 def test_readiness_follows_the_database_and_clients_are_sent_away_during_an_outage(start_node, postgres_url):
     """The database becomes unreachable from one node: /readyz turns 503 at once, its clients are closed with 1001
     after the grace period (to resume on a node that can serve them), and all is well again once it is back."""
