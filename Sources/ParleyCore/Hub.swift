@@ -446,18 +446,22 @@ public final class Hub: Sendable {
             let plainFrames =
                 message.room == plainMode.room && message.target == nil
                 ? FormatEncodings(text: plainMode.messagePrefix + message.text) : nil
-            let delivered = state.withLock { state -> Int in
+            let (delivered, gaps) = state.withLock { state -> (Int, Int) in
                 // Taken out of the dictionary, not copied: mutating a copy would copy every member (copy-on-write).
                 if message.room == plainMode.room { state.plainRoomHead = max(state.plainRoomHead, message.offset) }
-                guard var room = state.rooms.removeValue(forKey: message.room) else { return 0 }
+                guard var room = state.rooms.removeValue(forKey: message.room) else { return (0, 0) }
                 if room.large { room.lastActive[message.senderID] = ContinuousClock.now }
                 var delivered = 0
+                var gaps = 0
                 room.updateEachMember { member in
                     guard message.offset > member.deliveredThrough else { return }
                     if member.replayBuffer != nil {
                         bufferWhileReplaying(.message(offset: message.offset, frame: frames[member.connection.format]), for: &member)
                         return
                     }
+                    // Offsets have no holes and each room's messages come in order: a parley.v1 member's next one is
+                    // always its last plus one. (A plain client is sent what was stored after it connected.)
+                    if member.connection.mode == .parley, message.offset != member.deliveredThrough + 1 { gaps += 1 }
                     member.deliveredThrough = message.offset
                     switch member.connection.mode {
                     case .parley: member.connection.outbox.push(frames[member.connection.format])
@@ -466,9 +470,10 @@ public final class Hub: Sendable {
                     delivered += 1
                 }
                 state.rooms[message.room] = room
-                return delivered
+                return (delivered, gaps)
             }
             if delivered > 0 { metrics.deliveries.increment(by: delivered) }
+            if gaps > 0 { metrics.deliveryGaps.increment(by: gaps) }
         }
     }
 

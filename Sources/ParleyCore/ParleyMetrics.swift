@@ -16,6 +16,9 @@ public struct ParleyMetrics: Sendable {
     public let messagesStored: Counter
     /// Live message frames queued on members' outboxes by fan-out.
     public let deliveries: Counter
+    /// Messages queued for a parley.v1 member right after a gap in its room's offsets: the member will never get
+    /// the ones in between (a delivery that never came). There should be none; alert on any.
+    public let deliveryGaps: Counter
     /// Message frames sent by `join` replays.
     public let replayedMessages: Counter
     /// Connections closed with 4008 because their outbox overflowed.
@@ -54,6 +57,7 @@ public struct ParleyMetrics: Sendable {
         messagesReceived = Counter(label: "parley_messages_received_total", factory: factory)
         messagesStored = Counter(label: "parley_messages_stored_total", factory: factory)
         deliveries = Counter(label: "parley_deliveries_total", factory: factory)
+        deliveryGaps = Counter(label: "parley_delivery_gaps_total", factory: factory)
         replayedMessages = Counter(label: "parley_replayed_messages_total", factory: factory)
         slowConsumerCloses = Counter(label: "parley_slow_consumer_closes_total", factory: factory)
         rateLimitedCommands = Counter(label: "parley_rate_limited_commands_total", factory: factory)

@@ -1,3 +1,4 @@
+import MetricsTestKit
 import NIOCore
 import ParleyCore
 import ParleyProtocol
@@ -135,5 +136,19 @@ import Testing
             return
         }
         #expect(frames.map { Frame.payload(of: $0.bytes) } == ["Mensagem recebida: new"])
+    }
+
+    @Test func aMessageDeliveredAfterAGapInARoomsOffsetsIsCounted() {
+        let metrics = TestMetrics()
+        let hub = Hub(limits: Limits(), metrics: ParleyMetrics(factory: metrics))
+        _ = liveMember(hub, "Ana")
+        func message(_ offset: Int64) -> StoredMessage {
+            StoredMessage(room: "r", offset: offset, clientID: "\(offset)", senderID: "guest:Bo", sender: "Bo", text: "m", storedAt: 0)
+        }
+        hub.deliver([message(1), message(2)])
+        #expect(metrics.counterTotal(label: "parley_delivery_gaps_total") == 0)
+        // Offset 3 never came: Ana will never get it.
+        hub.deliver([message(4), message(5), message(4)])
+        #expect(metrics.counterTotal(label: "parley_delivery_gaps_total") == 1)
     }
 }

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -95,9 +96,20 @@ def start_parley(tmp_path):
     yield start
     for node in started:
         if node.process and node.process.poll() is None:
+            assert delivery_gaps(node) == 0, f"a parley.v1 client was sent a message after a gap in its room: {node.stderr()}"
             assert node.stop() == 0, node.stderr()
         elif node.process and node.process.returncode in CRASH_EXIT_CODES:
             raise AssertionError(f"parley crashed ({signal.Signals(-node.process.returncode).name}): {node.stderr()}")
+
+
+def delivery_gaps(node: Parley) -> float:
+    """`parley_delivery_gaps_total` of a running node (0 where its metrics cannot be read: TLS, another host name)."""
+    try:
+        with urllib.request.urlopen(node.http_url + "/metrics", timeout=5) as response:
+            lines = response.read().decode().splitlines()
+    except Exception:
+        return 0
+    return sum(float(line.split()[-1]) for line in lines if line.startswith("parley_delivery_gaps_total"))
 
 
 @pytest.fixture
