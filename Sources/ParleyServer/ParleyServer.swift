@@ -189,7 +189,7 @@ public struct ParleyServer: Sendable {
         let scheme = certificates == nil ? "http" : "https"
         let host = configuration.host
         return Application(
-            router: makeRouter(sessions: settings.sessionEnvironment),
+            router: makeRouter(sessions: settings.sessionEnvironment, drainQueues: settings.drainQueues),
             server: HTTPServerBuilder { responder in
                 ChatChildChannel(
                     responder: responder,

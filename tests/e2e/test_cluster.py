@@ -345,40 +345,46 @@ def test_clients_of_a_killed_node_resume_on_another_with_nothing_lost(start_node
     assert asyncio.run(scenario()) > 20
 
 
+def kill_listen_connections(postgres_url: str) -> str:
+    """Terminates every node's LISTEN connection; how many there were."""
+    return psql(
+        postgres_url,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE application_name = 'parley listen' AND datname = current_database()",
+    )
+
+
+async def deliveries_survive(reader_node, writer_node, total: int, pause: float, cut) -> None:
+    """A writer on one node sends `total` messages, one every `pause` seconds, while `cut()` runs: the reader on the
+    other node gets every one exactly once, in order, and nothing more."""
+    reader = await Member.connect(reader_node.ws_url, "reader", "stream")
+    writer = await Member.connect(writer_node.ws_url, "writer", "stream")
+
+    async def write():
+        for n in range(total):
+            await writer.send("stream", f"m{n}", f"m{n}")
+            await asyncio.sleep(pause)
+
+    await asyncio.gather(write(), cut())
+    received = await reader.messages(total)
+    assert [m["offset"] for m in received] == list(range(1, total + 1))
+    assert [m["text"] for m in received] == [f"m{n}" for n in range(total)]
+    with pytest.raises(asyncio.TimeoutError):
+        await reader.next("message", timeout=1)
+    await reader.close()
+    await writer.close()
+
+
 def test_a_killed_listen_connection_loses_no_delivery(start_node, postgres_url):
     """pg_terminate_backend on a node's LISTEN connection in the middle of traffic from another node: the reader on
     it gets every message exactly once, in order, and the node is ready again."""
     a, b = start_node(), start_node()
-    total = 400
 
-    async def scenario():
-        reader = await Member.connect(a.ws_url, "reader", "stream")
-        writer = await Member.connect(b.ws_url, "writer", "stream")
+    async def cut():
+        await asyncio.sleep(0.5)
+        assert kill_listen_connections(postgres_url) == "2", "expected one LISTEN connection per node"
 
-        async def write():
-            for n in range(total):
-                await writer.send("stream", f"m{n}", f"m{n}")
-                await asyncio.sleep(0.004)
-
-        async def cut():
-            await asyncio.sleep(0.5)
-            killed = psql(
-                postgres_url,
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                " WHERE application_name = 'parley listen' AND datname = current_database()",
-            )
-            assert killed == "2", "expected one LISTEN connection per node"
-
-        await asyncio.gather(write(), cut())
-        received = await reader.messages(total)
-        assert [m["offset"] for m in received] == list(range(1, total + 1))
-        assert [m["text"] for m in received] == [f"m{n}" for n in range(total)]
-        with pytest.raises(asyncio.TimeoutError):
-            await reader.next("message", timeout=1)
-        await reader.close()
-        await writer.close()
-
-    asyncio.run(scenario())
+    asyncio.run(deliveries_survive(a, b, 400, 0.004, cut))
     assert metrics(a)["parley_cluster_link_losses_total"] == 1
     assert ready(a) == 200 and ready(b) == 200
 
@@ -390,37 +396,14 @@ def test_listen_connections_killed_again_and_again_lose_no_delivery(start_node, 
     import random
 
     a, b = start_node(), start_node()
-    total = 600
     moments = random.Random(17)
 
-    async def scenario():
-        reader = await Member.connect(a.ws_url, "reader", "stream")
-        writer = await Member.connect(b.ws_url, "writer", "stream")
+    async def cut():
+        for _ in range(12):
+            await asyncio.sleep(moments.uniform(0.02, 0.5))
+            await asyncio.to_thread(kill_listen_connections, postgres_url)
 
-        async def write():
-            for n in range(total):
-                await writer.send("stream", f"m{n}", f"m{n}")
-                await asyncio.sleep(0.005)
-
-        async def cut():
-            for _ in range(12):
-                await asyncio.sleep(moments.uniform(0.02, 0.5))
-                await asyncio.to_thread(
-                    psql,
-                    postgres_url,
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                    " WHERE application_name = 'parley listen' AND datname = current_database()",
-                )
-
-        await asyncio.gather(write(), cut())
-        received = await reader.messages(total)
-        assert [m["offset"] for m in received] == list(range(1, total + 1))
-        with pytest.raises(asyncio.TimeoutError):
-            await reader.next("message", timeout=1)
-        await reader.close()
-        await writer.close()
-
-    asyncio.run(scenario())
+    asyncio.run(deliveries_survive(a, b, 600, 0.005, cut))
     assert metrics(a)["parley_cluster_link_losses_total"] >= 2
 
 

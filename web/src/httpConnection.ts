@@ -4,6 +4,7 @@
 // out, a disconnect with a close code and a reconnect after a backoff — after which the client says hello again,
 // rejoins its rooms from their offsets and resends its pending messages with their ids, as over a WebSocket.
 
+import { answerOf, callAPI, type Answer } from "./api";
 import { backoffDelay } from "./backoff";
 import type { ConnectionCallbacks, Transport } from "./connection";
 import { EventStreamParser, type StreamEvent } from "./eventStream";
@@ -29,13 +30,6 @@ interface FollowedRoom {
   after?: number;
   ref?: string;
 }
-
-/** What a request came to: the server's answer, its refusal, or nothing from the server (the network, or a proxy's
- * own error page because the server is gone). */
-type Answer =
-  | { kind: "answered"; body: any }
-  | { kind: "refused"; status: number; code: ErrorCode; message: string }
-  | { kind: "lost" };
 
 /** The close code of a connection lost without a word from the server, as a browser reports a WebSocket's. */
 const abnormalClosure = 1006;
@@ -220,23 +214,11 @@ export class HttpChatConnection implements Transport {
     if (helloForbidden !== null && answer.status === 403) return this.drop(helloForbidden);
     // A hello the server could not answer (its database is down) is tried again later.
     if (helloForbidden !== null && answer.status >= 500) return this.drop(abnormalClosure);
-    this.emit({ type: "error", ref, code: answer.code, message: answer.message });
+    this.emit({ type: "error", ref, code: answer.code as ErrorCode, message: answer.message });
   }
 
-  private async request(method: string, path: string, body?: unknown, guest: string | null = this.guest): Promise<Answer> {
-    let response: Response;
-    try {
-      response = await this.environment.fetch(`/api/v1/${path}${this.guestParameter(path, guest)}`, {
-        method,
-        credentials: "same-origin",
-        cache: "no-store",
-        headers: body === undefined ? {} : { "Content-Type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch {
-      return { kind: "lost" };
-    }
-    return answerOf(response);
+  private request(method: string, path: string, body?: unknown, guest: string | null = this.guest): Promise<Answer> {
+    return callAPI(method, `${path}${this.guestParameter(path, guest)}`, body, this.environment.fetch);
   }
 
   private guestParameter(path: string, guest: string | null): string {
@@ -350,7 +332,7 @@ export class HttpChatConnection implements Transport {
       const probe = await this.request("GET", `rooms/${encodeURIComponent(room)}/messages?limit=1`);
       if (epoch !== this.epoch) return;
       if (probe.kind === "lost") return this.drop(abnormalClosure);
-      if (probe.kind === "refused") refusals.push({ room, ref: followed.ref, code: probe.code, message: probe.message });
+      if (probe.kind === "refused") refusals.push({ room, ref: followed.ref, code: probe.code as ErrorCode, message: probe.message });
     }
     if (refusals.length === 0) return this.drop(abnormalClosure);
     for (const refusal of refusals) {
@@ -365,15 +347,4 @@ export class HttpChatConnection implements Transport {
 function query(parameters: Record<string, string | number | undefined>): string {
   const set = Object.entries(parameters).filter(([, value]) => value !== undefined);
   return set.length === 0 ? "" : "?" + set.map(([name, value]) => `${name}=${encodeURIComponent(String(value))}`).join("&");
-}
-
-async function answerOf(response: Response): Promise<Answer> {
-  if (response.status === 204) return { kind: "answered", body: null };
-  const json = await response.json().catch(() => null);
-  if (response.ok && json !== null) return { kind: "answered", body: json };
-  const error = json?.error;
-  if (error && typeof error.code === "string") {
-    return { kind: "refused", status: response.status, code: error.code as ErrorCode, message: String(error.message ?? "") };
-  }
-  return { kind: "lost" };
 }

@@ -99,8 +99,9 @@ test("a page that found WebSockets blocked starts over plain HTTP", () => {
   assert.equal(h.sockets.length, 0);
 });
 
-/** A scripted server for HttpChatConnection: each request is recorded and answered by `answer`. */
-function httpHarness(asGuest: boolean, answer: (method: string, url: string, body: any) => Response | "lost") {
+/** A scripted server for HttpChatConnection: each request is recorded and answered by `answer` (at once, or when
+ * the promise it returns settles). */
+function httpHarness(asGuest: boolean, answer: (method: string, url: string, body: any) => Response | Promise<Response> | "lost") {
   const requests: { method: string; url: string; body: any }[] = [];
   const events: ServerEvent[] = [];
   const disconnects: number[] = [];
@@ -112,7 +113,7 @@ function httpHarness(asGuest: boolean, answer: (method: string, url: string, bod
       const body = typeof init.body === "string" ? JSON.parse(init.body) : undefined;
       requests.push({ method, url, body });
       if (url.startsWith("/api/v1/events?")) {
-        const scripted = answer(method, url, body);
+        const scripted = await answer(method, url, body);
         if (scripted !== "lost" && scripted.status !== 200) return scripted;
         let controller!: ReadableStreamDefaultController<Uint8Array>;
         const stream = new ReadableStream<Uint8Array>({ start: (c) => (controller = c) });
@@ -252,11 +253,10 @@ test("over HTTP a stream the server cannot open now (no database, too busy) is t
 
 test("over HTTP posts go one at a time, in the order written", async () => {
   const answers: ((response: Response) => void)[] = [];
-  const h = httpHarness(true, (_, url) => (url.startsWith("/api/v1/me") ? json(200, welcomeBody) : json(200, {})));
-  const environment = (h.connection as unknown as { environment: HttpEnvironment }).environment;
-  const scripted = environment.fetch;
-  environment.fetch = (url, init) =>
-    init.method === "POST" ? new Promise((resolve) => answers.push(resolve)).then((r) => (h.requests.push({ method: "POST", url, body: JSON.parse(String(init.body)) }), r as Response)) : scripted(url, init);
+  const h = httpHarness(true, (method, url) => {
+    if (method === "POST") return new Promise<Response>((resolve) => answers.push(resolve));
+    return url.startsWith("/api/v1/me") ? json(200, welcomeBody) : json(200, {});
+  });
   h.connection.start();
   await settle();
   h.connection.send({ type: "hello", name: "Ana", ref: "hello" });

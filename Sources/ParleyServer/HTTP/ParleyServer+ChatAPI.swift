@@ -12,7 +12,7 @@ import Synchronization
 /// carries a credential (the session cookie or `Authorization: Bearer`); every error is
 /// `{"error":{"code","message"}}` with the protocol's code and a fitting status.
 extension ParleyServer {
-    func addChatRoutes(to router: Router<ParleyRequestContext>, sessions: Session.Environment) {
+    func addChatRoutes(to router: Router<ParleyRequestContext>, sessions: Session.Environment, drainQueues: PerEventLoop<DrainQueue>) {
         let api = router.group("api/v1")
         var guestRequestLimits = configuration.addressLimits
         guestRequestLimits.maxConnections = 0
@@ -22,7 +22,7 @@ extension ParleyServer {
             sessions: sessions,
             guestAddresses: Allowances(limits: guestRequestLimits)
         )
-        addEventStreamRoute(to: router, caller: caller)
+        addEventStreamRoute(to: router, caller: caller, drainQueues: drainQueues)
         api.get("openapi.json") { _, _ in
             Response(
                 status: .ok,

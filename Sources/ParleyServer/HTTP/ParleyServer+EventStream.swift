@@ -21,10 +21,11 @@ extension ParleyServer {
     /// interval when shorter).
     static let streamHeartbeat: Duration = .seconds(15)
 
-    func addEventStreamRoute(to router: Router<ParleyRequestContext>, caller: APICaller) {
+    /// - Parameter drainQueues: The WebSockets' drain queues: a message to a room wakes each event loop once, for
+    ///   its WebSockets and its streams alike.
+    func addEventStreamRoute(to router: Router<ParleyRequestContext>, caller: APICaller, drainQueues: PerEventLoop<DrainQueue>) {
         let sessions = caller.sessions
         let heartbeat = min(Self.streamHeartbeat, configuration.pingInterval)
-        let drainQueues = PerEventLoop { DrainQueue(eventLoop: $0) }
         router.group("api/v1").get("events") { request, context in
             await caller.answering(request, context, needs: .read) { call in
                 let rooms = try await Self.streamStart(of: request, actions: call.actions)
@@ -179,5 +180,4 @@ extension ParleyServer {
 
     /// The name of an event stream's ``EventStreamWriter`` in its connection's pipeline.
     private static let streamWriterName = "parley-event-stream"
-
 }

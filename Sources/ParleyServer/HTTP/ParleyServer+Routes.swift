@@ -5,8 +5,9 @@ import Prometheus
 
 extension ParleyServer {
     /// The plain HTTP routes: health, readiness, metrics, accounts, the chat API (sharing the WebSocket sessions'
-    /// hub, stores and allowances), and the web client (embedded, or from `--web-root`).
-    func makeRouter(sessions: Session.Environment) -> Router<ParleyRequestContext> {
+    /// hub, stores and allowances, and their event loops' drain queues), and the web client (embedded, or from
+    /// `--web-root`).
+    func makeRouter(sessions: Session.Environment, drainQueues: PerEventLoop<DrainQueue>) -> Router<ParleyRequestContext> {
         let router = Router(context: ParleyRequestContext.self)
         router.add(middleware: APIFallbackMiddleware(document: Self.openAPIDocument))
         let store = self.store
@@ -32,7 +33,7 @@ extension ParleyServer {
             )
         }
         addAccountRoutes(to: router)
-        addChatRoutes(to: router, sessions: sessions)
+        addChatRoutes(to: router, sessions: sessions, drainQueues: drainQueues)
         router.get("/ws") { _, _ in
             Self.json(.upgradeRequired, #"{"error":"/ws is a WebSocket endpoint: connect with a WebSocket client"}"#)
         }

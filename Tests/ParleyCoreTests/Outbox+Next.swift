@@ -1,9 +1,9 @@
+import ParleyCore
 import Synchronization
 
 extension Outbox {
-    /// Waits for the next batch: for a writer that runs as a task (an event stream), and for tests that read an
-    /// outbox directly. (A WebSocket connection's writer is told on its event loop instead.)
-    public func next(maxBytes: Int = .max) async -> Batch {
+    /// Waits for the next batch, as a connection's writer would take it: for tests that read an outbox directly.
+    func next(maxBytes: Int = .max) async -> Batch {
         while true {
             let waiter = WaitingReader()
             if let batch = await withCheckedContinuation({ continuation in
