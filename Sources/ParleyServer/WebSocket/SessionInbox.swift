@@ -2,7 +2,7 @@ import ParleyCore
 import Synchronization
 
 /// What a connection has read and its ``Session`` has yet to handle, handled in order by a task that exists only
-/// while there is something to handle: an idle connection costs no task.
+/// while there is something to handle (an idle connection costs no task) and runs on the connection's event loop.
 ///
 /// Past ``pauseAt`` waiting items the connection should stop reading from its socket (TCP then slows the client
 /// down); ``resumeReading`` is called once the backlog is down to ``resumeAt``.
@@ -25,11 +25,13 @@ final class SessionInbox: Sendable {
     static let resumeAt = 4
 
     private let session: Session
+    private let executor: any TaskExecutor
     private let resumeReading: @Sendable () -> Void
     private let state = Mutex(State())
 
-    init(session: Session, resumeReading: @escaping @Sendable () -> Void) {
+    init(session: Session, executor: any TaskExecutor, resumeReading: @escaping @Sendable () -> Void) {
         self.session = session
+        self.executor = executor
         self.resumeReading = resumeReading
     }
 
@@ -41,7 +43,7 @@ final class SessionInbox: Sendable {
             defer { state.handling = true }
             return !state.handling
         }
-        if start { Task { await self.handleAll() } }
+        if start { Task(executorPreference: executor) { await self.handleAll() } }
     }
 
     /// Whether the connection should not read until ``resumeReading`` is called: the backlog reached ``pauseAt``.

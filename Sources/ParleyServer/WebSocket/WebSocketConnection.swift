@@ -24,6 +24,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
         let sessionEnvironment: Session.Environment
         let heartbeat: Heartbeat
         let drainQueues = PerEventLoop { DrainQueue(eventLoop: $0) }
+        let sessionExecutors = PerEventLoop { EventLoopTaskExecutor(eventLoop: $0) }
 
         init(
             hub: Hub,
@@ -101,7 +102,11 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
             onSendsStored: relay.resumeReading
         )
         self.session = session
-        inbox = SessionInbox(session: session, resumeReading: relay.resumeReading)
+        inbox = SessionInbox(
+            session: session,
+            executor: settings.sessionExecutors.value(on: eventLoop),
+            resumeReading: relay.resumeReading
+        )
         connection.outbox.whenClosing { closing in
             if closing { relay.closeRequested() }
         }
