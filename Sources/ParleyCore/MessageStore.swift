@@ -31,8 +31,20 @@ public protocol MessageStore: Service {
     /// The offset of the newest message of `room`, 0 for an empty room.
     func head(of room: String) async throws -> Int64
 
+    /// The offset of the newest message of `room` and the newest messages up to it (at most `limit`, oldest first):
+    /// what a join without `since` shows, read together.
+    func head(of room: String, withLatest limit: Int) async throws -> (head: Int64, latest: [StoredMessage])
+
     /// Throws when the store cannot be reached (for `/readyz`).
     func checkReachable() async throws
+}
+
+extension MessageStore {
+    /// Reads the head, then the messages up to it.
+    public func head(of room: String, withLatest limit: Int) async throws -> (head: Int64, latest: [StoredMessage]) {
+        let head = try await head(of: room)
+        return (head, try await messages(in: room, before: head + 1, limit: limit))
+    }
 }
 
 /// Called by a store with each batch of newly committed messages, in commit order.

@@ -482,7 +482,8 @@ public final class Session: Sendable {
         let members = hub.beginJoin(room, connection: connection, user: user.ref)
         about.memberCount = members.count
         do {
-            let head = try await store.head(of: room)
+            let (head, latest) =
+                since == nil ? try await store.head(of: room, withLatest: limits.joinReplayCount) : (try await store.head(of: room), [])
             let joined = ServerEvent.joined(
                 ref: ref,
                 room: room,
@@ -497,7 +498,6 @@ public final class Session: Sendable {
                 guard let last = try await replay(room, after: min(since, head), through: head) else { return }
                 delivered = last
             } else {
-                let latest = try await store.messages(in: room, before: head + 1, limit: limits.joinReplayCount)
                 guard await replay(latest) else { return }
                 delivered = head
             }

@@ -77,20 +77,20 @@ package final class SQLiteAccountStore: AccountStore {
     }
 
     package func account(id: String) async throws -> (account: Account, passwordHash: String)? {
-        try await pool.read { db in
+        try pool.readHere { db in
             try Row.fetchOne(db, sql: "SELECT \(Self.columns), password_hash FROM users WHERE id = ?", arguments: [id])
                 .map { (Self.account(from: $0), $0["password_hash"]) }
         }
     }
 
     package func accounts() async throws -> [Account] {
-        try await pool.read { db in
+        try pool.readHere { db in
             try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM users ORDER BY id").map(Self.account(from:))
         }
     }
 
     package func isNameTaken(folded: String) async throws -> Bool {
-        try await pool.read { db in
+        try pool.readOneStatement { db in
             try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM users WHERE folded_name = ? OR id = ?"), arguments: [folded, folded]) != nil
         }
     }
@@ -127,7 +127,7 @@ package final class SQLiteAccountStore: AccountStore {
     }
 
     package func session(tokenHash: String, now: Int64) async throws -> (account: Account, expiresAt: Int64)? {
-        try await pool.read { db in
+        try pool.readHere { db in
             try Row.fetchOne(
                 db,
                 sql: """
@@ -149,7 +149,7 @@ package final class SQLiteAccountStore: AccountStore {
     }
 
     package func credentialEvents(after id: Int64) async throws -> [(id: Int64, event: CredentialEvent)] {
-        try await pool.read { db in
+        try pool.readHere { db in
             try Row.fetchAll(db, sql: "SELECT id, kind, subject FROM credential_events WHERE id > ? ORDER BY id", arguments: [id])
                 .map { row in
                     let subject: String = row["subject"]
@@ -160,7 +160,7 @@ package final class SQLiteAccountStore: AccountStore {
     }
 
     package func latestCredentialEventID() async throws -> Int64 {
-        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM credential_events") ?? 0 }
+        try pool.readHere { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM credential_events") ?? 0 }
     }
 
     package func createAPIKey(_ key: APIKey, hash: String) async throws {
@@ -176,14 +176,14 @@ package final class SQLiteAccountStore: AccountStore {
     }
 
     package func apiKey(hash: String) async throws -> APIKey? {
-        try await pool.read { db in
+        try pool.readHere { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT name, scopes, created_at FROM api_keys WHERE key_hash = ?"), arguments: [hash])
                 .map(Self.apiKey(from:))
         }
     }
 
     package func apiKeys() async throws -> [APIKey] {
-        try await pool.read { db in
+        try pool.readHere { db in
             try Row.fetchAll(db, sql: "SELECT name, scopes, created_at FROM api_keys ORDER BY name").map(Self.apiKey(from:))
         }
     }

@@ -194,7 +194,7 @@ package final class SQLiteMessageStore: MessageStore {
     }
 
     package func messages(in room: String, after offset: Int64, limit: Int) async throws -> [StoredMessage] {
-        try await pool.read { db in
+        try pool.readOneStatement { db in
             try Row.fetchAll(
                 db.cachedStatement(sql: "SELECT \(Self.columns) FROM messages WHERE room = ? AND room_offset > ? ORDER BY room_offset LIMIT ?"),
                 arguments: [room, offset, limit]
@@ -203,27 +203,37 @@ package final class SQLiteMessageStore: MessageStore {
     }
 
     package func messages(in room: String, before offset: Int64?, limit: Int) async throws -> [StoredMessage] {
-        try await pool.read { db in
-            try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT \(Self.columns) FROM messages WHERE room = ? AND room_offset < ?
-                        ORDER BY room_offset DESC LIMIT ?
-                        """
-                ),
-                arguments: [room, offset ?? Int64.max, limit]
-            ).map(Self.message(from:)).reversed()
-        }
+        try pool.readOneStatement { db in try Self.messages(in: room, before: offset, limit: limit, in: db) }
+    }
+
+    private static func messages(in room: String, before offset: Int64?, limit: Int, in db: Database) throws -> [StoredMessage] {
+        try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT \(Self.columns) FROM messages WHERE room = ? AND room_offset < ?
+                    ORDER BY room_offset DESC LIMIT ?
+                    """
+            ),
+            arguments: [room, offset ?? Int64.max, limit]
+        ).map(Self.message(from:)).reversed()
     }
 
     package func head(of room: String) async throws -> Int64 {
-        try await pool.read { db in try Self.headOffset(of: room, in: db) }
+        try pool.readOneStatement { db in try Self.headOffset(of: room, in: db) }
+    }
+
+    /// Both in one read.
+    package func head(of room: String, withLatest limit: Int) async throws -> (head: Int64, latest: [StoredMessage]) {
+        try pool.readHere { db in
+            let head = try Self.headOffset(of: room, in: db)
+            return (head, try Self.messages(in: room, before: head + 1, limit: limit, in: db))
+        }
     }
 
     /// Reads; and while commits are failing, also writes (a row of its own), so readiness comes back once the
     /// database takes writes again even when nobody sends.
     package func checkReachable() async throws {
-        try await pool.read { db in try db.execute(sql: "SELECT 1 FROM messages LIMIT 1") }
+        try pool.readHere { db in try db.execute(sql: "SELECT 1 FROM messages LIMIT 1") }
         guard health.isFailing else { return }
         let now = self.now()
         try await pool.write { db in
