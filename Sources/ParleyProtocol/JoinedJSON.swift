@@ -14,31 +14,34 @@ import Foundation
 enum JoinedJSON {
     /// The event as `JSONEncoder` with ``JSON/encoder()`` would write it, up to whitespace and escaping choices.
     static func bytes(of event: ServerEvent, members: [String], users: [UserRef]) -> [UInt8] {
-        var encoded = Array(try! JSON.encoder().encode(event))
-        var names: [UInt8] = []
+        let skeleton = Array(try! JSON.encoder().encode(event))
+        // Where each list goes: just before the "]" of its key's empty list.
+        let membersKey = Array(#""members":[]"#.utf8)
+        let usersKey = Array(#""users":[]"#.utf8)
+        guard let membersEnd = firstIndex(of: membersKey, in: skeleton).map({ $0 + membersKey.count - 1 }),
+            let usersEnd = firstIndex(of: usersKey, in: skeleton).map({ $0 + usersKey.count - 1 }),
+            membersEnd < usersEnd
+        else { preconditionFailure("a joined without its two lists") }
+        let listBytes = members.reduce(0) { $0 + $1.utf8.count + 3 } + users.reduce(0) { $0 + $1.id.utf8.count + $1.name.utf8.count + 20 }
+        var encoded: [UInt8] = []
+        encoded.reserveCapacity(skeleton.count + listBytes)
+        // Sorted keys: "members" comes before "users".
+        encoded.append(contentsOf: skeleton[..<membersEnd])
         for (index, name) in members.enumerated() {
-            if index > 0 { names.append(UInt8(ascii: ",")) }
-            appendString(name, to: &names)
+            if index > 0 { encoded.append(UInt8(ascii: ",")) }
+            appendString(name, to: &encoded)
         }
-        var people: [UInt8] = []
+        encoded.append(contentsOf: skeleton[membersEnd..<usersEnd])
         for (index, user) in users.enumerated() {
-            if index > 0 { people.append(UInt8(ascii: ",")) }
-            people.append(contentsOf: #"{"id":"#.utf8)
-            appendString(user.id, to: &people)
-            people.append(contentsOf: #","name":"#.utf8)
-            appendString(user.name, to: &people)
-            people.append(UInt8(ascii: "}"))
+            if index > 0 { encoded.append(UInt8(ascii: ",")) }
+            encoded.append(contentsOf: #"{"id":"#.utf8)
+            appendString(user.id, to: &encoded)
+            encoded.append(contentsOf: #","name":"#.utf8)
+            appendString(user.name, to: &encoded)
+            encoded.append(UInt8(ascii: "}"))
         }
-        fill(#""users":[]"#, with: people, in: &encoded)
-        fill(#""members":[]"#, with: names, in: &encoded)
+        encoded.append(contentsOf: skeleton[usersEnd...])
         return encoded
-    }
-
-    /// Puts `contents` between the brackets of the first `key` (`"name":[]`) in `bytes`.
-    private static func fill(_ key: String, with contents: [UInt8], in bytes: inout [UInt8]) {
-        let pattern = Array(key.utf8)
-        guard let start = firstIndex(of: pattern, in: bytes) else { return }
-        bytes.insert(contentsOf: contents, at: start + pattern.count - 1)
     }
 
     private static func firstIndex(of pattern: [UInt8], in bytes: [UInt8]) -> Int? {
@@ -52,6 +55,12 @@ enum JoinedJSON {
     /// Appends `text` as a JSON string: quotes, backslashes and control characters escaped, the rest as UTF-8.
     static func appendString(_ text: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
+        defer { bytes.append(UInt8(ascii: "\"")) }
+        // Most names and ids need no escaping: copied whole.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            bytes.append(contentsOf: text.utf8)
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): bytes.append(contentsOf: #"\""#.utf8)
@@ -67,6 +76,5 @@ enum JoinedJSON {
             default: bytes.append(byte)
             }
         }
-        bytes.append(UInt8(ascii: "\""))
     }
 }
