@@ -44,6 +44,11 @@ public struct Ref: Sendable, Hashable, Codable, ExpressibleByStringLiteral, Cust
         }
     }
 
+    /// The ref's text when it is a string.
+    var string: String? {
+        if case .string(let string) = value { string } else { nil }
+    }
+
     public var description: String {
         switch value {
         case .string(let string): string

@@ -171,10 +171,7 @@ public enum PresenceChange: String, Codable, Sendable {
 extension ServerEvent {
     /// The event as the UTF-8 JSON bytes of one text frame.
     public func jsonBytes() -> [UInt8] {
-        if case .joined(let ref, let room, let head, let members, let users, let about) = self, !users.isEmpty || !members.isEmpty {
-            let withoutLists = ServerEvent.joined(ref: ref, room: room, head: head, members: [], users: [], about: about)
-            return JoinedJSON.bytes(of: withoutLists, members: members, users: users)
-        }
+        if let bytes = EventJSON.bytes(of: self) { return bytes }
         // Every field is a string, an integer, a number or an array of them: encoding cannot fail.
         return Array(try! JSON.encoder().encode(self))
     }

@@ -87,7 +87,7 @@ import Testing
         #expect(CloseCode.allCases.map(\.rawValue) == [1001, 1007, 1008, 1009, 1011, 4001, 4003, 4008])
     }
 
-    @Test func aJoinedsListsWrittenByHandAreWhatJSONEncoderWouldWrite() throws {
+    @Test func aJoinedWrittenByHandIsWhatJSONEncoderWouldWrite() throws {
         let tricky = [
             "Ana", "quote \" and \\ backslash", "a/b", "line\nbreak\ttab\r\u{7}\u{1F}", "emoji 👩‍💻 and é",
             "\u{2028}separator", #""users":[]"#, #""members":[]"#,
@@ -107,6 +107,67 @@ import Testing
             let byEncoder = try JSONSerialization.jsonObject(with: JSONEncoder().encode(event)) as? NSDictionary
             let byHand = try JSONSerialization.jsonObject(with: Data(written)) as? NSDictionary
             #expect(byHand == byEncoder)
+        }
+    }
+
+    @Test func theEventsWrittenByHandAreWhatJSONEncoderWouldWrite() throws {
+        let tricky = [
+            "Ana", "", "quote \" and \\ backslash", "a/b", "line\nbreak\ttab\r\u{7}\u{1F}\u{7F}", "emoji 👩‍💻 and é",
+            "\u{2028}separator", #"{"type":"ack"}"#,
+        ]
+        var events: [ServerEvent] = []
+        for (index, text) in tricky.enumerated() {
+            let user = UserRef(id: "guest:\(text)", name: text)
+            for deleted in [false, true] {
+                events.append(
+                    .message(
+                        ChatMessage(
+                            room: "room \(text)",
+                            offset: Int64(index) * 1_000_000_007,
+                            id: text,
+                            from: text,
+                            fromId: user.id,
+                            text: deleted ? "" : text,
+                            ts: "2026-11-30T12:00:00.000Z",
+                            deleted: deleted
+                        )
+                    )
+                )
+            }
+            for ref: Ref? in [nil, Ref(text), Ref(number: 12.5)] {
+                events.append(.ack(ref: ref, room: text, id: text, offset: Int64.max - Int64(index), ts: "2026-11-30T12:00:00.000Z"))
+            }
+            events.append(.typing(room: text, from: user))
+            events.append(.presence(room: text, event: index.isMultiple(of: 2) ? .join : .leave, user: user))
+            events.append(.presenceCount(room: text, count: index * 10_000))
+            for ref: Ref? in [nil, Ref(text), Ref(number: 3)] {
+                events.append(
+                    .welcome(
+                        ref: ref,
+                        session: text,
+                        user: User(id: user.id, name: text, guest: index.isMultiple(of: 2)),
+                        limits: Limits(commandsPerSecond: Double(index) + 0.5, presenceListLimit: index),
+                        expiresAt: index.isMultiple(of: 3) ? nil : text
+                    )
+                )
+            }
+            events.append(
+                .joined(
+                    ref: Ref(number: 4),
+                    room: text,
+                    head: 1,
+                    members: [text],
+                    users: [user],
+                    about: JoinedRoom(kind: .dm, visibility: .private, peer: user, memberCount: nil)
+                )
+            )
+        }
+        for event in events {
+            let written = event.jsonBytes()
+            #expect(try ServerEvent.decode(String(decoding: written, as: UTF8.self)) == event)
+            let byEncoder = try JSONSerialization.jsonObject(with: JSONEncoder().encode(event)) as? NSDictionary
+            let byHand = try JSONSerialization.jsonObject(with: Data(written)) as? NSDictionary
+            #expect(byHand == byEncoder, "\(event)")
         }
     }
 }
