@@ -46,6 +46,21 @@ enum BenchMessage {
         }
     }
 
+    /// The head of a `joined` frame, read without decoding its member lists (in a large room up to twice the presence
+    /// list limit of entries, one `joined` per client: decoding them made the bench the slower side of a fill). Relies
+    /// on sorted keys (`{"head":N,…`); any other frame gives `nil`.
+    static func parseJoinedHead(_ frame: ByteBuffer) -> Int64? {
+        frame.withUnsafeReadableBytes { bytes in
+            let prefix: StaticString = #"{"head":"#
+            guard bytes.count > prefix.utf8CodeUnitCount,
+                prefix.withUTF8Buffer({ bytes.prefix($0.count).elementsEqual($0) }),
+                find(#""type":"joined""#, in: bytes, from: 0) != nil
+            else { return nil }
+            var position = 0
+            return integer(after: prefix, in: bytes, from: &position)
+        }
+    }
+
     /// Whether a parley.v1 frame is a `presence` or `typing` announcement, which the bench does not count: a big
     /// room's joins bring thousands. (In JSON text a quote inside a value is escaped, so the pattern cannot match
     /// the inside of a message.)

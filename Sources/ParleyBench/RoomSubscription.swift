@@ -32,6 +32,11 @@ struct RoomSubscription {
             if delivery.offset > replayedThrough { run.recordLatency(sentAt: .nanoseconds(delivery.scheduledNanos), receivedAt: receivedAt) }
             return nil
         }
+        if let head = BenchMessage.parseJoinedHead(text) {
+            replayedThrough = head
+            markJoined(run: run)
+            return nil
+        }
         if BenchMessage.isAnnouncement(text) {
             if run.window.contains(receivedAt) { run.recorder.count { $0.announcements += 1 } }
             return nil

@@ -47,6 +47,22 @@ import Testing
         #expect(!BenchMessage.isAnnouncement(ByteBuffer(bytes: ServerEvent.message(quoting).jsonBytes())))
     }
 
+    @Test func aJoinedsHeadIsReadWithoutDecodingItsLists() {
+        let users = (1...100).map { UserRef(id: "guest:bench-\($0)", name: "bench-\($0)") }
+        let joined = ServerEvent.joined(
+            ref: nil,
+            room: "r",
+            head: 9_876,
+            members: users.map(\.name),
+            users: users,
+            about: JoinedRoom(memberCount: 10_000)
+        )
+        #expect(BenchMessage.parseJoinedHead(ByteBuffer(bytes: joined.jsonBytes())) == 9_876)
+        let quoting = ChatMessage(room: "r", offset: 1, id: "x", from: "y", fromId: "guest:x", text: #""type":"joined""#, ts: "z")
+        #expect(BenchMessage.parseJoinedHead(ByteBuffer(bytes: ServerEvent.message(quoting).jsonBytes())) == nil)
+        #expect(BenchMessage.parseJoinedHead(ByteBuffer(bytes: ServerEvent.presenceCount(room: "r", count: 3).jsonBytes())) == nil)
+    }
+
     @Test func benchMessagesCarryTheirScheduledTimeInTextAndId() throws {
         let command = BenchMessage.command(room: "r", sender: 3, sequence: 7, scheduledAt: .milliseconds(1500), padding: "xx")
         guard case .send(_, let text, let id) = try ClientFrame.decode(command).command else {
