@@ -254,7 +254,7 @@ public final class Hub: Sendable {
         let count = state.userCount(of: room)
         guard count > limit else {
             let everyone = state.users(of: room).map { UserRef(id: $0.key, name: $0.value) }
-            return RoomUsers(users: everyone.sorted { ($0.name, $0.id) < ($1.name, $1.id) }, count: nil)
+            return RoomUsers(users: everyone.sorted(by: Self.listedFirst), count: nil)
         }
         // A page, not the whole room: sorting ten thousand users for every join would make filling a room quadratic.
         var page = [UserRef(id: joiner.id, name: state.rooms[room]?.present[joiner.id]?.name ?? joiner.name)]
@@ -264,7 +264,13 @@ public final class Hub: Sendable {
         for (id, presence) in state.remotePresence[room] ?? [:] where page.count < limit && !presence.nodes.isEmpty {
             if id != joiner.id, state.rooms[room]?.present[id] == nil { page.append(UserRef(id: id, name: presence.name)) }
         }
-        return RoomUsers(users: page.sorted { ($0.name, $0.id) < ($1.name, $1.id) }, count: count)
+        return RoomUsers(users: page.sorted(by: Self.listedFirst), count: count)
+    }
+
+    /// The order of member lists: by display name, then id.
+    @inline(__always)
+    private static func listedFirst(_ first: UserRef, _ second: UserRef) -> Bool {
+        first.name == second.name ? first.id < second.id : first.name < second.name
     }
 
     /// Whether `userID` is in `room` on any node.

@@ -5,10 +5,12 @@ import ParleyCore
 /// `users`, `sessions`, `credential_events`, created by ``SQLiteMessageStore``'s migrations).
 package final class SQLiteAccountStore: AccountStore {
     private let pool: DatabasePool
+    private let readers: SQLiteReaders
     private let now: @Sendable () -> Int64
 
-    init(pool: DatabasePool, now: @escaping @Sendable () -> Int64) {
+    init(pool: DatabasePool, readers: SQLiteReaders, now: @escaping @Sendable () -> Int64) {
         self.pool = pool
+        self.readers = readers
         self.now = now
     }
 
@@ -77,20 +79,20 @@ package final class SQLiteAccountStore: AccountStore {
     }
 
     package func account(id: String) async throws -> (account: Account, passwordHash: String)? {
-        try pool.readHere { db in
+        try readers.read { db in
             try Row.fetchOne(db, sql: "SELECT \(Self.columns), password_hash FROM users WHERE id = ?", arguments: [id])
                 .map { (Self.account(from: $0), $0["password_hash"]) }
         }
     }
 
     package func accounts() async throws -> [Account] {
-        try pool.readHere { db in
+        try readers.read { db in
             try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM users ORDER BY id").map(Self.account(from:))
         }
     }
 
     package func isNameTaken(folded: String) async throws -> Bool {
-        try pool.readOneStatement { db in
+        try readers.readOneStatement { db in
             try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM users WHERE folded_name = ? OR id = ?"), arguments: [folded, folded]) != nil
         }
     }
@@ -127,7 +129,7 @@ package final class SQLiteAccountStore: AccountStore {
     }
 
     package func session(tokenHash: String, now: Int64) async throws -> (account: Account, expiresAt: Int64)? {
-        try pool.readHere { db in
+        try readers.read { db in
             try Row.fetchOne(
                 db,
                 sql: """
@@ -149,7 +151,7 @@ package final class SQLiteAccountStore: AccountStore {
     }
 
     package func credentialEvents(after id: Int64) async throws -> [(id: Int64, event: CredentialEvent)] {
-        try pool.readHere { db in
+        try readers.read { db in
             try Row.fetchAll(db, sql: "SELECT id, kind, subject FROM credential_events WHERE id > ? ORDER BY id", arguments: [id])
                 .map { row in
                     let subject: String = row["subject"]
@@ -160,7 +162,7 @@ package final class SQLiteAccountStore: AccountStore {
     }
 
     package func latestCredentialEventID() async throws -> Int64 {
-        try pool.readHere { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM credential_events") ?? 0 }
+        try readers.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM credential_events") ?? 0 }
     }
 
     package func createAPIKey(_ key: APIKey, hash: String) async throws {
@@ -176,14 +178,14 @@ package final class SQLiteAccountStore: AccountStore {
     }
 
     package func apiKey(hash: String) async throws -> APIKey? {
-        try pool.readHere { db in
+        try readers.read { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT name, scopes, created_at FROM api_keys WHERE key_hash = ?"), arguments: [hash])
                 .map(Self.apiKey(from:))
         }
     }
 
     package func apiKeys() async throws -> [APIKey] {
-        try pool.readHere { db in
+        try readers.read { db in
             try Row.fetchAll(db, sql: "SELECT name, scopes, created_at FROM api_keys ORDER BY name").map(Self.apiKey(from:))
         }
     }

@@ -11,6 +11,7 @@ import ParleyCore
 /// id can never be stored twice.
 package final class SQLiteMessageStore: MessageStore {
     private let pool: DatabasePool
+    private let readers: SQLiteReaders
     private let writes = GroupCommitQueue()
     private let now: @Sendable () -> Int64
     private let onCommit: CommitHandler
@@ -58,8 +59,9 @@ package final class SQLiteMessageStore: MessageStore {
             throw StoreError.cannotOpen(path, cause: error)
         }
         self.path = path
-        self.accounts = SQLiteAccountStore(pool: pool, now: now)
-        self.rooms = SQLiteRoomStore(pool: pool, now: now)
+        readers = SQLiteReaders(path: path, busyTimeoutSeconds: Self.busyTimeoutSeconds)
+        self.accounts = SQLiteAccountStore(pool: pool, readers: readers, now: now)
+        self.rooms = SQLiteRoomStore(pool: pool, readers: readers, now: now)
         self.metrics = metrics
         self.health = StoreHealth(database: path, metrics: metrics, logger: logger)
         self.logger = logger
@@ -130,6 +132,7 @@ package final class SQLiteMessageStore: MessageStore {
                 metadata: ["database": "\(path)", "error": "\(error)"]
             )
         }
+        try readers.close()
         try pool.close()
     }
 
@@ -194,7 +197,7 @@ package final class SQLiteMessageStore: MessageStore {
     }
 
     package func messages(in room: String, after offset: Int64, limit: Int) async throws -> [StoredMessage] {
-        try pool.readOneStatement { db in
+        try readers.readOneStatement { db in
             try Row.fetchAll(
                 db.cachedStatement(sql: "SELECT \(Self.columns) FROM messages WHERE room = ? AND room_offset > ? ORDER BY room_offset LIMIT ?"),
                 arguments: [room, offset, limit]
@@ -203,7 +206,7 @@ package final class SQLiteMessageStore: MessageStore {
     }
 
     package func messages(in room: String, before offset: Int64?, limit: Int) async throws -> [StoredMessage] {
-        try pool.readOneStatement { db in try Self.messages(in: room, before: offset, limit: limit, in: db) }
+        try readers.readOneStatement { db in try Self.messages(in: room, before: offset, limit: limit, in: db) }
     }
 
     private static func messages(in room: String, before offset: Int64?, limit: Int, in db: Database) throws -> [StoredMessage] {
@@ -219,12 +222,12 @@ package final class SQLiteMessageStore: MessageStore {
     }
 
     package func head(of room: String) async throws -> Int64 {
-        try pool.readOneStatement { db in try Self.headOffset(of: room, in: db) }
+        try readers.readOneStatement { db in try Self.headOffset(of: room, in: db) }
     }
 
     /// Both in one read.
     package func head(of room: String, withLatest limit: Int) async throws -> (head: Int64, latest: [StoredMessage]) {
-        try pool.readHere { db in
+        try readers.read { db in
             let head = try Self.headOffset(of: room, in: db)
             return (head, try Self.messages(in: room, before: head + 1, limit: limit, in: db))
         }
@@ -233,7 +236,7 @@ package final class SQLiteMessageStore: MessageStore {
     /// Reads; and while commits are failing, also writes (a row of its own), so readiness comes back once the
     /// database takes writes again even when nobody sends.
     package func checkReachable() async throws {
-        try pool.readHere { db in try db.execute(sql: "SELECT 1 FROM messages LIMIT 1") }
+        try readers.read { db in try db.execute(sql: "SELECT 1 FROM messages LIMIT 1") }
         guard health.isFailing else { return }
         let now = self.now()
         try await pool.write { db in

@@ -6,10 +6,12 @@ import ParleyProtocol
 /// history (tables created by ``SQLiteMessageStore``'s migrations).
 package final class SQLiteRoomStore: RoomStore {
     private let pool: DatabasePool
+    private let readers: SQLiteReaders
     private let now: @Sendable () -> Int64
 
-    init(pool: DatabasePool, now: @escaping @Sendable () -> Int64) {
+    init(pool: DatabasePool, readers: SQLiteReaders, now: @escaping @Sendable () -> Int64) {
         self.pool = pool
+        self.readers = readers
         self.now = now
     }
 
@@ -66,7 +68,7 @@ package final class SQLiteRoomStore: RoomStore {
     }
 
     package func room(_ name: String) async throws -> RoomRecord? {
-        try pool.readOneStatement { db in try Self.record(name, in: db) }
+        try readers.readOneStatement { db in try Self.record(name, in: db) }
     }
 
     package func createRoom(_ record: RoomRecord, members: [String: RoomRole]) async throws -> Bool {
@@ -88,7 +90,7 @@ package final class SQLiteRoomStore: RoomStore {
     }
 
     package func role(of userID: String, in room: String) async throws -> RoomRole? {
-        try pool.readOneStatement { db in
+        try readers.readOneStatement { db in
             try String.fetchOne(db.cachedStatement(sql: "SELECT role FROM room_members WHERE room = ? AND user_id = ?"), arguments: [room, userID])
                 .flatMap(RoomRole.init(rawValue:))
         }
@@ -108,7 +110,7 @@ package final class SQLiteRoomStore: RoomStore {
 
     /// One read on one connection, not three hops to the reader pool: a join waits for it.
     package func entry(to room: String, for userID: String) async throws -> RoomEntry {
-        try pool.readHere { db in
+        try readers.read { db in
             RoomEntry(
                 record: try Self.record(room, in: db),
                 banned: try Bool.fetchOne(
@@ -126,7 +128,7 @@ package final class SQLiteRoomStore: RoomStore {
     }
 
     package func isBanned(_ userID: String, from room: String) async throws -> Bool {
-        try pool.readOneStatement { db in
+        try readers.readOneStatement { db in
             try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM room_bans WHERE room = ? AND user_id = ?"), arguments: [room, userID]) != nil
         }
     }
@@ -163,7 +165,7 @@ package final class SQLiteRoomStore: RoomStore {
     }
 
     package func isBannedFromServer(_ userID: String) async throws -> Bool {
-        try pool.readOneStatement { db in
+        try readers.readOneStatement { db in
             try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM server_bans WHERE user_id = ?"), arguments: [userID]) != nil
         }
     }
@@ -184,7 +186,7 @@ package final class SQLiteRoomStore: RoomStore {
     }
 
     package func rooms(of userID: String) async throws -> [RoomSummary] {
-        try pool.readHere { db in
+        try readers.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -217,7 +219,7 @@ package final class SQLiteRoomStore: RoomStore {
     }
 
     package func peer(of userID: String, in room: String) async throws -> String? {
-        try pool.readHere { db in
+        try readers.read { db in
             guard try Self.record(room, in: db)?.kind == .dm,
                 try Bool.fetchOne(db, sql: "SELECT 1 FROM room_members WHERE room = ? AND user_id = ?", arguments: [room, userID]) != nil
             else { return nil }
@@ -226,7 +228,7 @@ package final class SQLiteRoomStore: RoomStore {
     }
 
     package func knownUser(_ id: String) async throws -> UserRef? {
-        try pool.readHere { db in
+        try readers.read { db in
             let name =
                 try String.fetchOne(db, sql: "SELECT name FROM users WHERE id = ? AND disabled = 0", arguments: [id])
                 ?? String.fetchOne(db, sql: "SELECT name FROM known_users WHERE id = ?", arguments: [id])
@@ -235,7 +237,7 @@ package final class SQLiteRoomStore: RoomStore {
     }
 
     package func rememberUser(_ user: UserRef) async throws {
-        let known = try pool.readHere { db in
+        let known = try readers.read { db in
             try String.fetchOne(db, sql: "SELECT name FROM known_users WHERE id = ?", arguments: [user.id])
         }
         guard known != user.name else { return }
@@ -248,7 +250,7 @@ package final class SQLiteRoomStore: RoomStore {
     }
 
     package func accessEvents(after id: Int64) async throws -> [(id: Int64, origin: String, event: AccessEvent)] {
-        try pool.readHere { db in
+        try readers.read { db in
             try Row.fetchAll(db, sql: "SELECT id, kind, room, user_id, by, origin FROM access_events WHERE id > ? ORDER BY id", arguments: [id])
                 .compactMap { row in
                     let userID: String = row["user_id"]
@@ -267,7 +269,7 @@ package final class SQLiteRoomStore: RoomStore {
     }
 
     package func latestAccessEventID() async throws -> Int64 {
-        try pool.readHere { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM access_events") ?? 0 }
+        try readers.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM access_events") ?? 0 }
     }
 
     private static func record(_ name: String, in db: Database) throws -> RoomRecord? {
