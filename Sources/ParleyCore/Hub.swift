@@ -60,6 +60,25 @@ public final class Hub: Sendable {
         var announcedCount: Int?
         /// When each user last typed or sent here, tracked while the room is large.
         var lastActive: [String: ContinuousClock.Instant] = [:]
+        /// Up to the presence list limit of the users present on this node, in member-list order: the page a large
+        /// room's `joined` shows, kept as users come and go so that a join does not sort.
+        var listed: [UserRef] = []
+
+        /// Lists a newly present user if the list has room.
+        mutating func list(_ user: UserRef, limit: Int) {
+            guard listed.count < limit else { return }
+            listed.insert(user, at: Hub.insertionIndex(of: user, in: listed))
+        }
+
+        /// Unlists a user no longer present; another present user not listed yet takes the place.
+        mutating func unlist(_ userID: String, limit: Int) {
+            guard let index = listed.firstIndex(where: { $0.id == userID }) else { return }
+            listed.remove(at: index)
+            let listedIDs = Set(listed.map(\.id))
+            if let (id, presence) = present.first(where: { !listedIDs.contains($0.key) }) {
+                list(UserRef(id: id, name: presence.name), limit: limit)
+            }
+        }
 
         /// Visits every member in place. (A `for index in members.values.indices` loop holds a reference to the
         /// dictionary, so its first mutation would copy every member: once per fanned-out message.)
@@ -229,6 +248,7 @@ public final class Hub: Sendable {
                 roomState.members[connection.id] = Member(connection: connection, user: user)
                 let connections = (roomState.present[user.id]?.connections ?? 0) + 1
                 roomState.present[user.id] = (roomState.present[user.id]?.name ?? user.name, connections)
+                if connections == 1 { roomState.list(user, limit: limits.presenceListLimit) }
                 state.roomsOfConnection[connection.id, default: []].append(room)
                 metrics.roomMemberships.increment()
                 if connections == 1 {
@@ -257,14 +277,30 @@ public final class Hub: Sendable {
             return RoomUsers(users: everyone.sorted(by: Self.listedFirst), count: nil)
         }
         // A page, not the whole room: sorting ten thousand users for every join would make filling a room quadratic.
-        var page = [UserRef(id: joiner.id, name: state.rooms[room]?.present[joiner.id]?.name ?? joiner.name)]
-        for (id, presence) in state.rooms[room]?.present ?? [:] where page.count < limit && id != joiner.id {
-            page.append(UserRef(id: id, name: presence.name))
+        // The room keeps a sorted page of its local users; the joiner is always on it.
+        var page = state.rooms[room]?.listed ?? []
+        if !page.contains(where: { $0.id == joiner.id }) {
+            let listedJoiner = UserRef(id: joiner.id, name: state.rooms[room]?.present[joiner.id]?.name ?? joiner.name)
+            page.insert(listedJoiner, at: Self.insertionIndex(of: listedJoiner, in: page))
+            if page.count > limit, let last = page.lastIndex(where: { $0.id != joiner.id }) { page.remove(at: last) }
         }
+        guard page.count < limit else { return RoomUsers(users: page, count: count) }
+        // Fewer users here than a page: the others are on other nodes.
         for (id, presence) in state.remotePresence[room] ?? [:] where page.count < limit && !presence.nodes.isEmpty {
             if id != joiner.id, state.rooms[room]?.present[id] == nil { page.append(UserRef(id: id, name: presence.name)) }
         }
         return RoomUsers(users: page.sorted(by: Self.listedFirst), count: count)
+    }
+
+    /// Where `user` goes in a list in member-list order.
+    fileprivate static func insertionIndex(of user: UserRef, in list: [UserRef]) -> Int {
+        var low = 0
+        var high = list.count
+        while low < high {
+            let middle = (low + high) / 2
+            if listedFirst(list[middle], user) { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 
     /// The order of member lists: by display name, then id.
@@ -620,6 +656,7 @@ public final class Hub: Sendable {
             let remaining = present.connections - 1
             roomState.present[user.id] = remaining > 0 ? (present.name, remaining) : nil
             if remaining == 0 {
+                roomState.unlist(user.id, limit: limits.presenceListLimit)
                 let left = UserRef(id: user.id, name: present.name)
                 announcements?.yield(.presence(room: room, user: left, present: false))
                 if !state.isPresentElsewhere(user.id, in: room) {

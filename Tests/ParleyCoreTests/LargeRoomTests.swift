@@ -38,6 +38,30 @@ import Testing
         #expect(events(first.outbox).isEmpty, "nothing when the count did not change")
     }
 
+    @Test func aLargeRoomsPageIsSortedHoldsTheJoinerAndOnlyPeoplePresentAsPeopleComeAndGo() {
+        let hub = Hub(limits: Limits(presenceListLimit: limit))
+        var connections: [String: Connection] = [:]
+        var present: Set<String> = []
+        func join(_ name: String) {
+            let (connection, users) = member(hub, name)
+            connections[name] = connection
+            present.insert(name)
+            let names = users.users.map(\.name)
+            #expect(names == names.sorted(), "sorted by name")
+            #expect(names.contains(name), "the joiner is on the page")
+            #expect(names.count == min(limit, present.count))
+            #expect(Set(names).isSubset(of: present), "only people present: \(names)")
+        }
+        for name in ["m", "c", "x", "a", "q", "b"] { join(name) }
+        // The listed ones leave (a, b, c: the first in order); others take their places on later pages.
+        for name in ["a", "b", "c"] {
+            hub.disconnect(connections[name]!)
+            present.remove(name)
+        }
+        join("z")
+        join("d")
+    }
+
     @Test func shrinkingBackToTheLimitSendsTheCountOnceThenPerPersonPresenceAgain() {
         let hub = Hub(limits: Limits(presenceListLimit: limit))
         let (watcher, _) = member(hub, "watcher")
