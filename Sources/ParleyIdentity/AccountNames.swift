@@ -22,6 +22,12 @@ package enum AccountNames {
     /// A name as guests are compared with accounts: Unicode NFKC, then case folding (so `ＡＮＡ`, `Ana` and `ana`
     /// are one name, and `Straße` is `strasse`).
     package static func folded(_ name: String) -> String {
+        // ASCII is its own NFKC, and its case folding is lower-casing.
+        name.utf8.allSatisfy({ $0 < 0x80 }) ? name.lowercased() : foldedByUnicodeRules(name)
+    }
+
+    /// ``folded(_:)`` for any name.
+    static func foldedByUnicodeRules(_ name: String) -> String {
         name.precomposedStringWithCompatibilityMapping.folding(options: [.caseInsensitive], locale: nil)
             .precomposedStringWithCompatibilityMapping
     }

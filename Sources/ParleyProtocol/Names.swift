@@ -37,6 +37,39 @@ public enum Names {
     /// - Returns: The name as it is to be shown and compared, or `nil` when it breaks
     ///   ``isValidDisplayName(_:)`` after enforcement.
     public static func displayName(enforcing requested: String) -> String? {
+        isPrintableASCII(requested)
+            ? printableASCIIDisplayName(enforcing: requested) : displayNameByUnicodeRules(enforcing: requested)
+    }
+
+    static func isPrintableASCII(_ text: String) -> Bool {
+        text.utf8.allSatisfy { (0x20...0x7E).contains($0) }
+    }
+
+    /// ``displayName(enforcing:)`` for a name of printable ASCII, the usual case, without Unicode property lookups
+    /// or normalization (ASCII is its own NFC, every printable character but the space shows, and each is one
+    /// character): the spaces mapped, then 1–32 characters.
+    static func printableASCIIDisplayName(enforcing requested: String) -> String? {
+        let bytes = requested.utf8
+        var mapped: [UInt8] = []
+        mapped.reserveCapacity(bytes.count)
+        var spacePending = false
+        for byte in bytes {
+            if byte == UInt8(ascii: " ") {
+                spacePending = !mapped.isEmpty
+                continue
+            }
+            if spacePending {
+                mapped.append(UInt8(ascii: " "))
+                spacePending = false
+            }
+            mapped.append(byte)
+        }
+        guard (1...maxDisplayNameCharacters).contains(mapped.count) else { return nil }
+        return String(decoding: mapped, as: UTF8.self)
+    }
+
+    /// ``displayName(enforcing:)`` for any name.
+    static func displayNameByUnicodeRules(enforcing requested: String) -> String? {
         // Anything this long cannot shrink to a valid name (mapping only removes spaces and NFC only composes):
         // refused before any work proportional to its size.
         guard requested.utf8.count <= 4 * maxDisplayNameBytes else { return nil }

@@ -20,6 +20,13 @@ import Testing
         #expect(AccountNames.folded("ﬁle") == "file")
     }
 
+    @Test func asciiNamesFoldAsTheUnicodeRulesWould() {
+        let ascii = String(decoding: (0..<0x80).map { UInt8($0) }, as: UTF8.self)
+        for name in [ascii, "Ana Maria", "BOB_42", "guest:Zed", "\t A\u{7F}"] {
+            #expect(AccountNames.folded(name) == AccountNames.foldedByUnicodeRules(name), "\(name)")
+        }
+    }
+
     @Test func sessionTokensAreLongRandomAndStoredOnlyAsTheirHash() {
         let (token, hash) = SessionTokens.make()
         let (other, _) = SessionTokens.make()

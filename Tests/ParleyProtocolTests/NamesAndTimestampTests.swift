@@ -1,5 +1,6 @@
-import ParleyProtocol
 import Testing
+
+@testable import ParleyProtocol
 
 @Suite struct NamesAndTimestampTests {
     @Test func roomNames() {
@@ -46,5 +47,23 @@ import Testing
     ])
     func timestampsAreRFC3339UTCWithMilliseconds(milliseconds: Int64, expected: String) {
         #expect(Timestamp.rfc3339(millisecondsSinceEpoch: milliseconds) == expected)
+    }
+
+    @Test func printableASCIINamesAreEnforcedAsTheUnicodeRulesWould() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array(" !\"#$%&'()*+,-./0123456789:;<=>?@ABCXYZ[\\]^_`abcxyz{|}~   ".utf8)
+        var samples = [
+            "", " ", "   ", "a", " a ", "a  b", String(repeating: "x", count: 32), String(repeating: "x", count: 33),
+            " " + String(repeating: "y", count: 32) + " ", String(repeating: "z ", count: 20),
+        ]
+        for _ in 0..<2_000 {
+            let length = Int.random(in: 0...40, using: &generator)
+            samples.append(String(decoding: (0..<length).map { _ in alphabet.randomElement(using: &generator)! }, as: UTF8.self))
+        }
+        for sample in samples {
+            #expect(Names.isPrintableASCII(sample))
+            #expect(Names.printableASCIIDisplayName(enforcing: sample) == Names.displayNameByUnicodeRules(enforcing: sample), "\(sample)")
+        }
+        #expect(!Names.isPrintableASCII("tab\there") && !Names.isPrintableASCII("é") && !Names.isPrintableASCII("del\u{7F}"))
     }
 }
