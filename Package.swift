@@ -195,8 +195,10 @@ let package = Package(
             dependencies: [
                 "ParleyCore",
                 "ParleyPostgres",
+                "ParleyProtocol",
                 "ParleyTesting",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

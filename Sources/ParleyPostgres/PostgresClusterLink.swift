@@ -31,6 +31,24 @@ package final class PostgresClusterLink: Broker {
     private let lastDelivered = Mutex<[String: Int64]>([:])
     private let presenceJobs: AsyncStream<PresenceJob>
     private let presenceJobQueue: AsyncStream<PresenceJob>.Continuation
+    private let pause: @Sendable (ListenStep) async -> Void
+
+    /// The steps of reconnecting, listening and catching up, where a test can hold the link (a delivery was lost
+    /// once after the LISTEN connection was killed: issue 17).
+    package enum ListenStep: String, Sendable, CaseIterable {
+        /// A connection was taken from the pool, before it is named.
+        case connected
+        /// LISTEN is confirmed, before the catch-up reads anything.
+        case listening
+        /// The other nodes' presence was read, before the plain room's head.
+        case presenceRead
+        /// Before a page read by the catch-up is delivered.
+        case catchUpPage
+        /// Caught up, before the link counts as connected and handles notifications.
+        case caughtUp
+        /// Before a notification is handled.
+        case notification
+    }
 
     /// How long the database may stay unreachable before clients are sent elsewhere.
     package static let outageGrace: Duration = .seconds(10)
@@ -49,7 +67,8 @@ package final class PostgresClusterLink: Broker {
         hub: Hub,
         announcements: AsyncStream<Hub.Announcement>,
         nodeTimeout: Duration = .seconds(15),
-        logger: Logger
+        logger: Logger,
+        pause: @escaping @Sendable (ListenStep) async -> Void = { _ in }
     ) {
         self.nodeID = UUID().uuidString.lowercased()
         self.store = store
@@ -57,6 +76,7 @@ package final class PostgresClusterLink: Broker {
         self.announcements = announcements
         self.nodeTimeout = nodeTimeout
         self.logger = logger
+        self.pause = pause
         (presenceJobs, presenceJobQueue) = AsyncStream.makeStream(of: PresenceJob.self)
     }
 
@@ -143,17 +163,23 @@ package final class PostgresClusterLink: Broker {
     /// once: the caller reconnects without waiting for PostgresNIO to give the dead connection back.
     private func listenOnce(_ attempt: FirstOutcome<Void>) async throws {
         try await store.client.withConnection { connection in
+            await self.pause(.connected)
             // Named, so that operators (and the tests) can tell it from the pool's other connections.
             try await withDeadline(.seconds(10)) {
                 try await connection.query("SET application_name = 'parley listen'", logger: self.logger).drain()
             }
             try await connection.listen(on: ClusterNotification.channel) { notifications in
+                await self.pause(.listening)
                 try await withDeadline(.seconds(30)) { try await self.catchUp() }
+                await self.pause(.caughtUp)
                 self.link.withLock { $0 = LinkState(connected: true) }
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await self.watch(connection) }
                     group.addTask {
-                        for try await notification in notifications { try await self.handle(notification.payload) }
+                        for try await notification in notifications {
+                            await self.pause(.notification)
+                            try await self.handle(notification.payload)
+                        }
                         throw ClusterLinkError.listenEnded
                     }
                     do {
@@ -213,12 +239,14 @@ package final class PostgresClusterLink: Broker {
         }
         hub.replaceRemotePresence(snapshot)
         presenceJobQueue.yield(.resynchronize)
+        await pause(.presenceRead)
         hub.advancePlainRoomHead(to: try await store.head(of: hub.plainMode.room))
         for (room, point) in hub.prepareCatchUp() {
             var cursor = max(point, 0)
             while true {
                 let page = try await store.messages(in: room, after: cursor, limit: 500)
                 guard let last = page.last else { break }
+                await pause(.catchUpPage)
                 hub.metrics.clusterCatchUpMessages.increment(by: page.count)
                 hub.deliver(page)
                 cursor = last.offset
