@@ -31,10 +31,7 @@ enum EventJSON {
             object.reserve(160)
             object.field("id", id)
             object.field("offset", offset)
-            if let ref {
-                guard let string = ref.string else { return nil }
-                object.field("ref", string)
-            }
+            guard object.field("ref", ref) else { return nil }
             object.field("room", room)
             object.field("ts", ts)
             object.field("type", "ack")
@@ -57,10 +54,7 @@ enum EventJSON {
             object.reserve(512)
             if let expiresAt { object.field("expiresAt", expiresAt) }
             object.field("limits", json: encoded(limits))
-            if let ref {
-                guard let string = ref.string else { return nil }
-                object.field("ref", string)
-            }
+            guard object.field("ref", ref) else { return nil }
             object.field("session", session)
             object.field("type", "welcome")
             var fields = JSONObjectWriter()
@@ -75,10 +69,7 @@ enum EventJSON {
             if let memberCount = about.memberCount { object.field("memberCount", Int64(memberCount)) }
             object.field("members", members)
             if let peer = about.peer { object.field("peer", peer) }
-            if let ref {
-                guard let string = ref.string else { return nil }
-                object.field("ref", string)
-            }
+            guard object.field("ref", ref) else { return nil }
             object.field("room", room)
             object.field("type", "joined")
             object.field("users", users)
@@ -102,7 +93,7 @@ enum EventJSON {
 
 /// Writes one flat JSON object, fields in the order given (callers give them sorted, as ``JSON/encoder()`` does).
 struct JSONObjectWriter {
-    private(set) var bytes: [UInt8] = [UInt8(ascii: "{")]
+    private var bytes: [UInt8] = [UInt8(ascii: "{")]
 
     mutating func reserve(_ count: Int) {
         bytes.reserveCapacity(count)
@@ -121,6 +112,15 @@ struct JSONObjectWriter {
     mutating func field(_ key: StaticString, _ value: Bool) {
         self.key(key)
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
+    }
+
+    /// Writes a string `ref`, or nothing without one; `false` for a numeric one, which is left to `JSONEncoder` (its
+    /// `Decimal` has to come out as the encoder writes it).
+    mutating func field(_ key: StaticString, _ ref: Ref?) -> Bool {
+        guard let ref else { return true }
+        guard let string = ref.string else { return false }
+        field(key, string)
+        return true
     }
 
     mutating func field(_ key: StaticString, _ user: UserRef) {

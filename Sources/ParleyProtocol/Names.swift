@@ -37,10 +37,14 @@ public enum Names {
     /// - Returns: The name as it is to be shown and compared, or `nil` when it breaks
     ///   ``isValidDisplayName(_:)`` after enforcement.
     public static func displayName(enforcing requested: String) -> String? {
-        isPrintableASCII(requested)
+        // Anything this long cannot shrink to a valid name (mapping only removes spaces and NFC only composes):
+        // refused before any work proportional to its size.
+        guard requested.utf8.count <= 4 * maxDisplayNameBytes else { return nil }
+        return isPrintableASCII(requested)
             ? printableASCIIDisplayName(enforcing: requested) : displayNameByUnicodeRules(enforcing: requested)
     }
 
+    /// Whether `text` is only printable ASCII (U+0020 to U+007E).
     static func isPrintableASCII(_ text: String) -> Bool {
         text.utf8.allSatisfy { (0x20...0x7E).contains($0) }
     }
@@ -70,9 +74,6 @@ public enum Names {
 
     /// ``displayName(enforcing:)`` for any name.
     static func displayNameByUnicodeRules(enforcing requested: String) -> String? {
-        // Anything this long cannot shrink to a valid name (mapping only removes spaces and NFC only composes):
-        // refused before any work proportional to its size.
-        guard requested.utf8.count <= 4 * maxDisplayNameBytes else { return nil }
         var mapped = String.UnicodeScalarView()
         var spacePending = false
         for scalar in requested.unicodeScalars {
