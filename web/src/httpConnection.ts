@@ -43,6 +43,10 @@ export class HttpChatConnection implements Transport {
   private epoch = 0;
   /** The guest's name as the server enforced it, once welcomed as a guest. */
   private guest: string | null = null;
+  /** Commands sent while the hello is unanswered (`null` once it is answered), performed after it in the order
+   * sent, as a WebSocket's server reads them after the hello: sent at once they would go without the guest's name
+   * and be refused (401), which would sign the page out. */
+  private afterHello: ClientCommand[] | null = null;
   private readonly rooms = new Map<string, FollowedRoom>();
   private stream: AbortController | null = null;
   private streamScheduled = false;
@@ -77,7 +81,8 @@ export class HttpChatConnection implements Transport {
 
   send(command: ClientCommand): boolean {
     if (!this.open) return false;
-    void this.perform(command, this.epoch);
+    if (command.type !== "hello" && this.afterHello !== null) this.afterHello.push(command);
+    else void this.perform(command, this.epoch);
     return true;
   }
 
@@ -85,6 +90,7 @@ export class HttpChatConnection implements Transport {
     if (this.stopped) return;
     this.open = true;
     this.guest = null;
+    this.afterHello = [];
     const epoch = this.epoch;
     this.environment.setTimeout(() => {
       if (epoch === this.epoch) this.callbacks.onOpen();
@@ -122,6 +128,9 @@ export class HttpChatConnection implements Transport {
         if (answer.kind !== "answered") return this.refused(answer, ref, CloseCode.bannedFromServer);
         const { user, limits, expiresAt } = answer.body;
         this.guest = this.asGuest ? user.name : null;
+        const waiting = this.afterHello ?? [];
+        this.afterHello = null;
+        for (const waitingCommand of waiting) void this.perform(waitingCommand, epoch);
         return this.emit({ type: "welcome", ref, session: "http", user, limits, expiresAt });
       }
       case "join":

@@ -183,6 +183,31 @@ test("over HTTP a guest says hello with ?guest=, follows its rooms in one stream
   assert.equal(h.streams[1].url, "/api/v1/events?rooms=lobby%3A7&guest=Ana");
 });
 
+test("over HTTP commands sent before the hello is answered wait for it and go as the guest it welcomed", async () => {
+  let answerHello!: () => void;
+  const h = httpHarness(true, (method, url) => {
+    if (url.startsWith("/api/v1/me")) return new Promise((resolve) => (answerHello = () => resolve(json(200, welcomeBody))));
+    if (method === "POST" && url.includes("/messages")) return json(201, { room: "lobby", id: "m1", offset: 1, ts: "t" });
+    return new Response(null, { status: 204 });
+  });
+  h.connection.start();
+  await settle();
+  h.connection.send({ type: "hello", name: "Ana", ref: "hello" });
+  // A reconnect's hello is slow (a node just died): meanwhile the page types and sends.
+  h.connection.send({ type: "typing", room: "lobby" });
+  h.connection.send({ type: "send", room: "lobby", text: "oi", id: "m1", ref: "send:m1" });
+  await settle();
+  assert.deepEqual(h.requests.map((request) => request.url), ["/api/v1/me?guest=Ana"]);
+  answerHello();
+  await settle();
+  assert.deepEqual(h.requests.slice(1).map((request) => `${request.method} ${request.url}`), [
+    "POST /api/v1/rooms/lobby/typing?guest=Ana",
+    "POST /api/v1/rooms/lobby/messages?guest=Ana",
+  ]);
+  assert.deepEqual(h.events.map((event) => event.type), ["welcome", "ack"]);
+  assert.deepEqual(h.disconnects, []);
+});
+
 test("over HTTP a lost server is a disconnect, a refused credential a 4001, and a closed stream its close code", async () => {
   let serverUp = true;
   let session = true;
@@ -203,6 +228,8 @@ test("over HTTP a lost server is a disconnect, a refused credential a 4001, and 
   assert.deepEqual(h.disconnects, [4008]);
   // It reconnects by itself: the client says hello again.
   assert.equal(h.opened(), 2);
+  h.connection.send({ type: "hello", name: "Ana", ref: "hello" });
+  await settle();
   assert.equal(h.connection.send({ type: "ping", ref: "p" }), true);
   serverUp = false;
   h.connection.send({ type: "rooms" });
