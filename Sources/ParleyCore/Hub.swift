@@ -46,6 +46,12 @@ public final class Hub: Sendable {
         /// Frames held back while the member replays history; `nil` when live.
         var replayBuffer: [Buffered]?
         var replayOverflowed = false
+        /// Whether the member's `joined` carried a count since counts were last sent: it gets no count before the
+        /// next round, so nobody gets two count-bearing frames within a second.
+        var joinedSinceCountsSent = false
+        /// The count the member was last told by a large room's `joined` or `presence` count; -1 when it follows the
+        /// room by per-person `presence` (a small room). Int32 fits where `Member` has padding (bytes per idle member).
+        var toldCount: Int32 = -1
     }
 
     private struct Room {
@@ -56,8 +62,6 @@ public final class Hub: Sendable {
         /// typing reaches only the recently active. Kept (set on each join and change of presence) rather than counted,
         /// because fan-out reads it for every message.
         var large = false
-        /// The count last sent in a `presence` count frame, if any.
-        var announcedCount: Int?
         /// When each user last typed or sent here, tracked while the room is large.
         var lastActive: [String: ContinuousClock.Instant] = [:]
         /// Up to the presence list limit of the users present on this node, in member-list order: the page a large
@@ -263,7 +267,13 @@ public final class Hub: Sendable {
             roomState.members[connection.id]?.replayOverflowed = false
             // Also when the joiner was already present on another node (no announcement): a room new on this node
             // may be large already.
-            roomState.large = state.userCount(of: room, local: roomState.present) > limits.presenceListLimit
+            let count = state.userCount(of: room, local: roomState.present)
+            roomState.large = count > limits.presenceListLimit
+            if roomState.large {
+                // The joined carries the count (``usersAsJoinedTellsThem``).
+                roomState.members[connection.id]?.toldCount = Int32(clamping: count)
+                roomState.members[connection.id]?.joinedSinceCountsSent = true
+            }
             state.rooms[room] = roomState
             return usersAsJoinedTellsThem(room, joiner: user, state: state)
         }
@@ -329,23 +339,44 @@ public final class Hub: Sendable {
         }
     }
 
-    /// Sends each large room whose count changed since the last call its new count, once; the server calls it every
-    /// second, so presence in a large room costs each member at most one frame a second.
+    /// Sends each member of a large room whose count changed since the last call the new count, once; the server
+    /// calls it every second, so presence in a large room costs each member at most one frame a second. A member whose
+    /// `joined` (which carries the count) came since the last call is told at the next one, if the count moved.
     public func announcePresenceCounts() {
         state.withLock { state in
             let now = ContinuousClock.now
+            var stillOwed: [String] = []
             for room in state.changedCounts {
                 guard var roomState = state.rooms.removeValue(forKey: room) else { continue }
                 let count = state.userCount(of: room, local: roomState.present)
-                if count != roomState.announcedCount {
-                    send(FormatEncodings(.presenceCount(room: room, count: count)), toOthersThan: "", in: &roomState)
+                let large = count > limits.presenceListLimit
+                let told = Int32(clamping: count)
+                var frames: FormatEncodings?
+                var owed = false
+                roomState.updateEachMember { member in
+                    guard member.user != nil else { return }
+                    if member.joinedSinceCountsSent, large {
+                        member.joinedSinceCountsSent = false
+                        owed = owed || member.toldCount != told
+                        return
+                    }
+                    // Back at or under the limit, the room is small again: each join and leave is its own frame.
+                    defer { member.toldCount = large ? told : -1 }
+                    member.joinedSinceCountsSent = false
+                    guard member.toldCount != told else { return }
+                    if frames == nil { frames = FormatEncodings(.presenceCount(room: room, count: count)) }
+                    let frame = frames![member.connection.format]
+                    if member.replayBuffer != nil {
+                        bufferWhileReplaying(.event(frame), for: &member)
+                    } else {
+                        member.connection.outbox.push(frame)
+                    }
                 }
-                // Back at or under the limit, the room is small again: each join and leave is its own frame.
-                roomState.announcedCount = count > limits.presenceListLimit ? count : nil
+                if owed { stillOwed.append(room) }
                 roomState.lastActive = roomState.lastActive.filter { now - $0.value < Self.activeWindow }
                 state.rooms[room] = roomState
             }
-            state.changedCounts.removeAll()
+            state.changedCounts = Set(stillOwed)
         }
     }
 

@@ -225,12 +225,11 @@ package final class SQLiteMessageStore: MessageStore {
         try readers.readOneStatement { db in try Self.headOffset(of: room, in: db) }
     }
 
-    /// Both in one read.
+    /// Both in one statement: messages are never removed, so the newest stored message's offset is the head.
     package func head(of room: String, withLatest limit: Int) async throws -> (head: Int64, latest: [StoredMessage]) {
-        try readers.read { db in
-            let head = try Self.headOffset(of: room, in: db)
-            return (head, try Self.messages(in: room, before: head + 1, limit: limit, in: db))
-        }
+        guard limit > 0 else { return (try await head(of: room), []) }
+        let latest = try readers.readOneStatement { db in try Self.messages(in: room, before: nil, limit: limit, in: db) }
+        return (latest.last?.offset ?? 0, latest)
     }
 
     /// Reads; and while commits are failing, also writes (a row of its own), so readiness comes back once the

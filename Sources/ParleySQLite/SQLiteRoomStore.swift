@@ -110,19 +110,25 @@ package final class SQLiteRoomStore: RoomStore {
 
     /// One read on one connection, not three hops to the reader pool: a join waits for it.
     package func entry(to room: String, for userID: String) async throws -> RoomEntry {
-        try readers.read { db in
-            RoomEntry(
-                record: try Self.record(room, in: db),
-                banned: try Bool.fetchOne(
-                    db.cachedStatement(sql: "SELECT 1 FROM room_bans WHERE room = ? AND user_id = ?"),
-                    arguments: [room, userID]
-                )
-                    != nil,
-                role: try String.fetchOne(
-                    db.cachedStatement(sql: "SELECT role FROM room_members WHERE room = ? AND user_id = ?"),
-                    arguments: [room, userID]
-                )
-                .flatMap(RoomRole.init(rawValue:))
+        // One statement (one snapshot, no transaction to open): a join reads this for every member.
+        let sql = """
+            SELECT rooms.kind, rooms.visibility,
+                EXISTS (SELECT 1 FROM room_bans WHERE room = :room AND user_id = :user) AS banned,
+                (SELECT role FROM room_members WHERE room = :room AND user_id = :user) AS role
+            FROM (SELECT 1) LEFT JOIN rooms ON rooms.room = :room
+            """
+        return try readers.readOneStatement { db in
+            let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: ["room": room, "user": userID])
+            return RoomEntry(
+                record: (row?["kind"] as String?).map { kind in
+                    RoomRecord(
+                        room: room,
+                        kind: RoomKind(rawValue: kind) ?? .room,
+                        visibility: (row?["visibility"] as String?).flatMap(RoomVisibility.init(rawValue:)) ?? .public
+                    )
+                },
+                banned: row?["banned"] ?? false,
+                role: (row?["role"] as String?).flatMap(RoomRole.init(rawValue:))
             )
         }
     }

@@ -76,6 +76,19 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
     }
 
     @Test(arguments: StoreKind.available)
+    func aJoinReadsTheHeadWithTheLatestMessagesOldestFirst(kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            #expect(try await store.head(of: "a", withLatest: 3) == (0, []))
+            _ = try await store.append((1...5).map { draft("a", "\($0)") } + [draft("b", "1")])
+            let (head, latest) = try await store.head(of: "a", withLatest: 3)
+            #expect(head == 5 && latest.map(\.offset) == [3, 4, 5] && latest.allSatisfy { $0.room == "a" })
+            let (all, everything) = try await store.head(of: "a", withLatest: 50)
+            #expect(all == 5 && everything.map(\.text) == (1...5).map { "text \($0)" })
+            #expect(try await store.head(of: "a", withLatest: 0) == (5, []))
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
     func aResendGetsTheOriginalBackAndStoresNothing(kind: StoreKind) async throws {
         try await kind.withStore { store in
             let original = try await store.append([draft("a", "x")])[0].message

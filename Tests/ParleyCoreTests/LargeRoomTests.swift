@@ -62,6 +62,42 @@ import Testing
         join("d")
     }
 
+    @Test func aJoinerWhoseJoinedCarriedTheCountGetsNoCountInTheSameSecondAndTheMovedCountAfter() {
+        let hub = Hub(limits: Limits(presenceListLimit: limit))
+        let (watcher, _) = member(hub, "watcher")
+        for name in ["b", "c", "d"] { _ = member(hub, name) }
+        hub.announcePresenceCounts()
+        #expect(events(watcher.outbox).last == .presenceCount(room: "r", count: 4))
+        let (unmoved, joined) = member(hub, "e")
+        #expect(joined.count == 5)
+        hub.announcePresenceCounts()
+        #expect(events(watcher.outbox) == [.presenceCount(room: "r", count: 5)])
+        #expect(events(unmoved.outbox).isEmpty, "its joined said 5 within this second")
+        hub.announcePresenceCounts()
+        #expect(events(unmoved.outbox).isEmpty, "still 5: nothing to tell")
+
+        let (moved, _) = member(hub, "f")
+        _ = member(hub, "g")
+        hub.announcePresenceCounts()
+        #expect(events(moved.outbox).isEmpty, "its joined (6) came within this second")
+        #expect(events(watcher.outbox) == [.presenceCount(room: "r", count: 7)])
+        hub.announcePresenceCounts()
+        #expect(events(moved.outbox) == [.presenceCount(room: "r", count: 7)], "told the count that moved since, a round later")
+        #expect(events(watcher.outbox).isEmpty, "nothing new for those told already")
+    }
+
+    @Test func aRoomShrinkingBelowTheLimitTellsEvenItsNewestJoinerAtOnce() {
+        let hub = Hub(limits: Limits(presenceListLimit: limit))
+        let others = ["a", "b", "c"].map { member(hub, $0).0 }
+        let (newest, joined) = member(hub, "d")
+        #expect(joined.count == 4)
+        hub.disconnect(others[0])
+        hub.announcePresenceCounts()
+        #expect(events(newest.outbox) == [.presenceCount(room: "r", count: 3)], "small again: per-person presence follows")
+        hub.disconnect(others[1])
+        #expect(events(newest.outbox) == [.presence(room: "r", event: .leave, user: .guest(named: "b"))])
+    }
+
     @Test func shrinkingBackToTheLimitSendsTheCountOnceThenPerPersonPresenceAgain() {
         let hub = Hub(limits: Limits(presenceListLimit: limit))
         let (watcher, _) = member(hub, "watcher")
