@@ -110,6 +110,13 @@ extension ClientFrame {
     /// - Throws: `CommandRejection` with `bad_request` (not JSON, not an object, a field missing or of the wrong
     ///   type, a key given twice) or `unknown_type`.
     public static func decode(_ text: String) throws(CommandRejection) -> ClientFrame {
+        if let object = FlatCommandObject(text) { return try ClientFrame(fields: object) }
+        return try decodeWithJSONDecoder(text)
+    }
+
+    /// What ``decode(_:)`` does with any command not read as a ``FlatCommandObject``, and what such a command would
+    /// mean here too.
+    static func decodeWithJSONDecoder(_ text: String) throws(CommandRejection) -> ClientFrame {
         do {
             let frame = try JSONDecoder().decode(ClientFrame.self, from: Data(text.utf8))
             guard !DuplicateKeys.occur(in: text) else {
@@ -134,10 +141,38 @@ extension ClientFrame: Decodable {
         guard let fields = try? decoder.container(keyedBy: FieldKey.self) else {
             throw CommandRejection(.badRequest, "a command must be one JSON object")
         }
+        try self.init(fields: fields)
+    }
+
+    private init(fields: some CommandFields) throws(CommandRejection) {
         let ref = try FieldReader(fields: fields, ref: nil, type: nil).optionalRef()
         let type = try FieldReader(fields: fields, ref: ref, type: nil).requiredString("type")
         let command = try FieldReader(fields: fields, ref: ref, type: type).command()
         self.init(ref: ref, command: command)
+    }
+}
+
+/// A command object's fields as ``FieldReader`` reads them: present or not, `null` or not, and of a type or not.
+private protocol CommandFields {
+    func contains(_ name: String) -> Bool
+    func isNull(_ name: String) -> Bool
+    func value<T: Decodable>(_ type: T.Type, of name: String) -> T?
+}
+
+extension KeyedDecodingContainer<FieldKey>: CommandFields {
+    func contains(_ name: String) -> Bool { contains(FieldKey(name)) }
+    func isNull(_ name: String) -> Bool { (try? decodeNil(forKey: FieldKey(name))) == true }
+    func value<T: Decodable>(_ type: T.Type, of name: String) -> T? { try? decode(type, forKey: FieldKey(name)) }
+}
+
+extension FlatCommandObject: CommandFields {
+    func contains(_ name: String) -> Bool { fields[name] != nil }
+    func isNull(_ name: String) -> Bool { fields[name] == .some(nil) }
+
+    /// Strings only (and a string `ref`): every value here is one, so a field that must be a number is of the wrong type.
+    func value<T: Decodable>(_ type: T.Type, of name: String) -> T? {
+        guard case let string?? = fields[name] else { return nil }
+        return (string as? T) ?? (Ref(string) as? T)
     }
 }
 
@@ -151,13 +186,13 @@ struct FieldKey: CodingKey {
 }
 
 /// Reads the fields of a command object, turning every problem into a `CommandRejection` that names the field.
-private struct FieldReader {
-    let fields: KeyedDecodingContainer<FieldKey>
+private struct FieldReader<Fields: CommandFields> {
+    let fields: Fields
     let ref: Ref?
     /// The command's type, once read; carried by every rejection so a session can tell hello from the rest.
     let type: String?
 
-    func command() throws -> ClientCommand {
+    func command() throws(CommandRejection) -> ClientCommand {
         switch type ?? "" {
         case "hello":
             return .hello(name: try optionalString("name"), token: try optionalString("token"))
@@ -203,50 +238,46 @@ private struct FieldReader {
         }
     }
 
-    func requiredString(_ name: String) throws -> String {
+    func requiredString(_ name: String) throws(CommandRejection) -> String {
         guard let value = try optionalString(name) else {
             throw CommandRejection(.badRequest, "field \"\(name)\" is required", ref: ref, type: type)
         }
         return value
     }
 
-    func optionalString(_ name: String) throws -> String? {
-        let key = FieldKey(name)
-        guard fields.contains(key), (try? fields.decodeNil(forKey: key)) != true else { return nil }
-        guard let value = try? fields.decode(String.self, forKey: key) else {
+    func optionalString(_ name: String) throws(CommandRejection) -> String? {
+        guard fields.contains(name), !fields.isNull(name) else { return nil }
+        guard let value = fields.value(String.self, of: name) else {
             throw CommandRejection(.badRequest, "field \"\(name)\" must be a string", ref: ref, type: type)
         }
         return value
     }
 
-    func optionalRef() throws -> Ref? {
-        let key = FieldKey("ref")
-        guard fields.contains(key), (try? fields.decodeNil(forKey: key)) != true else { return nil }
-        guard let value = try? fields.decode(Ref.self, forKey: key) else {
+    func optionalRef() throws(CommandRejection) -> Ref? {
+        guard fields.contains("ref"), !fields.isNull("ref") else { return nil }
+        guard let value = fields.value(Ref.self, of: "ref") else {
             throw CommandRejection(.badRequest, "field \"ref\" must be a string or a number", ref: ref, type: type)
         }
         return value
     }
 
-    func optionalOffset(_ name: String) throws -> Int64? {
-        let key = FieldKey(name)
-        guard fields.contains(key), (try? fields.decodeNil(forKey: key)) != true else { return nil }
-        guard let value = try? fields.decode(Int64.self, forKey: key), value >= 0 else {
+    func optionalOffset(_ name: String) throws(CommandRejection) -> Int64? {
+        guard fields.contains(name), !fields.isNull(name) else { return nil }
+        guard let value = fields.value(Int64.self, of: name), value >= 0 else {
             throw CommandRejection(.badRequest, "field \"\(name)\" must be an offset (an integer ≥ 0)", ref: ref, type: type)
         }
         return value
     }
 
-    func optionalLimit() throws -> Int? {
-        let key = FieldKey("limit")
-        guard fields.contains(key), (try? fields.decodeNil(forKey: key)) != true else { return nil }
-        guard let value = try? fields.decode(Int.self, forKey: key), value >= 1 else {
+    func optionalLimit() throws(CommandRejection) -> Int? {
+        guard fields.contains("limit"), !fields.isNull("limit") else { return nil }
+        guard let value = fields.value(Int.self, of: "limit"), value >= 1 else {
             throw CommandRejection(.badRequest, "field \"limit\" must be an integer ≥ 1", ref: ref, type: type)
         }
         return value
     }
 
-    func visibility() throws -> RoomVisibility {
+    func visibility() throws(CommandRejection) -> RoomVisibility {
         guard let visibility = RoomVisibility(rawValue: try requiredString("visibility")) else {
             throw CommandRejection(.badRequest, "field \"visibility\" must be \"public\" or \"private\"", ref: ref, type: type)
         }
@@ -254,14 +285,14 @@ private struct FieldReader {
     }
 
     /// A role an owner may give: `moderator` or `member` (a room has one owner, its creator).
-    func assignableRole() throws -> RoomRole {
+    func assignableRole() throws(CommandRejection) -> RoomRole {
         guard let role = RoomRole(rawValue: try requiredString("role")), role != .owner else {
             throw CommandRejection(.badRequest, "field \"role\" must be \"moderator\" or \"member\"", ref: ref, type: type)
         }
         return role
     }
 
-    func clientID() throws -> String {
+    func clientID() throws(CommandRejection) -> String {
         let id = try requiredString("id")
         guard Names.isValidClientID(id) else {
             throw CommandRejection(.badRequest, "field \"id\" must be 1–128 bytes without U+0000", ref: ref, type: type)
