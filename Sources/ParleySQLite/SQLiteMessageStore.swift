@@ -151,7 +151,9 @@ package final class SQLiteMessageStore: MessageStore {
         let storedAt = now()
         let started = ContinuousClock.now
         do {
-            let outcomes = try await pool.write { db in try Self.insert(drafts, storedAt: storedAt, in: db) }
+            let outcomes = try await pool.writeWithoutTransaction { db in
+                try Self.inImmediateTransaction(db) { try Self.insert(drafts, storedAt: storedAt, in: db) }
+            }
             metrics.commitDuration.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
             metrics.commitBatchSize.record(drafts.count)
             let committed = outcomes.filter(\.isNew).map(\.message)
@@ -163,6 +165,20 @@ package final class SQLiteMessageStore: MessageStore {
         } catch {
             health.commitFailed("\(error)")
             GroupCommitQueue.fail(batch, with: error)
+        }
+    }
+
+    /// Runs `body` in one write transaction. BEGIN and COMMIT are prepared once: GRDB's own transactions parse both on
+    /// every commit (about a tenth of the CPU of a commit of one message).
+    private static func inImmediateTransaction<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+        try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+        do {
+            let result = try body()
+            try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+            return result
+        } catch {
+            if db.isInsideTransaction { try? db.cachedStatement(sql: "ROLLBACK TRANSACTION").execute() }
+            throw error
         }
     }
 

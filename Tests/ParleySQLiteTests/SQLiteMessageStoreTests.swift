@@ -49,6 +49,25 @@ import Testing
         #expect(commits.all.flatMap { $0 }.map(\.sender) == ["Bruno"])
     }
 
+    @Test func aCommitThatFailsInsideItsTransactionLeavesNothingAndTheNextOneCommits() async throws {
+        let path = try TemporaryDatabases.sqlitePath()
+        _ = try await Self.withStore(at: path) { store in try await store.append([draft("a", "1")]) }
+        // Another connection makes inserting one text fail half-way through a batch.
+        try await DatabaseQueue(path: path).write { db in
+            try db.execute(
+                sql: "CREATE TRIGGER refuse_boom BEFORE INSERT ON messages WHEN NEW.text = 'text boom' BEGIN SELECT RAISE(ABORT, 'boom'); END"
+            )
+        }
+        let commits = Commits()
+        try await Self.withStore(at: path, commits: commits) { store in
+            await #expect(throws: (any Error).self) { try await store.append([draft("a", "2"), draft("a", "boom")]) }
+            #expect(try await store.head(of: "a") == 1, "the batch was rolled back whole")
+            let next = try await store.append([draft("a", "3")])
+            #expect(next[0].isNew && next[0].message.offset == 2)
+        }
+        #expect(commits.all.flatMap { $0 }.map(\.clientID) == ["3"])
+    }
+
     @Test func concurrentSendersShareCommits() async throws {
         let commits = Commits()
         try await Self.withStore(at: try TemporaryDatabases.sqlitePath(), commits: commits) { store in
