@@ -365,12 +365,7 @@ public final class Hub: Sendable {
                     member.joinedSinceCountsSent = false
                     guard member.toldCount != told else { return }
                     if frames == nil { frames = FormatEncodings(.presenceCount(room: room, count: count)) }
-                    let frame = frames![member.connection.format]
-                    if member.replayBuffer != nil {
-                        bufferWhileReplaying(.event(frame), for: &member)
-                    } else {
-                        member.connection.outbox.push(frame)
-                    }
+                    sendEvent(frames![member.connection.format], to: &member)
                 }
                 if owed { stillOwed.append(room) }
                 roomState.lastActive = roomState.lastActive.filter { now - $0.value < Self.activeWindow }
@@ -710,12 +705,16 @@ public final class Hub: Sendable {
     ) {
         room.updateEachMember { member in
             guard let user = member.user, user.id != userID, recipient?(user.id) ?? true else { return }
-            let frame = frames[member.connection.format]
-            if member.replayBuffer != nil {
-                if buffer { bufferWhileReplaying(.event(frame), for: &member) }
-            } else {
-                member.connection.outbox.push(frame)
-            }
+            sendEvent(frames[member.connection.format], to: &member, bufferWhileReplaying: buffer)
+        }
+    }
+
+    /// Pushes an event to a live member; holds it for one still replaying (when `buffer`), else drops it.
+    private func sendEvent(_ frame: OutboundFrame, to member: inout Member, bufferWhileReplaying buffer: Bool = true) {
+        if member.replayBuffer != nil {
+            if buffer { bufferWhileReplaying(.event(frame), for: &member) }
+        } else {
+            member.connection.outbox.push(frame)
         }
     }
 

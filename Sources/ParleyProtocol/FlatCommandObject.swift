@@ -16,7 +16,7 @@ struct FlatCommandObject {
     private static func fields(in bytes: UnsafeBufferPointer<UInt8>) -> [String: String?]? {
         var index = 0
         func skipWhitespace() {
-            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+            while index < bytes.count, isWhitespace(bytes[index]) { index += 1 }
         }
         func take(_ byte: UInt8) -> Bool {
             skipWhitespace()
@@ -59,6 +59,11 @@ struct FlatCommandObject {
 
     /// Whether only JSON whitespace follows `index`.
     private static func atEnd(_ bytes: UnsafeBufferPointer<UInt8>, from index: Int) -> Bool {
-        bytes[index...].allSatisfy { [0x20, 0x09, 0x0A, 0x0D].contains($0) }
+        bytes[index...].allSatisfy(isWhitespace)
+    }
+
+    /// JSON's whitespace: space, tab, line feed, carriage return.
+    private static func isWhitespace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
     }
 }

@@ -125,7 +125,11 @@ export class HttpChatConnection implements Transport {
       case "hello": {
         const answer = await this.request("GET", "me", undefined, this.asGuest ? command.name : null);
         if (epoch !== this.epoch) return;
-        if (answer.kind !== "answered") return this.refused(answer, ref, CloseCode.bannedFromServer);
+        if (answer.kind !== "answered") {
+          this.refused(answer, ref, CloseCode.bannedFromServer);
+          if (epoch === this.epoch) this.refuseWaitingForHello();
+          return;
+        }
         const { user, limits, expiresAt } = answer.body;
         this.guest = this.asGuest ? user.name : null;
         const waiting = this.afterHello ?? [];
@@ -212,6 +216,16 @@ export class HttpChatConnection implements Transport {
     if (answer.kind !== "answered") return this.refused(answer, ref, null);
     const made = event(answer.body);
     if (made !== null) this.emit(made);
+  }
+
+  /** A hello was refused and the connection stays (a bad or taken name): what waited for it is refused as a
+   * WebSocket's server refuses commands before a hello, and later commands wait for the next hello. */
+  private refuseWaitingForHello(): void {
+    const waiting = this.afterHello ?? [];
+    this.afterHello = [];
+    for (const command of waiting) {
+      this.emit({ type: "error", ref: command.ref, code: "hello_required", message: "send hello first" });
+    }
   }
 
   /** A refusal is the command's `error` event, as over a WebSocket; a credential the server no longer takes ends

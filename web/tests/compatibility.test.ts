@@ -208,6 +208,39 @@ test("over HTTP commands sent before the hello is answered wait for it and go as
   assert.deepEqual(h.disconnects, []);
 });
 
+test("over HTTP a refused hello refuses what waited for it, as a WebSocket's server would, and the next hello is waited for", async () => {
+  let answerHello!: () => void;
+  const h = httpHarness(true, (method, url) => {
+    if (url.startsWith("/api/v1/me?guest=%20")) {
+      return new Promise((resolve) => (answerHello = () => resolve(json(400, { error: { code: "invalid_name", message: "bad name" } }))));
+    }
+    if (url.startsWith("/api/v1/me")) return json(200, welcomeBody);
+    if (method === "POST" && url.includes("/messages")) return json(201, { room: "lobby", id: "m2", offset: 1, ts: "t" });
+    return new Response(null, { status: 204 });
+  });
+  h.connection.start();
+  await settle();
+  h.connection.send({ type: "hello", name: " ", ref: "hello" });
+  h.connection.send({ type: "send", room: "lobby", text: "early", id: "m1", ref: "send:m1" });
+  await settle();
+  answerHello();
+  await settle();
+  assert.deepEqual(h.events, [
+    { type: "error", ref: "hello", code: "invalid_name", message: "bad name" },
+    { type: "error", ref: "send:m1", code: "hello_required", message: "send hello first" },
+  ]);
+  h.connection.send({ type: "send", room: "lobby", text: "waits", id: "m2", ref: "send:m2" });
+  h.connection.send({ type: "hello", name: "Ana", ref: "hello2" });
+  await settle();
+  assert.deepEqual(h.requests.map((request) => `${request.method} ${request.url}`), [
+    "GET /api/v1/me?guest=%20",
+    "GET /api/v1/me?guest=Ana",
+    "POST /api/v1/rooms/lobby/messages?guest=Ana",
+  ]);
+  assert.deepEqual(h.events.slice(2).map((event) => event.type), ["welcome", "ack"]);
+  assert.deepEqual(h.disconnects, []);
+});
+
 test("over HTTP a lost server is a disconnect, a refused credential a 4001, and a closed stream its close code", async () => {
   let serverUp = true;
   let session = true;
