@@ -17,6 +17,9 @@ package struct BenchConfiguration: Sendable {
     package var serverProcessID: Int32?
     /// The server's WebSocket endpoint.
     package var url: String
+    /// Where the clients that do not send connect instead, if set: another node of a cluster, so that every message
+    /// they read crossed the cluster.
+    package var readerURL: String?
     /// Connections to open.
     package var clients: Int
     /// Rooms the clients are spread over (client i joins room i mod rooms).
@@ -42,6 +45,7 @@ package struct BenchConfiguration: Sendable {
     /// Creates a configuration; the defaults are a small, quick run.
     package init(
         url: String = "ws://127.0.0.1:8000/ws",
+        readerURL: String? = nil,
         clients: Int = 100,
         rooms: Int = 1,
         senders: Int = 10,
@@ -58,6 +62,7 @@ package struct BenchConfiguration: Sendable {
         self.dialect = dialect
         self.serverProcessID = serverProcessID
         self.url = url
+        self.readerURL = readerURL
         self.clients = clients
         self.rooms = rooms
         self.senders = senders

@@ -47,7 +47,10 @@ struct BenchEndpoint: Sendable {
 
 /// Opens a run's connections: TCP, the HTTP upgrade, then a ``BenchClient`` on each, all on NIO event loops.
 struct BenchConnector: Sendable {
-    let endpoint: BenchEndpoint
+    /// Where the senders connect.
+    let senderEndpoint: BenchEndpoint
+    /// Where the other clients connect (the same server, or another node of its cluster).
+    let readerEndpoint: BenchEndpoint
     let group: any EventLoopGroup
     let run: BenchRunContext
 
@@ -62,10 +65,11 @@ struct BenchConnector: Sendable {
     /// Connects client `index`; the future fails when the connection or the upgrade does.
     func connect(index: Int) -> EventLoopFuture<Void> {
         if run.configuration.eventStreams, index >= run.configuration.senders { return connectEventStream(index: index) }
+        let endpoint = index < run.configuration.senders ? senderEndpoint : readerEndpoint
         let eventLoop = group.next()
         let upgraded = eventLoop.makePromise(of: Bool.self)
         let connectStarted = run.clock.now()
-        let (run, endpoint, subprotocol) = (run, endpoint, subprotocol)
+        let (run, subprotocol) = (run, subprotocol)
         ClientBootstrap(group: eventLoop)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -111,7 +115,7 @@ extension BenchConnector {
     /// Connects client `index` as an event stream's subscriber: plain HTTP/1.1, no upgrade.
     private func connectEventStream(index: Int) -> EventLoopFuture<Void> {
         let connectStarted = run.clock.now()
-        let (run, endpoint) = (run, endpoint)
+        let (run, endpoint) = (run, readerEndpoint)
         return ClientBootstrap(group: group.next())
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -23,12 +23,13 @@ package struct BenchRun: Sendable {
     /// - Throws: ``BenchError`` when the URL is not one the bench speaks to, or no client could connect.
     package func run() async throws -> BenchReport {
         let endpoint = try BenchEndpoint(url: configuration.url)
+        let readerEndpoint = try configuration.readerURL.map { url throws(BenchError) in try BenchEndpoint(url: url) }
         var adjusted = configuration
         adjusted.senders = min(adjusted.senders, adjusted.clients)
         let run = BenchRunContext(configuration: adjusted)
         let recorder = run.recorder
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let connector = BenchConnector(endpoint: endpoint, group: group, run: run)
+        let connector = BenchConnector(senderEndpoint: endpoint, readerEndpoint: readerEndpoint ?? endpoint, group: group, run: run)
 
         let fillStart = run.clock.now()
         let connectDeadline = fillStart + .seconds(120)

@@ -19,6 +19,9 @@ struct ParleyBenchCommand: AsyncParsableCommand {
     @Option(help: "The server's WebSocket endpoint.")
     var url = "ws://127.0.0.1:8000/ws"
 
+    @Option(help: "Where the clients that do not send connect instead: another node of the same cluster (default: --url).")
+    var readerUrl: String?
+
     @Option(help: "Connections to open.")
     var clients = 100
 
@@ -75,6 +78,7 @@ struct ParleyBenchCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = BenchConfiguration(
             url: url,
+            readerURL: readerUrl,
             clients: clients,
             rooms: rooms,
             senders: senders,
