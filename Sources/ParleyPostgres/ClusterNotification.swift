@@ -4,8 +4,9 @@ import ParleyProtocol
 
 /// What travels between nodes on the `parley` NOTIFY channel, as JSON.
 ///
-/// Messages are packed several to a notification; one whose JSON alone would pass NOTIFY's 8,000-byte limit
-/// travels by reference (room and offset, no text) and the receiving node reads it from the table.
+/// Messages are packed several to a notification, by `parley_append` (``PostgresAppendProcedure``) as it commits
+/// them; one whose JSON alone would pass NOTIFY's 8,000-byte limit travels by reference (room and offset, no text)
+/// and the receiving node reads it from the table.
 enum ClusterNotification: Codable, Equatable {
     /// Messages committed by one transaction, in offset order.
     case messages([MessageNote])
@@ -44,22 +45,6 @@ enum ClusterNotification: Codable, Equatable {
             case text = "t"
             case storedAt = "ts"
             case target = "g"
-        }
-
-        init(_ message: StoredMessage) {
-            room = message.room
-            offset = message.offset
-            senderID = message.senderID
-            sender = message.sender
-            clientID = message.clientID
-            text = message.text
-            storedAt = message.storedAt
-            target = message.target
-        }
-
-        init(referenceTo message: StoredMessage) {
-            room = message.room
-            offset = message.offset
         }
 
         /// The message, or `nil` when only a reference travelled.
@@ -157,33 +142,5 @@ enum ClusterNotification: Codable, Equatable {
     init?(payload: String) {
         guard let decoded = try? JSONDecoder().decode(Self.self, from: Data(payload.utf8)) else { return nil }
         self = decoded
-    }
-
-    /// Packs committed messages into as few payloads as fit the limit, in offset order.
-    static func payloads(for messages: [StoredMessage]) -> [String] {
-        let encoder = JSONEncoder()
-        // The payload around the notes (`{"k":"m","m":[]}`), then each note and its comma.
-        let envelopeBytes = ClusterNotification.messages([]).payload.utf8.count
-        func bytes(_ note: MessageNote) -> Int { ((try? encoder.encode(note).count) ?? maxPayloadBytes) + 1 }
-        var payloads: [String] = []
-        var pending: [MessageNote] = []
-        var pendingBytes = envelopeBytes
-        for message in messages {
-            var note = MessageNote(message)
-            var noteBytes = bytes(note)
-            if envelopeBytes + noteBytes > maxPayloadBytes {
-                note = MessageNote(referenceTo: message)
-                noteBytes = bytes(note)
-            }
-            if pendingBytes + noteBytes > maxPayloadBytes, !pending.isEmpty {
-                payloads.append(ClusterNotification.messages(pending).payload)
-                pending = []
-                pendingBytes = envelopeBytes
-            }
-            pending.append(note)
-            pendingBytes += noteBytes
-        }
-        if !pending.isEmpty { payloads.append(ClusterNotification.messages(pending).payload) }
-        return payloads
     }
 }

@@ -5,11 +5,12 @@ import PostgresNIO
 
 /// The cluster `MessageStore`: history in PostgreSQL, shared by every node, written with group commit.
 ///
-/// Each node's writer takes every queued append and stores it in one transaction that locks the rooms' head rows
-/// (in name order, so writers on different nodes never deadlock), skips ids already stored under the lock,
-/// numbers the new messages from the heads, and sends them to every node with `pg_notify` — delivered only if the
-/// transaction commits, and in commit order, which for one room is offset order. Senders are answered after the
-/// commit. Messages reach this node's hub through ``PostgresClusterLink``, like everyone else's.
+/// Each node's writer takes every queued append and stores it with one call of `parley_append`
+/// (``PostgresAppendProcedure``), one round trip: in one transaction it locks the rooms' head rows (in name order,
+/// so writers on different nodes never deadlock), skips ids already stored under the lock, numbers the new messages
+/// from the heads, and sends them to every node with `pg_notify` — delivered only if the transaction commits, and in
+/// commit order, which for one room is offset order. Senders are answered after the commit. Messages reach this
+/// node's hub through ``PostgresClusterLink``, like everyone else's.
 package final class PostgresMessageStore: MessageStore {
     /// The database, for messages and logs (no password).
     package let location: PostgresLocation
@@ -103,9 +104,7 @@ package final class PostgresMessageStore: MessageStore {
             // A commit whose outcome is unknown (deadline passed after COMMIT was sent) is safe to report as
             // failed: the client resends the same id and gets the original ack.
             let outcomes = try await withDeadline(Self.operationDeadline) {
-                try await client.withTransaction(logger: logger) { connection in
-                    try await Self.insert(drafts, storedAt: storedAt, on: connection, logger: logger)
-                }
+                try await Self.insert(drafts, storedAt: storedAt, with: client, logger: logger)
             }
             metrics.commitDuration.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
             metrics.commitBatchSize.record(drafts.count)
@@ -119,107 +118,69 @@ package final class PostgresMessageStore: MessageStore {
         }
     }
 
+    /// Commits `drafts` with one call of ``PostgresAppendProcedure``: one round trip, which returns only after
+    /// the commit.
     private static func insert(
         _ drafts: [MessageDraft],
         storedAt: Int64,
-        on connection: PostgresConnection,
+        with client: PostgresClient,
         logger: Logger
     ) async throws -> [AppendOutcome] {
-        let rooms = Array(Set(drafts.map(\.room))).sorted()
-        try await connection.query(
-            "INSERT INTO parley_rooms (room) SELECT unnest(\(rooms)::text[]) ORDER BY 1 ON CONFLICT DO NOTHING",
-            logger: logger
-        ).drain()
-        var heads: [String: Int64] = [:]
-        let locked = try await connection.query(
-            "SELECT room, head FROM parley_rooms WHERE room = ANY(\(rooms)::text[]) ORDER BY room FOR UPDATE",
-            logger: logger
-        )
-        for try await (room, head) in locked.decode((String, Int64).self) { heads[room] = head }
-
-        // Under the room locks, anything another node stored under the same ids has committed and is visible.
-        var stored: [MessageKey: StoredMessage] = [:]
-        let existing = try await connection.query(
+        let rows = try await client.query(
             """
-            SELECT \(unescaped: columns) FROM parley_messages
-            JOIN unnest(\(drafts.map(\.room))::text[], \(drafts.map(\.senderID))::text[], \(drafts.map(\.clientID))::text[])
-                AS wanted (room, sender_id, client_id) USING (room, sender_id, client_id)
+            CALL parley_append(\(drafts.map(\.room)), \(drafts.map(\.senderID)), \(drafts.map(\.sender)),
+                \(drafts.map(\.clientID)), \(drafts.map(\.text)), \(drafts.map { $0.target ?? 0 }), \(storedAt),
+                \(ClusterNotification.channel), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)
             """,
             logger: logger
         )
-        for try await row in existing.decode(MessageRow.self) {
-            let message = message(from: row)
-            stored[message.key] = message
-        }
-        // The messages deletions target, to tell what is already deleted.
-        var targets: [String: [Int64: StoredMessage]] = [:]
-        let deletions = drafts.filter { $0.target != nil }
-        if !deletions.isEmpty {
-            let found = try await connection.query(
-                """
-                SELECT \(unescaped: columns) FROM parley_messages
-                JOIN unnest(\(deletions.map(\.room))::text[], \(deletions.map { $0.target! })::int8[]) AS wanted (room, room_offset)
-                    USING (room, room_offset)
-                """,
-                logger: logger
-            )
-            for try await row in found.decode(MessageRow.self) {
-                let message = message(from: row)
-                targets[message.room, default: [:]][message.offset] = message
+        var outcomes: [AppendOutcome] = []
+        outcomes.reserveCapacity(drafts.count)
+        for try await columns in rows.decode(OutcomeColumns.self) {
+            let (rooms, offsets, senderIDs, senders, clientIDs, texts, storedAts, targets, deleted, new) = columns
+            guard
+                [
+                    offsets.count, senderIDs.count, senders.count, clientIDs.count, texts.count, storedAts.count,
+                    targets.count, deleted.count, new.count,
+                ].allSatisfy({ $0 == rooms.count }), rooms.count == drafts.count
+            else { throw AppendProcedureError.unexpectedAnswer(drafts: drafts.count, outcomes: rooms.count) }
+            for index in rooms.indices {
+                let message = StoredMessage(
+                    room: rooms[index],
+                    offset: offsets[index],
+                    clientID: clientIDs[index],
+                    senderID: senderIDs[index],
+                    sender: senders[index],
+                    text: texts[index],
+                    storedAt: storedAts[index],
+                    target: targets[index] == 0 ? nil : targets[index],
+                    deleted: deleted[index]
+                )
+                outcomes.append(AppendOutcome(message: message, isNew: new[index]))
             }
         }
-
-        let (outcomes, new) = OffsetAssignment.assign(
-            drafts,
-            storedAt: storedAt,
-            head: { heads[$0] ?? 0 },
-            stored: { stored[$0] },
-            entry: { room, offset in targets[room]?[offset] }
-        )
-        guard !new.isEmpty else { return outcomes }
-        for message in new { heads[message.room] = message.offset }
-
-        let texts: [String] = new.map(\.text)
-        let erased: [StoredMessage] = new.filter { $0.target != nil }
-        try await connection.query(
-            """
-            INSERT INTO parley_messages (room, room_offset, sender_id, sender, client_id, text, stored_at, target)
-            SELECT room, room_offset, sender_id, sender, client_id, text, stored_at, NULLIF(target, 0)
-            FROM unnest(\(new.map(\.room))::text[], \(new.map(\.offset))::int8[], \(new.map(\.senderID))::text[],
-                \(new.map(\.sender))::text[], \(new.map(\.clientID))::text[], \(texts)::text[],
-                \(new.map(\.storedAt))::int8[], \(new.map { $0.target ?? 0 })::int8[])
-                AS entries (room, room_offset, sender_id, sender, client_id, text, stored_at, target)
-            """,
-            logger: logger
-        ).drain()
-        if !erased.isEmpty {
-            try await connection.query(
-                """
-                UPDATE parley_messages SET text = '', deleted = true
-                FROM unnest(\(erased.map(\.room))::text[], \(erased.map { $0.target! })::int8[]) AS gone (room, room_offset)
-                WHERE parley_messages.room = gone.room AND parley_messages.room_offset = gone.room_offset
-                """,
-                logger: logger
-            ).drain()
+        guard outcomes.count == drafts.count else {
+            throw AppendProcedureError.unexpectedAnswer(drafts: drafts.count, outcomes: outcomes.count)
         }
-        let changedRooms = Array(Set(new.map(\.room))).sorted()
-        try await connection.query(
-            """
-            UPDATE parley_rooms SET head = changed.head
-            FROM unnest(\(changedRooms)::text[], \(changedRooms.map { heads[$0]! })::int8[]) AS changed (room, head)
-            WHERE parley_rooms.room = changed.room
-            """,
-            logger: logger
-        ).drain()
-        try await connection.query(
-            """
-            SELECT pg_notify(\(ClusterNotification.channel), payload)
-            FROM unnest(\(ClusterNotification.payloads(for: new))::text[]) WITH ORDINALITY AS notes (payload, position)
-            ORDER BY position
-            """,
-            logger: logger
-        ).drain()
         return outcomes
+    }
+
+    /// `parley_append`'s answer: one array per field, one element per draft.
+    private typealias OutcomeColumns = (
+        [String], [Int64], [String], [String], [String], [String], [Int64], [Int64], [Bool], [Bool]
+    )
+
+    /// `parley_append` answered with a different number of outcomes than drafts: a database whose procedure is not
+    /// this build's.
+    enum AppendProcedureError: Error, CustomStringConvertible {
+        case unexpectedAnswer(drafts: Int, outcomes: Int)
+
+        var description: String {
+            switch self {
+            case .unexpectedAnswer(let drafts, let outcomes):
+                "parley_append answered \(outcomes) outcomes for \(drafts) drafts"
+            }
+        }
     }
 
     package func messages(in room: String, after offset: Int64, limit: Int) async throws -> [StoredMessage] {

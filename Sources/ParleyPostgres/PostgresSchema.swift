@@ -69,11 +69,19 @@ enum PostgresSchema {
         Migration(version: 3, name: "accounts and sessions", statements: PostgresAccountStore.migrationStatements),
         Migration(version: 4, name: "rooms and moderation", statements: PostgresRoomStore.migrationStatements),
         Migration(version: 5, name: "api keys", statements: PostgresAccountStore.keyMigrationStatements),
+        Migration(version: 6, name: "a batch in one call", statements: [PostgresAppendProcedure.definition]),
     ]
 
+    /// The oldest PostgreSQL a node works with: `parley_append` is a procedure with `OUT` parameters (14).
+    static let oldestServerVersion = 140_000
+
     /// Applies the migrations the database lacks, in one transaction under an advisory lock (nodes starting
-    /// together wait for each other). Refuses a database migrated by a newer Parley.
+    /// together wait for each other). Refuses a database migrated by a newer Parley, and a server older than
+    /// ``oldestServerVersion``.
     static func migrate(_ client: PostgresClient, logger: Logger) async throws {
+        for try await version in try await client.query("SELECT current_setting('server_version_num')::int", logger: logger).decode(Int.self) {
+            guard version >= oldestServerVersion else { throw SchemaError.serverTooOld(version: version) }
+        }
         try await client.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger).drain()
             try await connection.query(
@@ -111,11 +119,14 @@ enum PostgresSchema {
 
     enum SchemaError: Error, CustomStringConvertible {
         case newerThanThisBuild(version: Int)
+        case serverTooOld(version: Int)
 
         var description: String {
             switch self {
             case .newerThanThisBuild(let version):
                 "the database schema is at version \(version), newer than this build knows; run a newer parley"
+            case .serverTooOld(let version):
+                "PostgreSQL \(version / 10_000).\(version % 10_000) is too old: Parley needs PostgreSQL 14 or newer"
             }
         }
     }

@@ -5,56 +5,6 @@ import Testing
 @testable import ParleyPostgres
 
 @Suite struct ClusterNotificationTests {
-    private func message(_ offset: Int64, text: String) -> StoredMessage {
-        StoredMessage(
-            room: "r",
-            offset: offset,
-            clientID: "id\(offset)",
-            senderID: "guest:Ana",
-            sender: "Ana",
-            text: text,
-            storedAt: 1_700_000_000_000
-        )
-    }
-
-    @Test func smallMessagesShareAPayloadAndComeBackWhole() throws {
-        let messages = (1...5).map { message($0, text: "olá \($0)") }
-        let payloads = ClusterNotification.payloads(for: messages)
-        #expect(payloads.count == 1)
-        #expect(ClusterNotification(payload: payloads[0]) == .messages(messages.map { ClusterNotification.MessageNote($0) }))
-        guard case .messages(let notes)? = ClusterNotification(payload: payloads[0]) else {
-            Issue.record("not messages")
-            return
-        }
-        #expect(notes.compactMap(\.message) == messages)
-    }
-
-    @Test func payloadsStayUnderNotifysLimitAndKeepOffsetOrder() throws {
-        let messages = (1...40).map { message($0, text: String(repeating: "é", count: 900)) }
-        let payloads = ClusterNotification.payloads(for: messages)
-        #expect(payloads.count > 1)
-        #expect(payloads.allSatisfy { $0.utf8.count <= ClusterNotification.maxPayloadBytes })
-        let offsets = payloads.flatMap { payload -> [Int64] in
-            guard case .messages(let notes)? = ClusterNotification(payload: payload) else { return [] }
-            return notes.map(\.offset)
-        }
-        #expect(offsets == Array(1...40))
-    }
-
-    @Test func aMessageTooLargeForNotifyTravelsByReference() throws {
-        let big = message(7, text: String(repeating: "x", count: 16_384))
-        let payloads = ClusterNotification.payloads(for: [message(6, text: "small"), big])
-        #expect(payloads.allSatisfy { $0.utf8.count <= ClusterNotification.maxPayloadBytes })
-        let notes = payloads.flatMap { payload -> [ClusterNotification.MessageNote] in
-            guard case .messages(let notes)? = ClusterNotification(payload: payload) else { return [] }
-            return notes
-        }
-        #expect(notes.map(\.offset) == [6, 7])
-        #expect(notes[0].message != nil)
-        #expect(notes[1].message == nil)
-        #expect(notes[1].room == "r")
-    }
-
     @Test func presenceTypingAndNodeEventsRoundTrip() {
         for notification in [
             ClusterNotification.presence(node: "n1", room: "r", user: UserRef(id: "ana", name: "Ana \"A\""), present: true),

@@ -229,7 +229,7 @@ def test_a_database_from_before_users_keeps_its_history_with_guest_sender_ids(st
         await ana.close()
 
     asyncio.run(scenario())
-    assert psql(postgres_url, "SELECT max(version) FROM parley_migrations") == "5"
+    assert psql(postgres_url, "SELECT max(version) FROM parley_migrations") == "6"
     # Rooms from before rooms had owners are public rooms without one.
     assert psql(postgres_url, "SELECT kind || ' ' || visibility FROM parley_rooms WHERE room = 'old'") == "room public"
     assert psql(postgres_url, "SELECT count(*) FROM parley_room_members WHERE role = 'owner'") == "0"
@@ -665,3 +665,14 @@ def test_a_large_rooms_count_and_member_list_span_the_nodes(start_node):
             await guest.close()
 
     asyncio.run(scenario())
+
+
+def test_parley_bench_sends_on_one_node_and_reads_on_another_with_zero_loss(start_node):
+    """benchmarks/cluster.sh's throughput case, small: senders on node A, readers on node B (--reader-url), so every
+    message a reader counts crossed the cluster."""
+    from test_bench import assert_every_message_reached_every_member, run_bench
+
+    node_a, node_b = start_node(), start_node()
+    report, _ = run_bench(node_a, "--reader-url", node_b.ws_url, "--clients", "8", "--rooms", "2", "--senders", "2",
+                          "--rate", "200", "--duration", "2", "--warmup", "0.5")
+    assert_every_message_reached_every_member(report, 4)
