@@ -168,29 +168,53 @@ package final class PostgresClusterLink: Broker {
             try await withDeadline(.seconds(10)) {
                 try await connection.query("SET application_name = 'parley listen'", logger: self.logger).drain()
             }
-            try await connection.listen(on: ClusterNotification.channel) { notifications in
-                await self.pause(.listening)
-                try await withDeadline(.seconds(30)) { try await self.catchUp() }
-                await self.pause(.caughtUp)
-                self.link.withLock { $0 = LinkState(connected: true) }
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { try await self.watch(connection) }
-                    group.addTask {
-                        for try await notification in notifications {
-                            await self.pause(.notification)
-                            try await self.handle(notification.payload)
-                        }
-                        throw ClusterLinkError.listenEnded
-                    }
-                    do {
-                        try await group.next()
-                    } catch {
-                        attempt.resolve(.failure(error))
-                        throw error
-                    }
-                    group.cancelAll()
-                }
+            do {
+                try await self.listen(on: connection, attempt)
+            } catch {
+                await self.unname(connection)
+                throw error
             }
+            await self.unname(connection)
+        }
+    }
+
+    /// Listens on `connection`: catches up, then handles notifications until the connection or a handler fails.
+    private func listen(on connection: PostgresConnection, _ attempt: FirstOutcome<Void>) async throws {
+        try await connection.listen(on: ClusterNotification.channel) { notifications in
+            await self.pause(.listening)
+            try await withDeadline(.seconds(30)) { try await self.catchUp() }
+            await self.pause(.caughtUp)
+            self.link.withLock { $0 = LinkState(connected: true) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.watch(connection) }
+                group.addTask {
+                    for try await notification in notifications {
+                        await self.pause(.notification)
+                        try await self.handle(notification.payload)
+                    }
+                    throw ClusterLinkError.listenEnded
+                }
+                do {
+                    try await group.next()
+                } catch {
+                    attempt.resolve(.failure(error))
+                    throw error
+                }
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// Takes the LISTEN connection's name off before the pool has it back: a connection that outlived its LISTEN (a
+    /// handler failed) must not be taken for the LISTEN connection when it runs a commit. If that fails, it is
+    /// closed instead.
+    private func unname(_ connection: PostgresConnection) async {
+        do {
+            try await withDeadline(.seconds(2)) {
+                try await connection.query("RESET application_name", logger: self.logger).drain()
+            }
+        } catch {
+            try? await connection.close()
         }
     }
 

@@ -366,6 +366,9 @@ async def deliveries_survive(reader_node, writer_node, total: int, pause: float,
             await asyncio.sleep(pause)
 
     await asyncio.gather(write(), cut())
+    # Every send committed: a send refused on the writer's node would also leave the reader waiting.
+    answers = [await writer.next("ack", "error", timeout=30) for _ in range(total)]
+    assert [a for a in answers if a["type"] == "error"] == []
     received = await reader.messages(total)
     assert [m["offset"] for m in received] == list(range(1, total + 1))
     assert [m["text"] for m in received] == [f"m{n}" for n in range(total)]
@@ -405,6 +408,11 @@ def test_listen_connections_killed_again_and_again_lose_no_delivery(start_node, 
 
     asyncio.run(deliveries_survive(a, b, 600, 0.005, cut))
     assert metrics(a)["parley_cluster_link_losses_total"] >= 2
+    # Only the LISTEN connections carry its name: a pool connection named so would be killed with them mid-commit.
+    wait_until_ready(a)
+    wait_until_ready(b)
+    assert psql(postgres_url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'parley listen'"
+                " AND datname = current_database()") == "2"
 
 
 def test_readiness_follows_the_database_and_clients_are_sent_away_during_an_outage(start_node, postgres_url):
