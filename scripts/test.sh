@@ -30,6 +30,10 @@ runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -c "DO \$\$ BEGIN
         CREATE ROLE parley_test LOGIN CREATEDB PASSWORD 'parley_test';
     END IF;
 END \$\$;"
+# DROP DATABASE … WITH (FORCE) must also end an autovacuum worker that happens to be in the test's database: that
+# takes pg_signal_backend (without it the drop fails, now and then, with "must be a member of the role whose
+# process is being terminated").
+runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -c "GRANT pg_signal_backend TO parley_test"
 export PARLEY_TEST_POSTGRES=postgres://parley_test:parley_test@127.0.0.1:5432/postgres
 
 echo "==> Python environment for the end-to-end tests"
