@@ -78,9 +78,14 @@ enum PostgresSchema {
     /// Applies the migrations the database lacks, in one transaction under an advisory lock (nodes starting
     /// together wait for each other). Refuses a database migrated by a newer Parley, and a server older than
     /// ``oldestServerVersion``.
+    /// Refuses a server older than ``oldestServerVersion`` (`version` as PostgreSQL's `server_version_num`).
+    static func checkServerVersion(_ version: Int) throws(SchemaError) {
+        guard version >= oldestServerVersion else { throw .serverTooOld(version: version) }
+    }
+
     static func migrate(_ client: PostgresClient, logger: Logger) async throws {
         for try await version in try await client.query("SELECT current_setting('server_version_num')::int", logger: logger).decode(Int.self) {
-            guard version >= oldestServerVersion else { throw SchemaError.serverTooOld(version: version) }
+            try checkServerVersion(version)
         }
         try await client.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger).drain()

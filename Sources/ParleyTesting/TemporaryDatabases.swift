@@ -21,15 +21,15 @@ package enum TemporaryDatabases {
         guard let postgresServer else { throw MissingServer() }
         let admin = try PostgresLocation(url: postgresServer)
         let name = "parley_swift_\(UUID().uuidString.prefix(8).lowercased())"
-        try await administer(admin, "CREATE DATABASE \(name)")
+        try await execute("CREATE DATABASE \(name)", on: admin)
         var location = admin
         location.database = name
         do {
             let result = try await body(location)
-            try await administer(admin, "DROP DATABASE \(name) WITH (FORCE)")
+            try await execute("DROP DATABASE \(name) WITH (FORCE)", on: admin)
             return result
         } catch {
-            try? await administer(admin, "DROP DATABASE \(name) WITH (FORCE)")
+            try? await execute("DROP DATABASE \(name) WITH (FORCE)", on: admin)
             throw error
         }
     }
@@ -39,9 +39,10 @@ package enum TemporaryDatabases {
         package var description: String { "PARLEY_TEST_POSTGRES is not set; scripts/test.sh sets it" }
     }
 
-    private static func administer(_ admin: PostgresLocation, _ sql: String) async throws {
+    /// Runs one SQL statement on `location` over a connection of its own.
+    package static func execute(_ sql: String, on location: PostgresLocation) async throws {
         let logger = Logger(label: "parley-testing")
-        let connection = try await PostgresConnection.connect(configuration: try admin.connectionConfiguration(), id: 1, logger: logger)
+        let connection = try await PostgresConnection.connect(configuration: try location.connectionConfiguration(), id: 1, logger: logger)
         _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
         try await connection.close()
     }

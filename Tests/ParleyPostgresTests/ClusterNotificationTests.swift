@@ -21,6 +21,18 @@ import Testing
     }
 }
 
+@Suite struct PostgresServerVersionTests {
+    @Test func aServerOlderThan14IsRefusedWithItsVersionAndWhatIsNeeded() throws {
+        #expect {
+            try PostgresSchema.checkServerVersion(130_004)
+        } throws: { error in
+            "\(error)" == "PostgreSQL 13.4 is too old: Parley needs PostgreSQL 14 or newer"
+        }
+        try PostgresSchema.checkServerVersion(140_000)
+        try PostgresSchema.checkServerVersion(150_018)
+    }
+}
+
 @Suite struct PostgresLocationTests {
     @Test func aFullURLIsParsedAndShownWithoutItsPassword() throws {
         let location = try PostgresLocation(url: "postgres://chat:s%40cret@db.example:6543/parley?sslmode=require", environment: [:])

@@ -118,17 +118,18 @@ struct PostgresAppendProcedureTests {
     /// queue) is an error of the append, nothing is stored, and the next batch commits.
     @Test func aBatchWhoseCommitFailsIsAnErrorAndLeavesNothing() async throws {
         try await Self.withStore { store, location in
-            try await Self.execute(
-                [
-                    """
-                    CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-                    BEGIN IF NEW.text = 'refused at commit' THEN RAISE EXCEPTION 'refused at commit'; END IF; RETURN NEW; END $$
-                    """,
-                    """
-                    CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON parley_messages
-                    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit()
-                    """,
-                ],
+            try await TemporaryDatabases.execute(
+                """
+                CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF NEW.text = 'refused at commit' THEN RAISE EXCEPTION 'refused at commit'; END IF; RETURN NEW; END $$
+                """,
+                on: location
+            )
+            try await TemporaryDatabases.execute(
+                """
+                CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON parley_messages
+                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit()
+                """,
                 on: location
             )
             let refused = MessageDraft(room: "r", senderID: "guest:Ana", sender: "Ana", clientID: "1", text: "refused at commit")
@@ -148,25 +149,22 @@ struct PostgresAppendProcedureTests {
         during body: () async throws -> Void
     ) async throws -> [String] {
         let connection = try await PostgresConnection.connect(configuration: try location.connectionConfiguration(), id: 9, logger: logger)
-        defer { Task { try? await connection.close() } }
-        let stream = try await connection.listen(ClusterNotification.channel)
-        try await body()
-        var payloads: [String] = []
-        var carried = 0
-        for try await notification in stream {
-            payloads.append(notification.payload)
-            if case .messages(let notes)? = ClusterNotification(payload: notification.payload) { carried += notes.count }
-            if carried >= count { break }
+        do {
+            let stream = try await connection.listen(ClusterNotification.channel)
+            try await body()
+            var payloads: [String] = []
+            var carried = 0
+            for try await notification in stream {
+                payloads.append(notification.payload)
+                if case .messages(let notes)? = ClusterNotification(payload: notification.payload) { carried += notes.count }
+                if carried >= count { break }
+            }
+            try await connection.close()
+            return payloads
+        } catch {
+            try? await connection.close()
+            throw error
         }
-        return payloads
-    }
-
-    private static func execute(_ statements: [String], on location: PostgresLocation) async throws {
-        let connection = try await PostgresConnection.connect(configuration: try location.connectionConfiguration(), id: 8, logger: logger)
-        for statement in statements {
-            _ = try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger).collect()
-        }
-        try await connection.close()
     }
 }
 

@@ -15,6 +15,7 @@ import pytest
 import websockets
 
 from conftest import psql
+from test_bench import assert_every_message_reached_every_member, run_bench
 from test_operations import metrics
 
 
@@ -678,8 +679,6 @@ def test_a_large_rooms_count_and_member_list_span_the_nodes(start_node):
 def test_parley_bench_sends_on_one_node_and_reads_on_another_with_zero_loss(start_node):
     """benchmarks/cluster.sh's throughput case, small: senders on node A, readers on node B (--reader-url), so every
     message a reader counts crossed the cluster."""
-    from test_bench import assert_every_message_reached_every_member, run_bench
-
     node_a, node_b = start_node(), start_node()
     report, _ = run_bench(node_a, "--reader-url", node_b.ws_url, "--clients", "8", "--rooms", "2", "--senders", "2",
                           "--rate", "200", "--duration", "2", "--warmup", "0.5")
