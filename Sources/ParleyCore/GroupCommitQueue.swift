@@ -1,3 +1,4 @@
+import Foundation
 import ServiceLifecycle
 
 /// Appends waiting for a store's one writer, which commits everything queued meanwhile in one transaction (group
@@ -7,7 +8,7 @@ package final class GroupCommitQueue: Sendable {
     package struct PendingWrite: Sendable {
         /// The drafts, in the order their offsets must follow.
         package let drafts: [MessageDraft]
-        fileprivate let continuation: CheckedContinuation<[AppendOutcome], any Error>
+        fileprivate let answer: AppendAnswer
     }
 
     private let writes = WorkQueue<PendingWrite>()
@@ -15,26 +16,45 @@ package final class GroupCommitQueue: Sendable {
     /// Creates an empty queue.
     package init() {}
 
-    /// Queues drafts for the writer and waits for their outcomes.
-    /// - Parameter closed: The error to throw when the store has shut down.
-    package func append(_ drafts: [MessageDraft], closed: @autoclosure () -> any Error) async throws -> [AppendOutcome] {
-        guard !drafts.isEmpty else { return [] }
-        let closedError = closed()
-        return try await withCheckedThrowingContinuation { continuation in
-            if !writes.push(PendingWrite(drafts: drafts, continuation: continuation)) {
-                continuation.resume(throwing: closedError)
-            }
-        }
+    /// Queues drafts for the writer, which calls `answer` with their outcomes.
+    /// - Parameter closed: The error to answer with when the store has shut down.
+    package func append(_ drafts: [MessageDraft], closed: @autoclosure () -> any Error, then answer: @escaping AppendAnswer) {
+        guard !drafts.isEmpty else { return answer(.success([])) }
+        if !writes.push(PendingWrite(drafts: drafts, answer: answer)) { answer(.failure(closed())) }
     }
 
     /// Hands each batch of queued writes to `commit` until graceful shutdown (or cancellation), then the writes still
     /// queued, and returns.
     package func run(_ commit: ([PendingWrite]) async -> Void) async {
+        await whileRunning {
+            while let batch = await writes.next() {
+                await commit(batch)
+            }
+        }
+    }
+
+    /// Like ``run(_:)``, for a `commit` that blocks (a file's fsync): it runs on a thread of its own, named `name`,
+    /// and answers its callers from there, so a write crosses no task or dispatch queue between its sender's event
+    /// loop and its answer.
+    package func runOnOwnThread(named name: String, _ commit: @escaping @Sendable ([PendingWrite]) -> Void) async {
+        await whileRunning {
+            await withCheckedContinuation { (stopped: CheckedContinuation<Void, Never>) in
+                let writes = self.writes
+                let thread = Thread {
+                    Thread.current.name = name
+                    while let batch = writes.nextBlocking() { commit(batch) }
+                    stopped.resume()
+                }
+                thread.start()
+            }
+        }
+    }
+
+    /// Runs `body`, finishing the queue on graceful shutdown or cancellation.
+    private func whileRunning(_ body: () async -> Void) async {
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
-                while let batch = await writes.next() {
-                    await commit(batch)
-                }
+                await body()
             } onGracefulShutdown: {
                 self.writes.finish()
             }
@@ -48,13 +68,13 @@ package final class GroupCommitQueue: Sendable {
     package static func answer(_ batch: [PendingWrite], with outcomes: [AppendOutcome]) {
         var remaining = outcomes[...]
         for write in batch {
-            write.continuation.resume(returning: Array(remaining.prefix(write.drafts.count)))
+            write.answer(.success(Array(remaining.prefix(write.drafts.count))))
             remaining = remaining.dropFirst(write.drafts.count)
         }
     }
 
     /// Fails every caller of a batch that could not be committed.
     package static func fail(_ batch: [PendingWrite], with error: any Error) {
-        for write in batch { write.continuation.resume(throwing: error) }
+        for write in batch { write.answer(.failure(error)) }
     }
 }

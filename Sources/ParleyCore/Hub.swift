@@ -154,6 +154,8 @@ public final class Hub: Sendable {
     public let plainMode: PlainModeSettings
     /// What the node counts.
     public let metrics: ParleyMetrics
+    /// The connections' writers' wake-ups, held by a store's writer while it hands out a commit.
+    public let wakeUps = DeferredWakeUps()
     private let announcements: AsyncStream<Announcement>.Continuation?
 
     /// Creates an empty hub.

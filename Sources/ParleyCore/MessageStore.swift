@@ -6,13 +6,17 @@ import ServiceLifecycle
 /// implementation reports newly committed messages, in commit order, to the `CommitHandler` it was created with;
 /// that is how the hub learns what to fan out.
 public protocol MessageStore: Service {
-    /// Appends drafts in order, in as few transactions as the store can share with other callers.
+    /// Queues drafts to be appended in order, in as few transactions as the store can share with other callers, and
+    /// calls `answer` once they are durably stored (or could not be).
     ///
-    /// Returns only after the messages are durably stored; a draft whose (room, sender, client id) is already stored
-    /// returns the stored message with `isNew == false` and stores nothing.
-    /// - Parameter drafts: The messages to store, in the order their offsets must follow.
-    /// - Returns: One outcome per draft, in the same order.
-    func append(_ drafts: [MessageDraft]) async throws -> [AppendOutcome]
+    /// A draft whose (room, sender, client id) is already stored is answered with the stored message and
+    /// `isNew == false`, and stores nothing. Drafts queued one call after another are stored in that order, so a
+    /// caller need not wait for one answer before queuing more. `answer` runs on the store's writer: it must not
+    /// block.
+    /// - Parameters:
+    ///   - drafts: The messages to store, in the order their offsets must follow.
+    ///   - answer: Told one outcome per draft, in the same order, or why nothing was stored.
+    func append(_ drafts: [MessageDraft], then answer: @escaping AppendAnswer)
 
     /// Messages of `room` with offsets above `offset`, oldest first.
     /// - Parameters:
@@ -40,6 +44,13 @@ public protocol MessageStore: Service {
 }
 
 extension MessageStore {
+    /// Appends drafts in order and returns once they are durably stored: one outcome per draft, in the same order.
+    public func append(_ drafts: [MessageDraft]) async throws -> [AppendOutcome] {
+        try await withCheckedThrowingContinuation { continuation in
+            append(drafts) { continuation.resume(with: $0) }
+        }
+    }
+
     /// Reads the head, then the messages up to it.
     public func head(of room: String, withLatest limit: Int) async throws -> (head: Int64, latest: [StoredMessage]) {
         let head = try await head(of: room)
@@ -49,3 +60,6 @@ extension MessageStore {
 
 /// Called by a store with each batch of newly committed messages, in commit order.
 public typealias CommitHandler = @Sendable ([StoredMessage]) -> Void
+
+/// Told by a store how an append ended: one outcome per draft, in order, or why nothing was stored.
+public typealias AppendAnswer = @Sendable (Result<[AppendOutcome], any Error>) -> Void

@@ -7,10 +7,9 @@ import Synchronization
 /// One client's conversation: decodes its frames, answers them and feeds its sends to the store.
 ///
 /// The connection layer calls ``receive(text:)`` for each text frame, in order, writes what appears in the
-/// connection's outbox, and calls ``end()`` when the connection has gone. Sends are queued and stored in batches by
-/// a send pipeline the session starts with its first send (a connection that only listens costs no task for it),
-/// so a client that sends quickly is limited by group commit, not by one commit per message; its messages keep
-/// their order.
+/// connection's outbox, and calls ``end()`` when the connection has gone. Sends are queued for the store, which
+/// stores everyone's queued sends together (group commit) and keeps each client's in order; the session answers
+/// each one when the store does.
 public final class Session: Sendable {
     private struct PendingSend: Sendable {
         var ref: Ref?
@@ -112,10 +111,8 @@ public final class Session: Sendable {
     private var hub: Hub { environment.hub }
     private var store: any MessageStore { environment.store }
     private var limits: Limits { environment.limits }
-    private let sends = WorkQueue<PendingSend>()
-    private let sendPipelineStarted = Atomic<Bool>(false)
     private let unstoredSends = Atomic<Int>(0)
-    private let onSendsStored: @Sendable () -> Void
+    private let onRoomForSends: @Sendable () -> Void
     private let state: Mutex<State>
 
     /// Bytes of encoded messages one `history` reply carries at most, so its frame stays readable by clients with a
@@ -129,17 +126,18 @@ public final class Session: Sendable {
     ///   - client: The client's address and its allowance.
     ///   - credential: What the client authenticated with at the upgrade, if anything: a parley.v1 `hello` without a
     ///     token then speaks for it, and a plain client's messages carry its identity.
-    ///   - onSendsStored: Called after each batch of this client's sends is stored (or failed) and answered.
+    ///   - onRoomForSends: Called, on the store's writer, when this client's sends waiting to be stored drop below
+    ///     ``maxUnstoredSends`` (its connection may read again).
     public init(
         connection: Connection,
         environment: Environment,
         client: Allowance = .unlimited(),
         credential: Credential? = nil,
-        onSendsStored: @escaping @Sendable () -> Void = {}
+        onRoomForSends: @escaping @Sendable () -> Void = {}
     ) {
         self.connection = connection
         self.client = client
-        self.onSendsStored = onSendsStored
+        self.onRoomForSends = onRoomForSends
         self.environment = environment
         let limits = environment.limits
         var state = State(limiter: RateLimiter(rate: limits.commandsPerSecond, burst: limits.commandBurst))
@@ -160,39 +158,33 @@ public final class Session: Sendable {
 
     private static let clockOrigin = ContinuousClock.now
 
-    /// The send pipeline, until ``end()``: stores queued sends in batches and acknowledges them.
-    private func runSendPipeline() async {
-        while let batch = await sends.next() {
-            defer { onSendsStored() }
-            do {
-                let outcomes = try await store.append(batch.map(\.draft))
-                unstoredSends.subtract(batch.count, ordering: .relaxed)
-                for (pending, outcome) in zip(batch, outcomes) where pending.acknowledges {
-                    let message = outcome.message
-                    connection.outbox.push(
-                        connection.format.encode(
-                            .ack(
-                                ref: pending.ref,
-                                room: message.room,
-                                id: message.clientID,
-                                offset: message.offset,
-                                ts: Timestamp.rfc3339(millisecondsSinceEpoch: message.storedAt)
-                            )
-                        )
+    /// Acknowledges a stored send, or tells the client it was not stored. Called on the store's writer.
+    private func answer(_ send: PendingSend, with result: Result<[AppendOutcome], any Error>) {
+        let waiting = unstoredSends.subtract(1, ordering: .relaxed).newValue
+        defer { if waiting == maxUnstoredSends - 1 { onRoomForSends() } }
+        switch result {
+        case .success(let outcomes):
+            guard send.acknowledges, let message = outcomes.first?.message else { return }
+            connection.outbox.push(
+                connection.format.encode(
+                    .ack(
+                        ref: send.ref,
+                        room: message.room,
+                        id: message.clientID,
+                        offset: message.offset,
+                        ts: Timestamp.rfc3339(millisecondsSinceEpoch: message.storedAt)
                     )
-                }
-            } catch {
-                unstoredSends.subtract(batch.count, ordering: .relaxed)
-                logInternal("storing sends failed", error)
-                for pending in batch where pending.acknowledges {
-                    hub.metrics.countError(.internal)
-                    connection.outbox.push(
-                        connection.format.encode(
-                            .error(ref: pending.ref, code: .internal, message: "the message could not be stored; send it again with the same id")
-                        )
-                    )
-                }
-            }
+                )
+            )
+        case .failure(let error):
+            logInternal("storing a send failed", error)
+            guard send.acknowledges else { return }
+            hub.metrics.countError(.internal)
+            connection.outbox.push(
+                connection.format.encode(
+                    .error(ref: send.ref, code: .internal, message: "the message could not be stored; send it again with the same id")
+                )
+            )
         }
     }
 
@@ -200,20 +192,23 @@ public final class Session: Sendable {
     /// than its outbox can take answers for.
     public var unstoredSendCount: Int { unstoredSends.load(ordering: .relaxed) }
 
+    /// Sends a client may have waiting to be stored before its connection stops reading: their answers (an `ack`, and
+    /// the message itself for a member of the room) must fit in its outbox.
+    public var maxUnstoredSends: Int { max(1, limits.outboxFrames / 4) }
+
+    /// Queues a send for the store. Sends are queued in the order they arrive and the store keeps that order, so
+    /// a client that sends quickly is limited by group commit, not by one commit per message.
     private func queue(_ send: PendingSend) {
         unstoredSends.add(1, ordering: .relaxed)
-        sends.push(send)
-        if !sendPipelineStarted.exchange(true, ordering: .relaxed) {
-            Task { await self.runSendPipeline() }
-        }
+        store.append([send.draft]) { result in self.answer(send, with: result) }
     }
 
-    /// Ends the session: leaves every room and stops the send pipeline once queued sends are stored.
+    /// Ends the session: leaves every room. Sends already queued are still stored (and answered, to an outbox nobody
+    /// reads).
     public func end() {
         if let allowance = state.withLock({ $0.userAllowance }) { environment.users.release(allowance) }
         environment.signedIn.forget(connection)
         hub.disconnect(connection)
-        sends.finish()
     }
 
     /// Handles a binary frame: parley.v1 answers `bad_request`; plain mode ignores it.

@@ -91,8 +91,8 @@ package final class PostgresMessageStore: MessageStore {
         }
     }
 
-    package func append(_ drafts: [MessageDraft]) async throws -> [AppendOutcome] {
-        try await writes.append(drafts, closed: StoreError.closed(location.description))
+    package func append(_ drafts: [MessageDraft], then answer: @escaping AppendAnswer) {
+        writes.append(drafts, closed: StoreError.closed(location.description), then: answer)
     }
 
     private func commit(_ batch: [GroupCommitQueue.PendingWrite]) async {

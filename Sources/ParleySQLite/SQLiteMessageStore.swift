@@ -5,8 +5,9 @@ import ParleyCore
 
 /// The embedded `MessageStore`: one SQLite file in WAL mode, written by one writer with group commit.
 ///
-/// Appends from every connection are queued; the writer takes everything queued, stores it in one transaction,
-/// and only then answers each caller, so one fsync covers many messages. Offsets are the room's previous head
+/// Appends from every connection are queued; the writer, a thread of its own, takes everything queued, stores it in
+/// one transaction, hands the new messages to the hub and only then answers each caller, so one fsync covers many
+/// messages. Offsets are the room's previous head
 /// plus one, assigned inside that transaction; `(room, sender_id, client_id)` is unique in the schema, so a resent
 /// id can never be stored twice.
 package final class SQLiteMessageStore: MessageStore {
@@ -15,6 +16,7 @@ package final class SQLiteMessageStore: MessageStore {
     private let writes = GroupCommitQueue()
     private let now: @Sendable () -> Int64
     private let onCommit: CommitHandler
+    private let wakeUps: DeferredWakeUps
     private let metrics: ParleyMetrics
     private let health: StoreHealth
     private let logger: Logger
@@ -36,6 +38,8 @@ package final class SQLiteMessageStore: MessageStore {
     ///   - metrics: Where commits are counted and timed.
     ///   - logger: Where failed commits are logged.
     ///   - now: The clock for timestamps, in milliseconds since the Unix epoch.
+    ///   - wakeUps: Held while a commit's messages go to `onCommit` and its callers are answered, so each connection
+    ///     thread is woken once per commit (the hub's).
     ///   - onCommit: Told of each batch of new messages, in commit order, before their senders are answered.
     /// - Throws: ``StoreError`` naming the file when it cannot be opened or migrated.
     package init(
@@ -43,6 +47,7 @@ package final class SQLiteMessageStore: MessageStore {
         metrics: ParleyMetrics = .disabled,
         logger: Logger = Logger(label: "parley"),
         now: @escaping @Sendable () -> Int64 = SystemTime.millisecondsSinceEpoch,
+        wakeUps: DeferredWakeUps = DeferredWakeUps(),
         onCommit: @escaping CommitHandler
     ) throws {
         var configuration = Configuration()
@@ -67,6 +72,7 @@ package final class SQLiteMessageStore: MessageStore {
         self.logger = logger
         self.now = now
         self.onCommit = onCommit
+        self.wakeUps = wakeUps
     }
 
     /// The schema, one migration per version; GRDB records the applied ones in `grdb_migrations`.
@@ -123,7 +129,7 @@ package final class SQLiteMessageStore: MessageStore {
     /// everything from the write-ahead log into the database file and closes it: after a clean stop the `.sqlite`
     /// file alone holds the whole history (copying it is a backup).
     package func run() async throws {
-        await writes.run { batch in await commit(batch) }
+        await writes.runOnOwnThread(named: "parley-commit") { batch in self.commit(batch) }
         do {
             try checkpoint()
         } catch {
@@ -142,26 +148,30 @@ package final class SQLiteMessageStore: MessageStore {
         try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
     }
 
-    package func append(_ drafts: [MessageDraft]) async throws -> [AppendOutcome] {
-        try await writes.append(drafts, closed: StoreError.closed(path))
+    package func append(_ drafts: [MessageDraft], then answer: @escaping AppendAnswer) {
+        writes.append(drafts, closed: StoreError.closed(path), then: answer)
     }
 
-    private func commit(_ batch: [GroupCommitQueue.PendingWrite]) async {
+    /// Stores a batch and answers its callers, on the writer's thread (GRDB runs a synchronous write on the calling
+    /// thread).
+    private func commit(_ batch: [GroupCommitQueue.PendingWrite]) {
         let drafts = batch.flatMap(\.drafts)
         let storedAt = now()
         let started = ContinuousClock.now
         do {
-            let outcomes = try await pool.writeWithoutTransaction { db in
+            let outcomes = try pool.writeWithoutTransaction { db in
                 try Self.inImmediateTransaction(db) { try Self.insert(drafts, storedAt: storedAt, in: db) }
             }
             metrics.commitDuration.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
             metrics.commitBatchSize.record(drafts.count)
             let committed = outcomes.filter(\.isNew).map(\.message)
             metrics.messagesStored.increment(by: committed.count)
-            if !committed.isEmpty { onCommit(committed) }
             if committed.contains(where: { $0.target != nil }) { eraseFromWriteAheadLog() }
             health.writeSucceeded()
-            GroupCommitQueue.answer(batch, with: outcomes)
+            wakeUps.holding {
+                if !committed.isEmpty { onCommit(committed) }
+                GroupCommitQueue.answer(batch, with: outcomes)
+            }
         } catch {
             health.commitFailed("\(error)")
             GroupCommitQueue.fail(batch, with: error)

@@ -96,6 +96,7 @@ public struct ParleyServer: Sendable {
                 path: configuration.databasePath,
                 metrics: metrics,
                 logger: logger,
+                wakeUps: hub.wakeUps,
                 onCommit: { hub.deliver($0) }
             )
             self.store = store

@@ -76,6 +76,31 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
     }
 
     @Test(arguments: StoreKind.available)
+    func appendsQueuedOneAfterAnotherWithoutWaitingAreStoredInThatOrder(kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            let offsets = try await withThrowingTaskGroup(of: (Int, Int64).self) { group in
+                // Queued from one thread, in a row, as a session queues its client's sends.
+                let answers = (1...50).map { index in
+                    let (answered, answer) = AsyncThrowingStream.makeStream(of: (Int, Int64).self)
+                    store.append([draft("a", "\(index)")]) { result in
+                        answer.yield(with: result.map { (index, $0[0].message.offset) })
+                        answer.finish()
+                    }
+                    return answered
+                }
+                for answered in answers {
+                    group.addTask {
+                        for try await pair in answered { return pair }
+                        throw CancellationError()
+                    }
+                }
+                return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            }
+            #expect((1...50).map { offsets[$0] } == (1...50).map { Int64($0) })
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
     func aJoinReadsTheHeadWithTheLatestMessagesOldestFirst(kind: StoreKind) async throws {
         try await kind.withStore { store in
             #expect(try await store.head(of: "a", withLatest: 3) == (0, []))

@@ -1,6 +1,8 @@
+import Foundation
 import NIOCore
 import ParleyCore
 import ParleyProtocol
+import Synchronization
 import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct OutboxTests {
@@ -123,5 +125,40 @@ import Testing
         #expect(!queue.push(4))
         #expect(await queue.next() == [3])
         #expect(await queue.next() == nil)
+    }
+
+    @Test func aThreadConsumerIsWokenByAPushFromAnotherThreadAndByFinish() async {
+        let queue = WorkQueue<Int>()
+        let taken = await withCheckedContinuation { (done: CheckedContinuation<[[Int]], Never>) in
+            Thread {
+                var taken: [[Int]] = []
+                while let batch = queue.nextBlocking() { taken.append(batch) }
+                done.resume(returning: taken)
+            }.start()
+            Thread {
+                for value in 1...1_000 { queue.push(value) }
+                queue.finish()
+            }.start()
+        }
+        #expect(taken.flatMap { $0 } == Array(1...1_000), "every element once, in order, then nil")
+    }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct DeferredWakeUpsTests {
+    @Test func aWakeUpRunsAtOnceUnlessHeldThenWhenTheLastHoldEnds() {
+        let wakeUps = DeferredWakeUps()
+        let woken = Mutex<[String]>([])
+        wakeUps.wake { woken.withLock { $0.append("free") } }
+        #expect(woken.withLock { $0 } == ["free"])
+        wakeUps.holding {
+            wakeUps.wake { woken.withLock { $0.append("a") } }
+            wakeUps.holding {
+                wakeUps.wake { woken.withLock { $0.append("b") } }
+            }
+            #expect(woken.withLock { $0 } == ["free"], "an inner hold's end does not release the outer one's")
+        }
+        #expect(woken.withLock { $0 } == ["free", "a", "b"])
+        wakeUps.wake { woken.withLock { $0.append("after") } }
+        #expect(woken.withLock { $0 }.last == "after")
     }
 }

@@ -104,7 +104,7 @@ import Testing
 private struct FailingStore: MessageStore {
     struct Unreachable: Error {}
     func run() async throws { try await gracefulShutdown() }
-    func append(_ drafts: [MessageDraft]) async throws -> [AppendOutcome] { throw Unreachable() }
+    func append(_ drafts: [MessageDraft], then answer: @escaping AppendAnswer) { answer(.failure(Unreachable())) }
     func messages(in room: String, after offset: Int64, limit: Int) async throws -> [StoredMessage] { throw Unreachable() }
     func messages(in room: String, before offset: Int64?, limit: Int) async throws -> [StoredMessage] { throw Unreachable() }
     func head(of room: String) async throws -> Int64 { throw Unreachable() }

@@ -49,6 +49,27 @@ import Testing
         #expect(commits.all.flatMap { $0 }.map(\.sender) == ["Bruno"])
     }
 
+    @Test func wakeUpsAskedForDuringACommitsFanOutWaitUntilItsCallersAreAnswered() async throws {
+        let wakeUps = DeferredWakeUps()
+        let events = Mutex<[String]>([])
+        let (woken, wake) = AsyncStream.makeStream(of: Void.self)
+        let store = try SQLiteMessageStore(
+            path: try TemporaryDatabases.sqlitePath(),
+            wakeUps: wakeUps,
+            onCommit: { _ in
+                wakeUps.wake {
+                    events.withLock { $0.append("event loop woken") }
+                    wake.finish()
+                }
+            }
+        )
+        let writer = Task { try await store.run() }
+        defer { writer.cancel() }
+        store.append([draft("a", "1")]) { _ in events.withLock { $0.append("sender answered") } }
+        for await _ in woken {}
+        #expect(events.withLock { $0 } == ["sender answered", "event loop woken"], "one wake-up, with the ack already queued")
+    }
+
     @Test func aCommitThatFailsInsideItsTransactionLeavesNothingAndTheNextOneCommits() async throws {
         let path = try TemporaryDatabases.sqlitePath()
         _ = try await Self.withStore(at: path) { store in try await store.append([draft("a", "1")]) }

@@ -35,9 +35,13 @@ import Testing
         let connection: Connection
         let readCounter = ReadCounter()
 
-        init(limits: Limits = Limits()) async throws {
+        /// - Parameters:
+        ///   - mode: How the client speaks.
+        ///   - appendsHeld: Appends wait in it until it opens, as on a store that is slow to commit.
+        init(limits: Limits = Limits(), mode: Connection.Mode = .parley, appendsHeld gate: AppendGate? = nil) async throws {
             let hub = Hub(limits: limits)
-            let store = InMemoryMessageStore(onCommit: { hub.deliver($0) })
+            let memory = InMemoryMessageStore(onCommit: { hub.deliver($0) })
+            let store: any MessageStore = gate.map { AppendGate.Store(memory, gate: $0) } ?? memory
             let settings = WebSocketConnection.Settings(
                 hub: hub,
                 store: store,
@@ -45,12 +49,12 @@ import Testing
                 userLimits: .perUser,
                 identity: GuestsOnly(),
                 signedIn: SignedInConnections(),
-                rooms: InMemoryRoomStore(messages: store),
+                rooms: InMemoryRoomStore(messages: memory),
                 node: "test",
                 heartbeat: Heartbeat(interval: .seconds(25), timeout: .seconds(10)),
                 logger: Logger(label: "test")
             )
-            let connection = hub.connect(mode: .parley)!
+            let connection = hub.connect(mode: mode)!
             self.connection = connection
             let readCounter = self.readCounter
             try await channel.testingEventLoop.executeInContext { [channel] in
@@ -170,6 +174,66 @@ import Testing
         try await harness.receive(clientClose(1001))
         #expect(await !harness.isOpen())
         #expect(try await harness.channel.readOutbound(as: ByteBuffer.self) == nil, "nothing is answered after the close")
+    }
+
+    /// Holds appends until it fails them all, as a database that hangs and then errs; its ``Store`` keeps the other
+    /// operations of the store it wraps.
+    final class AppendGate: Sendable {
+        struct Unreachable: Error {}
+        private let held = Mutex<[AppendAnswer]>([])
+
+        var heldCount: Int { held.withLock { $0.count } }
+
+        func failAll() {
+            for answer in held.withLock({ held in
+                defer { held = [] }
+                return held
+            }) { answer(.failure(Unreachable())) }
+        }
+
+        fileprivate func hold(_ answer: @escaping AppendAnswer) {
+            held.withLock { $0.append(answer) }
+        }
+
+        struct Store: MessageStore {
+            let inner: InMemoryMessageStore
+            let gate: AppendGate
+            init(_ inner: InMemoryMessageStore, gate: AppendGate) {
+                self.inner = inner
+                self.gate = gate
+            }
+            func run() async throws { try await inner.run() }
+            func append(_ drafts: [MessageDraft], then answer: @escaping AppendAnswer) { gate.hold(answer) }
+            func messages(in room: String, after offset: Int64, limit: Int) async throws -> [StoredMessage] {
+                try await inner.messages(in: room, after: offset, limit: limit)
+            }
+            func messages(in room: String, before offset: Int64?, limit: Int) async throws -> [StoredMessage] {
+                try await inner.messages(in: room, before: offset, limit: limit)
+            }
+            func head(of room: String) async throws -> Int64 { try await inner.head(of: room) }
+            func checkReachable() async throws {}
+        }
+    }
+
+    /// A plain client is told nothing when its text cannot be stored: only the store's answer can let it be read
+    /// again.
+    @Test func readsAreHeldBackWhileTheClientsSendsWaitForTheStoreAndResumedOnceAnswered() async throws {
+        let gate = AppendGate()
+        let harness = try await Harness(limits: Limits(outboxFrames: 8), mode: .plain, appendsHeld: gate)
+        for index in 1...2 { try await harness.send("text \(index)") }
+        for _ in 0..<2000 where gate.heldCount < 2 {
+            await harness.channel.testingEventLoop.run()
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        #expect(gate.heldCount == 2, "both sends wait for the store: as many as an outbox of 8 frames allows")
+        let before = harness.readCounter.reads.withLock { $0 }
+        harness.channel.read()
+        await harness.channel.testingEventLoop.run()
+        #expect(harness.readCounter.reads.withLock { $0 } == before, "the client is not read while its sends wait")
+        gate.failAll()
+        await harness.channel.testingEventLoop.run()
+        #expect(harness.readCounter.reads.withLock { $0 } == before + 1, "the held read is made once the sends are answered")
+        #expect(try await harness.everythingWritten().readableBytes == 0)
     }
 
     @Test func readsAreHeldBackWhileTheOutboxIsOverHalfFullAndResumedWhenItDrains() async throws {

@@ -12,12 +12,15 @@ protocol OutboxDrainer: OutboxReader {
 /// loop once, with one task that drains them all, instead of one task per member.
 final class DrainQueue: Sendable {
     private let eventLoop: any EventLoop
+    private let wakeUps: DeferredWakeUps
     /// Taken under the hub's lock when a push wakes a connection (Hub → Outbox → DrainQueue): it guards two fields
     /// and calls nothing; the loop's task is scheduled after it is released.
     private let pending = Mutex<(relays: [any OutboxDrainer], scheduled: Bool)>(([], false))
 
-    init(eventLoop: any EventLoop) {
+    /// - Parameter wakeUps: Where the loop's wake-ups wait while a store's writer hands out a commit.
+    init(eventLoop: any EventLoop, wakeUps: DeferredWakeUps) {
         self.eventLoop = eventLoop
+        self.wakeUps = wakeUps
     }
 
     func schedule(_ relay: any OutboxDrainer) {
@@ -26,7 +29,10 @@ final class DrainQueue: Sendable {
             defer { pending.scheduled = true }
             return !pending.scheduled
         }
-        if first { eventLoop.execute { self.drainAll() } }
+        if first {
+            let eventLoop = self.eventLoop
+            wakeUps.wake { eventLoop.execute { self.drainAll() } }
+        }
     }
 
     private func drainAll() {

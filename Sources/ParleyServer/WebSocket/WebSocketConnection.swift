@@ -23,7 +23,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
     final class Settings: Sendable {
         let sessionEnvironment: Session.Environment
         let heartbeat: Heartbeat
-        let drainQueues = PerEventLoop { DrainQueue(eventLoop: $0) }
+        let drainQueues: PerEventLoop<DrainQueue>
         let sessionExecutors = PerEventLoop { EventLoopTaskExecutor(eventLoop: $0) }
 
         init(
@@ -50,14 +50,11 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
                 logger: logger
             )
             self.heartbeat = heartbeat
+            drainQueues = PerEventLoop { DrainQueue(eventLoop: $0, wakeUps: hub.wakeUps) }
         }
 
         var hub: Hub { sessionEnvironment.hub }
         var limits: Limits { sessionEnvironment.limits }
-
-        /// Sends a client may have waiting to be stored before its connection stops reading: their answers (an
-        /// `ack`, and the message itself for a member of the room) must fit in its outbox.
-        var maxUnstoredSends: Int { max(1, limits.outboxFrames / 4) }
     }
 
     private let connection: Connection
@@ -99,7 +96,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
             environment: settings.sessionEnvironment,
             client: client,
             credential: credential,
-            onSendsStored: relay.resumeReading
+            onRoomForSends: relay.resumeReading
         )
         self.session = session
         inbox = SessionInbox(
@@ -167,7 +164,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler, 
 
     private var hasRoomToRead: Bool {
         !(inbox?.isReadingPaused ?? false) && !connection.outbox.isOverHalfFull
-            && (session?.unstoredSendCount ?? 0) < settings.maxUnstoredSends
+            && (session.map { $0.unstoredSendCount < $0.maxUnstoredSends } ?? true)
     }
 
     /// Makes the read held back, if there is room for it now.
