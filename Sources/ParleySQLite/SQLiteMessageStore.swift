@@ -17,6 +17,7 @@ package final class SQLiteMessageStore: MessageStore {
     private let now: @Sendable () -> Int64
     private let onCommit: CommitHandler
     private let wakeUps: DeferredWakeUps
+    private let checkpointer: SQLiteCheckpointer
     private let metrics: ParleyMetrics
     private let health: StoreHealth
     private let logger: Logger
@@ -50,12 +51,14 @@ package final class SQLiteMessageStore: MessageStore {
         wakeUps: DeferredWakeUps = DeferredWakeUps(),
         onCommit: @escaping CommitHandler
     ) throws {
+        let checkpointer = SQLiteCheckpointer(path: path, logger: logger)
         var configuration = Configuration()
         configuration.busyMode = .timeout(Self.busyTimeoutSeconds)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             // A deleted message's text must be gone from the file, not only unreferenced.
             try db.execute(sql: "PRAGMA secure_delete = ON")
+            checkpointer.watch(db)
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
@@ -73,6 +76,7 @@ package final class SQLiteMessageStore: MessageStore {
         self.now = now
         self.onCommit = onCommit
         self.wakeUps = wakeUps
+        self.checkpointer = checkpointer
     }
 
     /// The schema, one migration per version; GRDB records the applied ones in `grdb_migrations`.
@@ -130,6 +134,7 @@ package final class SQLiteMessageStore: MessageStore {
     /// file alone holds the whole history (copying it is a backup).
     package func run() async throws {
         await writes.runOnOwnThread(named: "parley-commit") { batch in self.commit(batch) }
+        await checkpointer.stop()
         do {
             try checkpoint()
         } catch {
@@ -172,6 +177,7 @@ package final class SQLiteMessageStore: MessageStore {
                 if !committed.isEmpty { onCommit(committed) }
                 GroupCommitQueue.answer(batch, with: outcomes)
             }
+            checkpointer.finishIfDue(in: pool)
         } catch {
             health.commitFailed("\(error)")
             GroupCommitQueue.fail(batch, with: error)

@@ -123,6 +123,21 @@ import Testing
         }
     }
 
+    @Test func underContinuousWritesTheLogStartsOverAndStaysShort() async throws {
+        let path = try TemporaryDatabases.sqlitePath()
+        let text = String(repeating: "x", count: 4_096)
+        try await Self.withStore(at: path) { store in
+            for batch in 0..<60 {
+                _ = try await store.append(
+                    (0..<100).map { MessageDraft(room: "a", senderID: "guest:Ana", sender: "Ana", clientID: "\(batch)-\($0)", text: text) }
+                )
+            }
+            let log = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as! Int
+            #expect(log < 16_000_000, "6,000 messages of 4 KB (about 32 MB of log without checkpoints); the log holds \(log) bytes")
+            #expect(try await store.head(of: "a") == 6_000)
+        }
+    }
+
     @Test func theSchemaIsVersionedAndDedupeIsAConstraint() async throws {
         let path = try TemporaryDatabases.sqlitePath()
         try await Self.withStore(at: path) { _ in }
@@ -178,5 +193,65 @@ import Testing
         } catch {
             #expect("\(error)".contains(path))
         }
+    }
+}
+
+/// When the log is copied into the database file: in the background from 1,000 frames, finished by the writer when a
+/// pass left little, inline only past 10,000.
+@Suite struct CheckpointScheduleTests {
+    @Test func aLongLogStartsABackgroundPassAndOnlyOneAtATime() {
+        var schedule = CheckpointSchedule()
+        let step1 = schedule.committed(logFrames: 999, passRunning: false)
+        #expect(step1 == .none)
+        let step2 = schedule.committed(logFrames: 1_000, passRunning: false)
+        #expect(step2 == .startPass(generation: 0))
+        let step3 = schedule.committed(logFrames: 1_200, passRunning: true)
+        #expect(step3 == .none)
+    }
+
+    @Test func aPassThatLeftLittleIsFinishedByTheWriterOnce() {
+        var schedule = CheckpointSchedule()
+        _ = schedule.committed(logFrames: 1_000, passRunning: false)
+        schedule.passCopied(1_000, generation: 0)
+        let finish10 = schedule.takeFinish()
+        #expect(!finish10, "nothing committed since the pass")
+        let step4 = schedule.committed(logFrames: 1_000 + CheckpointSchedule.finishWithin, passRunning: false)
+        #expect(step4 == .none)
+        let finish11 = schedule.takeFinish()
+        #expect(finish11)
+        let finish12 = schedule.takeFinish()
+        #expect(!finish12, "once")
+    }
+
+    @Test func aPassThatLeftTooMuchIsFollowedByAnother() {
+        var schedule = CheckpointSchedule()
+        _ = schedule.committed(logFrames: 1_000, passRunning: false)
+        schedule.passCopied(1_000, generation: 0)
+        let step5 = schedule.committed(logFrames: 2_000, passRunning: false)
+        #expect(step5 == .startPass(generation: 0))
+        let finish13 = schedule.takeFinish()
+        #expect(!finish13)
+    }
+
+    @Test func aLogThatStartedOverForgetsTheOldPasses() {
+        var schedule = CheckpointSchedule()
+        _ = schedule.committed(logFrames: 1_500, passRunning: false)
+        let step6 = schedule.committed(logFrames: 40, passRunning: true)
+        #expect(step6 == .none)
+        #expect(schedule.generation == 1)
+        schedule.passCopied(1_500, generation: 0)
+        let step7 = schedule.committed(logFrames: 60, passRunning: false)
+        #expect(step7 == .none)
+        let finish14 = schedule.takeFinish()
+        #expect(!finish14, "the pass copied the previous log, not this one")
+    }
+
+    @Test func aLogTheBackgroundCannotKeepUpWithIsCopiedInline() {
+        var schedule = CheckpointSchedule()
+        _ = schedule.committed(logFrames: 1_000, passRunning: false)
+        let step8 = schedule.committed(logFrames: CheckpointSchedule.inlineAt - 1, passRunning: true)
+        #expect(step8 == .none)
+        let step9 = schedule.committed(logFrames: CheckpointSchedule.inlineAt, passRunning: true)
+        #expect(step9 == .checkpointInline)
     }
 }
