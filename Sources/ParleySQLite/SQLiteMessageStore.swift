@@ -7,9 +7,8 @@ import ParleyCore
 ///
 /// Appends from every connection are queued; the writer, a thread of its own, takes everything queued, stores it in
 /// one transaction, hands the new messages to the hub and only then answers each caller, so one fsync covers many
-/// messages. Offsets are the room's previous head
-/// plus one, assigned inside that transaction; `(room, sender_id, client_id)` is unique in the schema, so a resent
-/// id can never be stored twice.
+/// messages. Offsets are the room's previous head plus one, assigned inside that transaction;
+/// `(room, sender_id, client_id)` is unique in the schema, so a resent id can never be stored twice.
 package final class SQLiteMessageStore: MessageStore {
     private let pool: DatabasePool
     private let readers: SQLiteReaders
@@ -304,7 +303,7 @@ package final class SQLiteMessageStore: MessageStore {
     /// a reader holding the log keeps it until the next checkpoint.
     private func eraseFromWriteAheadLog() {
         do {
-            try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+            try checkpoint()
         } catch {
             logger.warning(
                 "could not checkpoint after a deletion; the erased text stays in the -wal file until the next one",

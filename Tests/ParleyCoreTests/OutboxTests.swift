@@ -161,4 +161,18 @@ import Testing
         wakeUps.wake { woken.withLock { $0.append("after") } }
         #expect(woken.withLock { $0 }.last == "after")
     }
+
+    @Test func anotherThreadsWakeUpIsNotHeld() {
+        let wakeUps = DeferredWakeUps()
+        let woken = Mutex<[String]>([])
+        wakeUps.holding {
+            let asked = DispatchSemaphore(value: 0)
+            Thread {
+                wakeUps.wake { woken.withLock { $0.append("event loop") } }
+                asked.signal()
+            }.start()
+            asked.wait()
+            #expect(woken.withLock { $0 } == ["event loop"], "an event loop's own wake-up does not wait for the writer")
+        }
+    }
 }

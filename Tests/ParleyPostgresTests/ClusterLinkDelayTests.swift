@@ -13,10 +13,7 @@ import Testing
 /// cluster had acknowledged. Here one node's link is held at one step of reconnecting, listening or catching up at a
 /// time while another node writes and the LISTEN connection is killed again and again; its member must get every
 /// message once, in order, and the hub must count no gap.
-@Suite(
-    .timeLimit(.minutes(1)),
-    .enabled(if: TemporaryDatabases.postgresServer != nil, "PARLEY_TEST_POSTGRES is not set; scripts/test.sh sets it")
-)
+@Suite(.timeLimit(.minutes(1)), .postgresServerAtHand)
 struct ClusterLinkDelayTests {
     private static let logger = Logger(label: "test")
     private static let messages = 240

@@ -9,10 +9,7 @@ import Testing
 
 /// `parley_append` on a real server: the same outcomes as ``OffsetAssignment`` (which the other stores use), the
 /// notifications every node reads, and no answer for a batch whose commit fails.
-@Suite(
-    .timeLimit(.minutes(1)),
-    .enabled(if: TemporaryDatabases.postgresServer != nil, "PARLEY_TEST_POSTGRES is not set; scripts/test.sh sets it")
-)
+@Suite(.timeLimit(.minutes(1)), .postgresServerAtHand)
 struct PostgresAppendProcedureTests {
     private static let logger = Logger(label: "test")
     private static let now: Int64 = 1_700_000_000_000

@@ -8,10 +8,7 @@ import Testing
 /// What only the PostgreSQL store does, on a real server (scripts/test.sh starts one and sets
 /// `PARLEY_TEST_POSTGRES`), each test on a database of its own; two stores on one database stand for two nodes. What
 /// every store does is in MessageStoreContractTests.
-@Suite(
-    .timeLimit(.minutes(1)),
-    .enabled(if: TemporaryDatabases.postgresServer != nil, "PARLEY_TEST_POSTGRES is not set; scripts/test.sh sets it")
-)
+@Suite(.timeLimit(.minutes(1)), .postgresServerAtHand)
 struct PostgresMessageStoreTests {
     private static let logger = Logger(label: "test")
 
