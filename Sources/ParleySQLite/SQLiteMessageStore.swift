@@ -54,13 +54,16 @@ package final class SQLiteMessageStore: MessageStore {
         var configuration = Configuration()
         configuration.busyMode = .timeout(Self.busyTimeoutSeconds)
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
             // A deleted message's text must be gone from the file, not only unreferenced.
             try db.execute(sql: "PRAGMA secure_delete = ON")
             checkpointer.watch(db)
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // Every commit synced before its callers are answered, so an ack survives a power cut. Set here, not in
+            // prepareDatabase: the pool turns WAL on after that and sets `synchronous = NORMAL` with it, which syncs
+            // only at checkpoints.
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
         } catch {
             throw StoreError.cannotOpen(path, cause: error)
@@ -144,6 +147,11 @@ package final class SQLiteMessageStore: MessageStore {
         }
         try readers.close()
         try pool.close()
+    }
+
+    /// The writer connection's `PRAGMA synchronous`: 2 (FULL) when each commit is synced before it is answered.
+    package func writerSynchronousLevel() throws -> Int {
+        try pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// Moves the write-ahead log into the database file, synchronously: the writer may stop because its task was

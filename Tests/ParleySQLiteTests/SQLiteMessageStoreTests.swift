@@ -123,6 +123,18 @@ import Testing
         }
     }
 
+    /// GRDB's pool sets `synchronous = NORMAL` when it turns WAL on, after the connection's own set-up: with it a
+    /// commit is written but not synced, and a power cut can lose acknowledged messages.
+    @Test func theWriterSyncsEveryCommitBeforeItsAck() async throws {
+        let path = try TemporaryDatabases.sqlitePath()
+        for _ in 0..<2 {
+            try await Self.withStore(at: path) { store in
+                _ = try await store.append([draft("a", UUID().uuidString)])
+                #expect(try store.writerSynchronousLevel() == 2)
+            }
+        }
+    }
+
     @Test func underContinuousWritesTheLogStartsOverAndStaysShort() async throws {
         let path = try TemporaryDatabases.sqlitePath()
         let text = String(repeating: "x", count: 4_096)
