@@ -57,6 +57,9 @@ package final class PostgresMessageStore: MessageStore {
         self.clientTask = Task.detached { await client.run() }
         do {
             try await PostgresSchema.migrate(client, logger: logger)
+            for warning in try await PostgresSchema.durabilityWarnings(client, logger: logger) {
+                logger.warning("\(warning)", metadata: ["database": "\(location.description)"])
+            }
         } catch {
             clientTask.cancel()
             throw StoreError.cannotOpen(location.description, cause: error, reason: PostgresErrorText.describe(error))

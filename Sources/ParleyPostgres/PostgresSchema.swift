@@ -83,6 +83,28 @@ enum PostgresSchema {
         guard version >= oldestServerVersion else { throw .serverTooOld(version: version) }
     }
 
+    /// What to tell the operator of a server whose settings let a crash of it lose committed transactions: an `ack`
+    /// then no longer means the message survives one. Empty when `fsync` and `synchronous_commit` (as this database
+    /// sees them) are on.
+    static func durabilityWarnings(_ client: PostgresClient, logger: Logger) async throws -> [String] {
+        var warnings: [String] = []
+        let settings = try await client.query(
+            "SELECT current_setting('fsync'), current_setting('synchronous_commit')",
+            logger: logger
+        ).decode((String, String).self)
+        for try await (fsync, synchronousCommit) in settings {
+            if fsync == "off" {
+                warnings.append("PostgreSQL's fsync is off: a crash of the database server can lose acknowledged messages; turn it on")
+            }
+            if synchronousCommit == "off" {
+                warnings.append(
+                    "PostgreSQL's synchronous_commit is off for this database: a crash of the database server can lose acknowledged messages; set it to on"
+                )
+            }
+        }
+        return warnings
+    }
+
     static func migrate(_ client: PostgresClient, logger: Logger) async throws {
         for try await version in try await client.query("SELECT current_setting('server_version_num')::int", logger: logger).decode(Int.self) {
             try checkServerVersion(version)

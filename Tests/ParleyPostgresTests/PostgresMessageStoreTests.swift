@@ -1,6 +1,7 @@
 import Logging
 import ParleyCore
 import ParleyTesting
+import PostgresNIO
 import Testing
 
 @testable import ParleyPostgres
@@ -60,6 +61,25 @@ struct PostgresMessageStoreTests {
                 #expect(try await stores[1].head(of: room) == Int64(new.count))
             }
             #expect(outcomes.filter { !$0.isNew }.count == 16 * 4)
+        }
+    }
+
+    /// With `synchronous_commit = off` PostgreSQL answers a commit before its log is on disk: Parley's `ack` would
+    /// no longer mean the message survives a crash of the server, so the node says so when it starts.
+    @Test func aDatabaseThatCanLoseCommitsIsNamedInAWarning() async throws {
+        func warnings(for location: PostgresLocation) async throws -> [String] {
+            let client = PostgresClient(configuration: location.clientConfiguration, backgroundLogger: Self.logger)
+            let running = Task { await client.run() }
+            defer { running.cancel() }
+            return try await PostgresSchema.durabilityWarnings(client, logger: Self.logger)
+        }
+        try await TemporaryDatabases.withPostgresDatabase { location in
+            #expect(try await warnings(for: location).isEmpty)
+            // Applies to the sessions opened after it.
+            try await TemporaryDatabases.execute("ALTER DATABASE \(location.database) SET synchronous_commit = off", on: location)
+            let afterwards = try await warnings(for: location)
+            #expect(afterwards.count == 1)
+            #expect(afterwards.first?.contains("synchronous_commit is off") == true)
         }
     }
 
