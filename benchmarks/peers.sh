@@ -12,7 +12,8 @@
 # when its previous one comes back), the same room at 100 msg/s (open loop), and IDLE idle connections (one
 # message a second) for memory. With PEERS_SCENARIOS=everyday, the everyday load of issue 17 instead: 10,000
 # deliveries a second offered three ways (a 10-client room at 1,000 msg/s, a 100-client room at 100 msg/s, a
-# 1,000-client room at 10 msg/s), a 10-client room at saturation, and 10,000 clients in 1,000 rooms of ten at
+# 1,000-client room at 10 msg/s), a 10-client room at saturation, 100 msg/s into a 10-client and into a 1,000-client
+# room (the issue's two absolute targets: a share of a core, and a tail), and 10,000 clients in 1,000 rooms of ten at
 # 1,000 msg/s in all (parley.v1 only: the other servers broadcast to everyone, one room). Parley runs in plain mode (the tutorial's protocol, every message stored in
 # SQLite) and with parley.v1. Prints one line per run and a Markdown table at the end.
 set -euo pipefail
@@ -104,6 +105,8 @@ for round in $(seq 1 "$rounds"); do
             bench "$name" 100x100msg/s --clients 100 --senders 10 --rate 100 --duration "$seconds"
             bench "$name" 1000x10msg/s --clients 1000 --senders 10 --rate 10 --duration "$seconds"
             bench "$name" 10-saturation --clients 10 --senders 10 --rate 0 --duration "$seconds"
+            bench "$name" 10x100msg/s --clients 10 --senders 10 --rate 100 --duration "$seconds"
+            bench "$name" 1000x100msg/s --clients 1000 --senders 10 --rate 100 --duration "$seconds"
             if [ "$name" = parley-v1 ]; then
                 bench "$name" 1000-rooms-of-10 --clients 10000 --rooms 1000 --senders 1000 --rate 1000 --duration "$seconds"
             fi

@@ -7,8 +7,9 @@ import ParleyCore
 ///
 /// Appends from every connection are queued; the writer, a thread of its own, takes everything queued, stores it in
 /// one transaction, hands the new messages to the hub and only then answers each caller, so one fsync covers many
-/// messages. Offsets are the room's previous head plus one, assigned inside that transaction;
-/// `(room, sender_id, client_id)` is unique in the schema, so a resent id can never be stored twice.
+/// messages. Offsets are the room's previous head plus one, assigned inside that transaction (the writer remembers
+/// the heads it committed, ``CommittedHeads``); `(room, sender_id, client_id)` is unique in the schema, so a resent id
+/// can never be stored twice.
 package final class SQLiteMessageStore: MessageStore {
     private let pool: DatabasePool
     private let readers: SQLiteReaders
@@ -17,6 +18,7 @@ package final class SQLiteMessageStore: MessageStore {
     private let onCommit: CommitHandler
     private let wakeUps: DeferredWakeUps
     private let checkpointer: SQLiteCheckpointer
+    private let heads = CommittedHeads()
     private let metrics: ParleyMetrics
     private let health: StoreHealth
     private let logger: Logger
@@ -172,11 +174,12 @@ package final class SQLiteMessageStore: MessageStore {
         let started = ContinuousClock.now
         do {
             let outcomes = try pool.writeWithoutTransaction { db in
-                try Self.inImmediateTransaction(db) { try Self.insert(drafts, storedAt: storedAt, in: db) }
+                try Self.inImmediateTransaction(db) { try insert(drafts, storedAt: storedAt, in: db) }
             }
             metrics.commitDuration.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
             metrics.commitBatchSize.record(drafts.count)
             let committed = outcomes.filter(\.isNew).map(\.message)
+            heads.committed(committed)
             metrics.messagesStored.increment(by: committed.count)
             if committed.contains(where: { $0.target != nil }) { eraseFromWriteAheadLog() }
             health.writeSucceeded()
@@ -186,6 +189,7 @@ package final class SQLiteMessageStore: MessageStore {
             }
             checkpointer.finishIfDue(in: pool)
         } catch {
+            heads.forget()
             health.commitFailed("\(error)")
             GroupCommitQueue.fail(batch, with: error)
         }
@@ -205,32 +209,18 @@ package final class SQLiteMessageStore: MessageStore {
         }
     }
 
-    private static func insert(_ drafts: [MessageDraft], storedAt: Int64, in db: Database) throws -> [AppendOutcome] {
-        let findStored = try db.cachedStatement(
-            sql: "SELECT \(columns) FROM messages WHERE room = ? AND sender_id = ? AND client_id = ?"
-        )
-        let findEntry = try db.cachedStatement(sql: "SELECT \(columns) FROM messages WHERE room = ? AND room_offset = ?")
-        let insert = try db.cachedStatement(
-            sql: "INSERT INTO messages (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        )
-        let erase = try db.cachedStatement(sql: "UPDATE messages SET text = '', deleted = 1 WHERE room = ? AND room_offset = ?")
+    private func insert(_ drafts: [MessageDraft], storedAt: Int64, in db: Database) throws -> [AppendOutcome] {
+        let statements = try SQLiteCommitStatements(db)
         let (outcomes, new) = try OffsetAssignment.assign(
             drafts,
             storedAt: storedAt,
-            head: { try headOffset(of: $0, in: db) },
-            stored: { key in
-                try Row.fetchOne(findStored, arguments: [key.room, key.senderID, key.clientID]).map(message(from:))
-            },
-            entry: { room, offset in try Row.fetchOne(findEntry, arguments: [room, offset]).map(message(from:)) }
+            head: { room in try heads.head(of: room) { try statements.head(of: room) } },
+            stored: statements.stored,
+            entry: statements.entry(in:at:)
         )
         for message in new {
-            try insert.execute(
-                arguments: [
-                    message.room, message.offset, message.senderID, message.sender, message.clientID, message.text, storedAt,
-                    message.target, false,
-                ]
-            )
-            if let target = message.target { try erase.execute(arguments: [message.room, target]) }
+            try statements.insert(message)
+            if let target = message.target { try statements.erase(in: message.room, at: target) }
         }
         return outcomes
     }
@@ -286,7 +276,7 @@ package final class SQLiteMessageStore: MessageStore {
         health.writeSucceeded()
     }
 
-    private static let columns = "room, room_offset, sender_id, sender, client_id, text, stored_at, target, deleted"
+    private static let columns = SQLiteCommitStatements.columns
 
     private static func headOffset(of room: String, in db: Database) throws -> Int64 {
         try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(room_offset), 0) FROM messages WHERE room = ?"), arguments: [room]) ?? 0
