@@ -7,7 +7,8 @@
 #
 # Default scenario: a 1,000-client plain-mode room at saturation (10 senders, closed loop) for 10 s. Prints one line
 # per run: deliveries/s, server CPU µs per delivery, p99, peak RSS and growth per client, what was lost, how long
-# the rooms took to fill, and how many presence and typing frames each client got per second.
+# the rooms took to fill, and how many presence and typing frames each client got per second; then the CPU per message
+# sent of the server's four busiest threads (the SQLite writer is `parley-commit`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -gt 0 ] || { echo "usage: $0 PARLEY_BINARY…" >&2; exit 2; }
@@ -41,6 +42,10 @@ print(f"{binary}: {r['deliveriesPerSecond']:,.0f} deliveries/s, {r.get('serverCP
       f"p99 {r['latencyMilliseconds']['p99']:.1f} ms, peak RSS {peak:,} KiB{per_client}, "
       f"lost {r['lost']}, disconnects {r['disconnects']}, filled in {r.get('fillSeconds', 0):.1f} s, "
       f"{r.get('announcementsPerClientPerSecond', 0):.2f} presence/typing frames per client per second")
+# Each thread's CPU per message sent (a change to one thread shows there first; the whole server's figure is noisier).
+threads = sorted((r.get("serverThreadCPUSeconds") or {}).items(), key=lambda item: -item[1])[:4]
+if threads and r["messagesSent"]:
+    print("    us per message sent by thread: " + ", ".join(f"{name} {seconds * 1e6 / r['messagesSent']:.0f}" for name, seconds in threads))
 PY
     rm -rf "$work"
 done

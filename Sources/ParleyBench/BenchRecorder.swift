@@ -103,6 +103,7 @@ final class BenchRecorder: Sendable {
         configuration: BenchConfiguration,
         fillSeconds: Double,
         serverCPUSeconds serverCPU: Double?,
+        serverThreadCPUSeconds: [String: Double]?,
         serverPeakRSSKiB: Int?
     ) -> BenchReport {
         state.withLock { state in
@@ -138,6 +139,7 @@ final class BenchRecorder: Sendable {
                 announcementsPerClientPerSecond: Double(state.announcements) / Double(max(state.joined, 1)) / seconds,
                 serverCPUSeconds: serverCPU,
                 serverCPUMicrosecondsPerDelivery: serverCPU.map { $0 * 1e6 / Double(max(state.deliveries, 1)) },
+                serverThreadCPUSeconds: serverThreadCPUSeconds,
                 serverPeakRSSKiB: serverPeakRSSKiB
             )
         }

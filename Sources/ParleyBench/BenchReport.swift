@@ -45,6 +45,9 @@ package struct BenchReport: Codable, Sendable {
     package var serverCPUSeconds: Double?
     /// That CPU time divided by the deliveries.
     package var serverCPUMicrosecondsPerDelivery: Double?
+    /// The server's CPU time in the measured window by thread name (threads of one name added up), when its process
+    /// id was given: which thread a change made cheaper.
+    package var serverThreadCPUSeconds: [String: Double]?
     /// The server's resident memory, highest of the samples taken each second of the measured window, in KiB.
     package var serverPeakRSSKiB: Int?
 
@@ -73,6 +76,10 @@ package struct BenchReport: Codable, Sendable {
             ]
             + (serverCPUSeconds.map { cpu in
                 [("server CPU, measured window", String(format: "%.2f s = %.2f µs per delivery", cpu, serverCPUMicrosecondsPerDelivery ?? 0))]
+            } ?? [])
+            + (serverThreadCPUSeconds.map { threads in
+                let busiest = threads.sorted { $0.value > $1.value }.prefix(4)
+                return [("server CPU by thread", busiest.map { "\($0.key) " + String(format: "%.2f s", $0.value) }.joined(separator: ", "))]
             } ?? []) + (serverPeakRSSKiB.map { [("server memory (peak RSS)", "\($0) KiB")] } ?? [])
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")

@@ -69,10 +69,12 @@ package struct BenchRun: Sendable {
         var lastDeliveries: UInt64 = 0
         var lastTick = run.clock.now()
         var cpuAtStart: Double?
+        var threadsAtStart: [String: Double]?
         var peakRSS: Int?
         while run.clock.now() < measureEnd {
             if cpuAtStart == nil, run.clock.now() >= measureStart {
                 cpuAtStart = adjusted.serverProcessID.flatMap(processCPUSeconds)
+                threadsAtStart = adjusted.serverProcessID.flatMap(threadCPUSeconds)
             }
             try await Task.sleep(for: .seconds(1))
             if let rss = adjusted.serverProcessID.flatMap(processResidentKiB) { peakRSS = max(peakRSS ?? 0, rss) }
@@ -85,11 +87,22 @@ package struct BenchRun: Sendable {
         }
         joiners.cancel()
         let serverCPU = cpuAtStart.flatMap { start in adjusted.serverProcessID.flatMap(processCPUSeconds).map { $0 - start } }
+        let serverThreads = threadsAtStart.flatMap { start in
+            adjusted.serverProcessID.flatMap(threadCPUSeconds).map { end in
+                end.merging(start.mapValues { -$0 }, uniquingKeysWith: +).filter { $0.value > 0 }
+            }
+        }
         // Let the last messages arrive.
         try await Task.sleep(for: .seconds(2))
         await run.finish(on: group.next())
         try await group.shutdownGracefully()
-        return recorder.report(configuration: adjusted, fillSeconds: fillSeconds, serverCPUSeconds: serverCPU, serverPeakRSSKiB: peakRSS)
+        return recorder.report(
+            configuration: adjusted,
+            fillSeconds: fillSeconds,
+            serverCPUSeconds: serverCPU,
+            serverThreadCPUSeconds: serverThreads,
+            serverPeakRSSKiB: peakRSS
+        )
     }
 }
 
@@ -211,6 +224,23 @@ func processCPUSeconds(_ processID: Int32) -> Double? {
     let fields = stat[stat.index(after: afterName)...].split(separator: " ")
     guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
     return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+/// CPU seconds the threads of a process have used, added up by thread name, from each thread's
+/// `/proc/PID/task/TID/schedstat` (nanoseconds, so a window of a few seconds is exact where clock ticks are 10 ms);
+/// `nil` where there is no such directory. A thread that ends meanwhile takes its time with it.
+func threadCPUSeconds(_ processID: Int32) -> [String: Double]? {
+    guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(processID)/task") else { return nil }
+    var seconds: [String: Double] = [:]
+    for thread in threads {
+        let folder = "/proc/\(processID)/task/\(thread)"
+        guard let name = try? String(contentsOfFile: "\(folder)/comm", encoding: .utf8),
+            let schedstat = try? String(contentsOfFile: "\(folder)/schedstat", encoding: .utf8),
+            let nanoseconds = schedstat.split(separator: " ").first.flatMap({ Double($0) })
+        else { continue }
+        seconds[name.trimmingCharacters(in: .whitespacesAndNewlines), default: 0] += nanoseconds / 1e9
+    }
+    return seconds
 }
 
 /// A process's resident memory in KiB, from `/proc/PID/status` (`nil` where there is no such file).

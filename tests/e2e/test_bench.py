@@ -66,3 +66,16 @@ def test_parley_bench_says_why_no_client_could_connect(start_parley):
                                 capture_output=True, text=True, timeout=60)
         assert result.returncode != 0, url
         assert reason in result.stderr, (url, result.stderr)
+
+
+def test_parley_bench_reports_the_servers_cpu_by_thread(start_parley):
+    """--server-pid: the server's CPU over the measured window, in all and by thread, the writer's included (how a
+    change to one thread is measured in docs/benchmarks.md)."""
+    node = start_parley("--rate-limit", "0")
+    report, _ = run_bench(node, "--server-pid", str(node.process.pid), "--clients", "10", "--senders", "10",
+                          "--rate", "200", "--duration", "2", "--warmup", "0.5")
+    assert_every_message_reached_every_member(report, 10)
+    threads = report["serverThreadCPUSeconds"]
+    assert threads.get("parley-commit", 0) > 0, threads
+    assert all(seconds > 0 for seconds in threads.values()), threads
+    assert report["serverCPUSeconds"] is not None
