@@ -41,10 +41,13 @@ package final class GroupCommitQueue: Sendable {
             await withCheckedContinuation { (stopped: CheckedContinuation<Void, Never>) in
                 let writes = self.writes
                 let thread = Thread {
-                    Thread.current.name = name
+                    // Named in the OS by the thread itself (proc(5)): Foundation's name reaches the OS only sometimes,
+                    // and the thread then kept the name of the Dispatch worker that started it.
+                    try? name.write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
                     while let batch = writes.nextBlocking() { commit(batch) }
                     stopped.resume()
                 }
+                thread.name = name
                 thread.start()
             }
         }
