@@ -210,7 +210,7 @@ package final class SQLiteMessageStore: MessageStore {
     }
 
     private func insert(_ drafts: [MessageDraft], storedAt: Int64, in db: Database) throws -> [AppendOutcome] {
-        let statements = try SQLiteCommitStatements(db)
+        let statements = try SQLiteMessageStatements(db)
         let (outcomes, new) = try OffsetAssignment.assign(
             drafts,
             storedAt: storedAt,
@@ -226,38 +226,23 @@ package final class SQLiteMessageStore: MessageStore {
     }
 
     package func messages(in room: String, after offset: Int64, limit: Int) async throws -> [StoredMessage] {
-        try readers.readOneStatement { db in
-            try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT \(Self.columns) FROM messages WHERE room = ? AND room_offset > ? ORDER BY room_offset LIMIT ?"),
-                arguments: [room, offset, limit]
-            ).map(Self.message(from:))
-        }
+        try readers.readOneStatement { db in try SQLiteMessageStatements.messages(in: room, after: offset, limit: limit, in: db) }
     }
 
     package func messages(in room: String, before offset: Int64?, limit: Int) async throws -> [StoredMessage] {
-        try readers.readOneStatement { db in try Self.messages(in: room, before: offset, limit: limit, in: db) }
-    }
-
-    private static func messages(in room: String, before offset: Int64?, limit: Int, in db: Database) throws -> [StoredMessage] {
-        try Row.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    SELECT \(Self.columns) FROM messages WHERE room = ? AND room_offset < ?
-                    ORDER BY room_offset DESC LIMIT ?
-                    """
-            ),
-            arguments: [room, offset ?? Int64.max, limit]
-        ).map(Self.message(from:)).reversed()
+        try readers.readOneStatement { db in try SQLiteMessageStatements.messages(in: room, before: offset, limit: limit, in: db) }
     }
 
     package func head(of room: String) async throws -> Int64 {
-        try readers.readOneStatement { db in try Self.headOffset(of: room, in: db) }
+        try readers.readOneStatement { db in try SQLiteMessageStatements.head(of: room, in: db) }
     }
 
     /// Both in one statement: messages are never removed, so the newest stored message's offset is the head.
     package func head(of room: String, withLatest limit: Int) async throws -> (head: Int64, latest: [StoredMessage]) {
         guard limit > 0 else { return (try await head(of: room), []) }
-        let latest = try readers.readOneStatement { db in try Self.messages(in: room, before: nil, limit: limit, in: db) }
+        let latest = try readers.readOneStatement { db in
+            try SQLiteMessageStatements.messages(in: room, before: nil, limit: limit, in: db)
+        }
         return (latest.last?.offset ?? 0, latest)
     }
 
@@ -274,26 +259,6 @@ package final class SQLiteMessageStore: MessageStore {
             )
         }
         health.writeSucceeded()
-    }
-
-    private static let columns = SQLiteCommitStatements.columns
-
-    private static func headOffset(of room: String, in db: Database) throws -> Int64 {
-        try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(room_offset), 0) FROM messages WHERE room = ?"), arguments: [room]) ?? 0
-    }
-
-    private static func message(from row: Row) -> StoredMessage {
-        StoredMessage(
-            room: row["room"],
-            offset: row["room_offset"],
-            clientID: row["client_id"],
-            senderID: row["sender_id"],
-            sender: row["sender"],
-            text: row["text"],
-            storedAt: row["stored_at"],
-            target: row["target"],
-            deleted: row["deleted"]
-        )
     }
 
     /// Moves the write-ahead log into the database file and empties it, so that the text a deletion erased is gone

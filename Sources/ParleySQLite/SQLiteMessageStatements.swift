@@ -2,14 +2,14 @@ import GRDB
 import GRDBSQLite
 import ParleyCore
 
-/// The statements a commit runs for each draft, bound and stepped through SQLite's C API on statements GRDB
-/// prepared and keeps.
+/// The `messages` table's statements, bound and stepped through SQLite's C API on statements GRDB prepared and
+/// keeps: the writer's per-draft lookups and inserts, and the readers' pages of history.
 ///
 /// Through GRDB's rows and argument arrays, the two lookups and the insert of a commit of one message cost about as
 /// much CPU as SQLite's own work on them (profile of the writer thread in docs/benchmarks.md). Values are bound and
-/// read as GRDB does (text as NUL-terminated UTF-8, copied at bind time).
-struct SQLiteCommitStatements {
-    private let db: Database
+/// read as GRDB does (text as NUL-terminated UTF-8, copied at bind time), and every row becomes a message in one place,
+/// ``message(from:)``.
+struct SQLiteMessageStatements {
     private let findHead: Statement
     private let findStored: Statement
     private let findEntry: Statement
@@ -17,16 +17,17 @@ struct SQLiteCommitStatements {
     private let eraseMessage: Statement
 
     /// The columns of ``StoredMessage``, in the order ``message(from:)`` reads them.
-    static let columns = "room, room_offset, sender_id, sender, client_id, text, stored_at, target, deleted"
+    private static let columns = "room, room_offset, sender_id, sender, client_id, text, stored_at, target, deleted"
     private static let findHeadSQL = "SELECT COALESCE(MAX(room_offset), 0) FROM messages WHERE room = ?"
     private static let findStoredSQL = "SELECT \(columns) FROM messages WHERE room = ? AND sender_id = ? AND client_id = ?"
     private static let findEntrySQL = "SELECT \(columns) FROM messages WHERE room = ? AND room_offset = ?"
     private static let insertSQL = "INSERT INTO messages (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
     private static let eraseSQL = "UPDATE messages SET text = '', deleted = 1 WHERE room = ? AND room_offset = ?"
+    private static let afterSQL = "SELECT \(columns) FROM messages WHERE room = ? AND room_offset > ? ORDER BY room_offset LIMIT ?"
+    private static let beforeSQL = "SELECT \(columns) FROM messages WHERE room = ? AND room_offset < ? ORDER BY room_offset DESC LIMIT ?"
 
-    /// The statements of `db`'s connection (GRDB prepares each once per connection and caches it by its text).
+    /// The writer's statements on `db`'s connection (GRDB prepares each once per connection and caches it by its text).
     init(_ db: Database) throws {
-        self.db = db
         findHead = try db.cachedStatement(sql: Self.findHeadSQL)
         findStored = try db.cachedStatement(sql: Self.findStoredSQL)
         findEntry = try db.cachedStatement(sql: Self.findEntrySQL)
@@ -36,37 +37,29 @@ struct SQLiteCommitStatements {
 
     /// The offset of the room's newest entry, 0 for an empty room.
     func head(of room: String) throws -> Int64 {
-        try step(findHead, binding: { try bindText($0, 1, room) }, row: { sqlite3_column_int64($0, 0) }) ?? 0
+        try Self.head(of: room, with: findHead)
     }
 
     /// The entry stored under `key`, if any.
     func stored(_ key: MessageKey) throws -> StoredMessage? {
-        try step(
-            findStored,
-            binding: {
-                try bindText($0, 1, key.room)
-                try bindText($0, 2, key.senderID)
-                try bindText($0, 3, key.clientID)
-            },
-            row: Self.message(from:)
-        )
+        try Self.firstRow(of: findStored, read: Self.message(from:)) {
+            try bindText($0, 1, key.room)
+            try bindText($0, 2, key.senderID)
+            try bindText($0, 3, key.clientID)
+        }
     }
 
     /// The entry at `offset` of `room`, if any.
     func entry(in room: String, at offset: Int64) throws -> StoredMessage? {
-        try step(
-            findEntry,
-            binding: {
-                try bindText($0, 1, room)
-                try check(sqlite3_bind_int64($0, 2, offset))
-            },
-            row: Self.message(from:)
-        )
+        try Self.firstRow(of: findEntry, read: Self.message(from:)) {
+            try bindText($0, 1, room)
+            try check(sqlite3_bind_int64($0, 2, offset))
+        }
     }
 
     /// Inserts a new entry.
     func insert(_ message: StoredMessage) throws {
-        try execute(insertMessage) {
+        try Self.execute(insertMessage) {
             try bindText($0, 1, message.room)
             try check(sqlite3_bind_int64($0, 2, message.offset))
             try bindText($0, 3, message.senderID)
@@ -85,22 +78,65 @@ struct SQLiteCommitStatements {
 
     /// Erases the text of the message at `offset` of `room` and marks it deleted.
     func erase(in room: String, at offset: Int64) throws {
-        try execute(eraseMessage) {
+        try Self.execute(eraseMessage) {
             try bindText($0, 1, room)
             try check(sqlite3_bind_int64($0, 2, offset))
         }
     }
 
-    private func execute(_ statement: Statement, binding bind: (SQLiteStatement) throws -> Void) throws {
-        _ = try step(statement, binding: bind, row: { _ in () })
+    /// The room's head, read on `db`'s connection.
+    static func head(of room: String, in db: Database) throws -> Int64 {
+        try head(of: room, with: db.cachedStatement(sql: findHeadSQL))
     }
 
-    /// Binds, steps once and reads the first row, if any; leaves the statement reset, with no bindings.
-    private func step<Result>(
-        _ statement: Statement,
-        binding bind: (SQLiteStatement) throws -> Void,
-        row read: (SQLiteStatement) -> Result
+    /// Up to `limit` entries of `room` after `offset`, oldest first, read on `db`'s connection.
+    static func messages(in room: String, after offset: Int64, limit: Int, in db: Database) throws -> [StoredMessage] {
+        try page(db.cachedStatement(sql: afterSQL), room: room, offset: offset, limit: limit)
+    }
+
+    /// Up to `limit` entries of `room` before `offset` (the newest ones when it is `nil`), oldest first, read on
+    /// `db`'s connection.
+    static func messages(in room: String, before offset: Int64?, limit: Int, in db: Database) throws -> [StoredMessage] {
+        try page(db.cachedStatement(sql: beforeSQL), room: room, offset: offset ?? Int64.max, limit: limit).reversed()
+    }
+
+    private static func head(of room: String, with statement: Statement) throws -> Int64 {
+        try firstRow(of: statement, read: firstColumn(of:)) { try bindText($0, 1, room) } ?? 0
+    }
+
+    private static func page(_ statement: Statement, room: String, offset: Int64, limit: Int) throws -> [StoredMessage] {
+        try withBindings(of: statement) {
+            try bindText($0, 1, room)
+            try check(sqlite3_bind_int64($0, 2, offset))
+            try check(sqlite3_bind_int64($0, 3, Int64(limit)))
+        } run: { handle in
+            var messages: [StoredMessage] = []
+            while try nextRow(handle) { messages.append(message(from: handle)) }
+            return messages
+        }
+    }
+
+    /// Binds and runs a statement that returns no rows.
+    private static func execute(_ statement: Statement, binding bind: (SQLiteStatement) throws -> Void) throws {
+        _ = try withBindings(of: statement, bind) { try nextRow($0) }
+    }
+
+    /// Binds, steps once and reads the first row, if any.
+    private static func firstRow<Result>(
+        of statement: Statement,
+        read: (SQLiteStatement) -> Result,
+        binding bind: (SQLiteStatement) throws -> Void
     ) throws -> Result? {
+        try withBindings(of: statement, bind) { try nextRow($0) ? read($0) : nil }
+    }
+
+    /// Binds `statement`'s parameters and runs `body` on it; leaves it reset, with no bindings. A failed call of
+    /// SQLite's is thrown as GRDB's `DatabaseError`, with the connection's error message.
+    private static func withBindings<Result>(
+        of statement: Statement,
+        _ bind: (SQLiteStatement) throws -> Void,
+        run body: (SQLiteStatement) throws -> Result
+    ) throws -> Result {
         let handle = statement.sqliteStatement
         defer {
             sqlite3_reset(handle)
@@ -108,18 +144,29 @@ struct SQLiteCommitStatements {
         }
         do {
             try bind(handle)
-            switch sqlite3_step(handle) {
-            case SQLITE_ROW: return read(handle)
-            case SQLITE_DONE: return nil
-            default: throw SQLiteCallFailed()
-            }
+            return try body(handle)
         } catch is SQLiteCallFailed {
+            let connection = sqlite3_db_handle(handle)
             throw DatabaseError(
-                resultCode: ResultCode(rawValue: sqlite3_extended_errcode(db.sqliteConnection)),
-                message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
+                resultCode: ResultCode(rawValue: sqlite3_extended_errcode(connection)),
+                message: String(cString: sqlite3_errmsg(connection)),
                 sql: statement.sql
             )
         }
+    }
+
+    /// Steps to the next row: `true` on a row, `false` when there are no more.
+    private static func nextRow(_ handle: SQLiteStatement) throws -> Bool {
+        switch sqlite3_step(handle) {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw SQLiteCallFailed()
+        }
+    }
+
+    /// The current row's first column, as an integer.
+    private static func firstColumn(of handle: SQLiteStatement) -> Int64 {
+        sqlite3_column_int64(handle, 0)
     }
 
     /// The current row of a statement selecting ``columns``, as a message.
