@@ -50,7 +50,16 @@ def test_every_operation_answers_as_its_document_says_and_never_with_a_5xx(case,
     `?guest=` (anyone may be any guest), so that probe cannot apply; every refusal of a missing, bad or revoked
     credential is tested in test_http_api.py, test_http_guests.py and test_api_keys.py."""
     node, key = api_node
+    if sends_another_request(case):
+        hypothesis.reject()
     case.call_and_validate(headers=bearer(key), excluded_checks=EXCLUDED_CHECKS)
+
+
+def sends_another_request(case) -> bool:
+    """A negative case whose object-valued query parameter goes out as its own `key=value` pairs (form style,
+    exploded): `limit` as `{"limit": 3}` is sent as `limit=3`, a valid request, which schemathesis then expects refused
+    (schemathesis#4600 mended this for text parameters only). Such a case never sends the invalid value it names."""
+    return any(isinstance(value, dict) for value in (case.query or {}).values())
 
 
 def test_the_served_document_is_the_committed_one(api_node):
