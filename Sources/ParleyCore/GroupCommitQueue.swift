@@ -36,7 +36,14 @@ package final class GroupCommitQueue: Sendable {
     /// Like ``run(_:)``, for a `commit` that blocks (a file's fsync): it runs on a thread of its own, named `name`,
     /// and answers its callers from there, so a write crosses no task or dispatch queue between its sender's event
     /// loop and its answer.
-    package func runOnOwnThread(named name: String, _ commit: @escaping @Sendable ([PendingWrite]) -> Void) async {
+    /// - Parameter gatherWindow: How long a lone write may wait for another to share its commit
+    ///   (``CommitGathering``); zero commits every batch at once.
+    package func runOnOwnThread(
+        named name: String,
+        gatherWindow: Duration,
+        _ commit: @escaping @Sendable ([PendingWrite]) -> Void
+    ) async {
+        let windowNanoseconds = UInt64(gatherWindow / .nanoseconds(1))
         await whileRunning {
             await withCheckedContinuation { (stopped: CheckedContinuation<Void, Never>) in
                 let writes = self.writes
@@ -44,7 +51,17 @@ package final class GroupCommitQueue: Sendable {
                     // Named in the OS by the thread itself (proc(5)): Foundation's name reaches the OS only sometimes,
                     // and the thread then kept the name of the Dispatch worker that started it.
                     try? name.write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
-                    while let batch = writes.nextBlocking() { commit(batch) }
+                    var gathering = CommitGathering(windowNanoseconds: windowNanoseconds)
+                    while var batch = writes.nextBlocking() {
+                        let now = DispatchTime.now().uptimeNanoseconds
+                        if gathering.shouldWait(holding: batch.count, now: now) {
+                            let more = writes.moreBlocking(until: DispatchTime(uptimeNanoseconds: now + windowNanoseconds))
+                            gathering.waited(broughtMore: !more.isEmpty)
+                            batch += more
+                        }
+                        commit(batch)
+                        gathering.committed(batch.count, at: DispatchTime.now().uptimeNanoseconds)
+                    }
                     stopped.resume()
                 }
                 thread.name = name

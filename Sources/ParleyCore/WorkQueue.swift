@@ -62,6 +62,26 @@ package final class WorkQueue<Element: Sendable>: Sendable {
         }
     }
 
+    /// For a consumer thread that holds a batch and would rather add to it than handle it alone: blocks until an
+    /// element is queued or `deadline` passes, then takes what is queued (nothing if none came or the queue finished).
+    package func moreBlocking(until deadline: DispatchTime) -> [Element] {
+        if let ready = takeOrWait(as: .thread) { return ready ?? [] }
+        if wakeUp.wait(timeout: deadline) == .timedOut {
+            let signalled = state.withLock { state -> Bool in
+                guard case .thread = state.consumer else { return true }
+                state.consumer = nil
+                return false
+            }
+            // A push (or finish) took the registration as the wait timed out: its signal is on its way, and is
+            // taken here so that it does not wake the next wait early.
+            if signalled { wakeUp.wait() }
+        }
+        return state.withLock { state in
+            defer { state.items.removeAll() }
+            return state.items
+        }
+    }
+
     /// Takes what is queued (or `.some(nil)` when finished), or registers `consumer` to be woken and returns `nil`.
     private func takeOrWait(as consumer: Consumer) -> [Element]?? {
         state.withLock { state -> [Element]?? in

@@ -34,6 +34,11 @@ package final class SQLiteMessageStore: MessageStore {
     /// stuck process, and a send should not hang on it.
     static let busyTimeoutSeconds: Double = 1
 
+    /// How long a lone send may wait for another to share its synced commit (``CommitGathering``): at a few hundred
+    /// to a few thousand messages a second that is a quarter to a third less CPU per delivery, for about a
+    /// millisecond more latency; a quiet server, or a client sending one message after another, does not wait.
+    static let commitGatherWindow = Duration.milliseconds(2)
+
     /// Opens (creating if needed) and migrates the database at `path`.
     /// - Parameters:
     ///   - path: The database file.
@@ -137,7 +142,9 @@ package final class SQLiteMessageStore: MessageStore {
     /// everything from the write-ahead log into the database file and closes it: after a clean stop the `.sqlite`
     /// file alone holds the whole history (copying it is a backup).
     package func run() async throws {
-        await writes.runOnOwnThread(named: "parley-commit") { batch in self.commit(batch) }
+        await writes.runOnOwnThread(named: "parley-commit", gatherWindow: Self.commitGatherWindow) { batch in
+            self.commit(batch)
+        }
         await checkpointer.stop()
         do {
             try checkpoint()

@@ -11,7 +11,7 @@ import Testing
             let queue = GroupCommitQueue()
             let names = Mutex<[String]>([])
             let writer = Task {
-                await queue.runOnOwnThread(named: "test-writer") { batch in
+                await queue.runOnOwnThread(named: "test-writer", gatherWindow: .zero) { batch in
                     let name = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "?"
                     names.withLock { $0.append(name.trimmingCharacters(in: .whitespacesAndNewlines)) }
                     GroupCommitQueue.answer(batch, with: [])
@@ -28,5 +28,43 @@ import Testing
             await writer.value
             #expect(names.withLock { $0 } == ["test-writer"], "start \(attempt)")
         }
+    }
+
+    /// A write that comes within the window of the last commit waits for another to share its commit, but a first
+    /// write does not wait for anything.
+    @Test(arguments: [Duration.seconds(30), .zero])
+    func aLoneWriteRightAfterACommitWaitsForTheNextOneWithinTheWindow(window: Duration) async throws {
+        let queue = GroupCommitQueue()
+        let batches = Mutex<[[String]]>([])
+        let writer = Task {
+            await queue.runOnOwnThread(named: "test-writer", gatherWindow: window) { batch in
+                batches.withLock { $0.append(batch.flatMap { $0.drafts.map(\.clientID) }) }
+                GroupCommitQueue.answer(batch, with: [])
+            }
+        }
+        func send(_ id: String) async {
+            await withCheckedContinuation { (answered: CheckedContinuation<Void, Never>) in
+                queue.append(
+                    [MessageDraft(room: "r", senderID: "guest:a", sender: "a", clientID: id, text: "t")],
+                    closed: CancellationError(),
+                    then: { _ in answered.resume() }
+                )
+            }
+        }
+        await send("first")
+        if window == .zero {
+            // Answered without another write coming: nothing waits.
+            await send("second")
+            await send("third")
+        } else {
+            async let second: Void = send("second")
+            try await Task.sleep(for: .milliseconds(100))
+            async let third: Void = send("third")
+            _ = await (second, third)
+        }
+        writer.cancel()
+        await writer.value
+        let expected = window == .zero ? [["first"], ["second"], ["third"]] : [["first"], ["second", "third"]]
+        #expect(batches.withLock { $0 } == expected)
     }
 }

@@ -142,6 +142,36 @@ import Testing
         }
         #expect(taken.flatMap { $0 } == Array(1...1_000), "every element once, in order, then nil")
     }
+
+    @Test func waitingForMoreEndsWithTheFirstPushAndAtTheDeadlineWithNothing() async {
+        let queue = WorkQueue<Int>()
+        let started = DispatchTime.now()
+        #expect(queue.moreBlocking(until: .now() + .milliseconds(50)) == [], "nothing came")
+        #expect(DispatchTime.now() >= started + .milliseconds(50), "it waited out the window")
+        let pushedLater = await withCheckedContinuation { (done: CheckedContinuation<[Int], Never>) in
+            Thread { done.resume(returning: queue.moreBlocking(until: .now() + .seconds(30))) }.start()
+            Thread {
+                Thread.sleep(forTimeInterval: 0.05)
+                queue.push(7)
+            }.start()
+        }
+        #expect(pushedLater == [7], "a push ends the wait long before its deadline (the suite's limit is a minute)")
+        queue.push(8)
+        #expect(queue.moreBlocking(until: .now() + .seconds(30)) == [8], "what is queued already is taken at once")
+        queue.finish()
+        #expect(queue.moreBlocking(until: .now() + .seconds(30)) == [], "a finished queue does not wait")
+        #expect(queue.nextBlocking() == nil)
+    }
+
+    @Test func aWaitThatTimedOutLeavesNoWakeUpBehindForTheNextWait() async {
+        let queue = WorkQueue<Int>()
+        for _ in 0..<200 {
+            #expect(queue.moreBlocking(until: .now()) == [])
+        }
+        let started = DispatchTime.now()
+        #expect(queue.moreBlocking(until: .now() + .milliseconds(20)) == [])
+        #expect(DispatchTime.now() >= started + .milliseconds(20), "no stale wake-up cut the wait short")
+    }
 }
 
 @Suite(.timeLimit(.minutes(1))) struct DeferredWakeUpsTests {
