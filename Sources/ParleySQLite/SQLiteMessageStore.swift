@@ -35,7 +35,7 @@ package final class SQLiteMessageStore: MessageStore {
     static let busyTimeoutSeconds: Double = 1
 
     /// How long a lone send may wait for another to share its synced commit (``CommitGathering``): at a few hundred
-    /// to a few thousand messages a second that is a quarter to a third less CPU per delivery, for about a
+    /// to a few thousand messages a second that is up to a quarter less CPU per delivery, for about a
     /// millisecond more latency; a quiet server, or a client sending one message after another, does not wait.
     static let commitGatherWindow = Duration.milliseconds(2)
 

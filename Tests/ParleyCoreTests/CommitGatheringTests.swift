@@ -34,7 +34,7 @@ import Testing
         gathering.committed(1, at: 0)
         func chancesSkippedBeforeTheNextWait() -> Int {
             var skipped = 0
-            while !gathering.shouldWait(holding: 1, now: 1) { skipped += 1 }
+            while skipped <= CommitGathering.maxSkipped, !gathering.shouldWait(holding: 1, now: 1) { skipped += 1 }
             return skipped
         }
         let first = gathering.shouldWait(holding: 1, now: 1)
