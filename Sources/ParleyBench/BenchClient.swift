@@ -10,7 +10,7 @@ import ParleyProtocol
 /// back (closed loop); when the run finishes it closes with 1000. Every delivery is checked for loss, repeats and
 /// order and its latency recorded.
 final class BenchClient: ChannelInboundHandler, BenchParticipant {
-    typealias InboundIn = WebSocketFrame
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = WebSocketFrame
 
     private let index: Int
@@ -30,6 +30,7 @@ final class BenchClient: ChannelInboundHandler, BenchParticipant {
     private var nextSend: Scheduled<Void>?
     /// Plain dialect: each sender's sequence numbers.
     private var trackersBySender: [Int: OffsetTracker] = [:]
+    private var frames = WebSocketFrameReader(maxFrameSize: 1 << 20, maxMessageSize: 1 << 24)
 
     init(index: Int, run: BenchRunContext, connectStarted: Duration) {
         self.index = index
@@ -69,29 +70,34 @@ final class BenchClient: ChannelInboundHandler, BenchParticipant {
     // MARK: Receiving
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        switch frame.opcode {
-        case .text:
-            let text = frame.unmaskedData
+        do {
+            try frames.read(unwrapInboundIn(data)) { receive($0, context: context) }
+        } catch {
+            context.close(promise: nil)
+        }
+    }
+
+    private func receive(_ message: WebSocketFrameReader.Message, context: ChannelHandlerContext) {
+        switch message {
+        case .text(let text):
             switch configuration.dialect {
             case .parley: receiveEvent(text)
             case .plain: receivePlain(text)
             }
-        case .ping:
-            write(WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData))
-        case .connectionClose:
+        case .ping(let payload):
+            write(WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: payload))
+        case .close(var payload):
             guard !closeSent else {
                 context.close(promise: nil)
                 return
             }
             closeSent = true
-            var echo = frame.unmaskedData
-            let code = echo.readInteger(as: UInt16.self) ?? 1000
+            let code = payload.readInteger(as: UInt16.self) ?? 1000
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(Self.closeFrame(code: code))).whenComplete { _ in
                 channel.close(promise: nil)
             }
-        default:
+        case .binary, .pong:
             return
         }
     }

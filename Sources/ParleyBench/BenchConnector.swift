@@ -73,16 +73,17 @@ struct BenchConnector: Sendable {
         ClientBootstrap(group: eventLoop)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let upgrader = NIOTypedWebSocketClientUpgrader<Bool>(maxFrameSize: 1 << 20) { channel, _ in
+                    let upgrader = NIOTypedWebSocketClientUpgrader<Bool>(
+                        maxFrameSize: 1 << 20,
+                        enableAutomaticErrorHandling: false
+                    ) { channel, _ in
+                        // The client reads frames itself (WebSocketFrameReader): NIO's decoder leaves; its encoder
+                        // stays for what the client sends.
                         channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandlers(
-                                NIOWebSocketFrameAggregator(
-                                    minNonFinalFragmentSize: 0,
-                                    maxAccumulatedFrameCount: 1 << 16,
-                                    maxAccumulatedFrameSize: 1 << 24
-                                ),
-                                BenchClient(index: index, run: run, connectStarted: connectStarted)
-                            )
+                            let pipeline = channel.pipeline.syncOperations
+                            return pipeline.removeHandler(try pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self))
+                        }.flatMap { $0 }.flatMapThrowing {
+                            try channel.pipeline.syncOperations.addHandler(BenchClient(index: index, run: run, connectStarted: connectStarted))
                             return true
                         }
                     }
