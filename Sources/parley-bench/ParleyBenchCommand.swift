@@ -100,26 +100,8 @@ struct ParleyBenchCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data(text.utf8))
                 return
             }
-            try Self.replaceFile(at: json, with: text)
+            try text.write(toFile: json, atomically: true, encoding: .utf8)
         }
         FileHandle.standardOutput.write(Data((report.table + "\n").utf8))
     }
-
-    /// Writes `text` beside `path` and renames it over `path`, so that a reader never sees half a report.
-    /// (Foundation's atomic write leaves an empty `TemporaryDirectory.*` in /tmp behind on Linux, one per run.)
-    private static func replaceFile(at path: String, with text: String) throws {
-        let partial = path + ".partial"
-        try text.write(toFile: partial, atomically: false, encoding: .utf8)
-        guard rename(partial, path) == 0 else {
-            throw ReportNotWritten(path: path, reason: String(cString: strerror(errno)))
-        }
-    }
-}
-
-/// The JSON report could not be put in place.
-struct ReportNotWritten: Error, CustomStringConvertible {
-    let path: String
-    let reason: String
-
-    var description: String { "could not write the report to \(path): \(reason)" }
 }
