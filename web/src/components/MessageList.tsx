@@ -44,6 +44,9 @@ export function MessageList(props: MessageListProps) {
     } else if (following.current) {
       element.scrollTop = element.scrollHeight;
     }
+    // Known now, not when the scroll event comes: a scroll to the top before that event must still count as scrolling
+    // up (the browser sends one event for both moves, from where the reader was before either).
+    lastScrollTop.current = element.scrollTop;
   }, [room.messages, props.pending]);
 
   function requestOlder() {
