@@ -1,9 +1,14 @@
 """parley-bench runs a small case against the real server and reports no loss (a check that it works, not a speed)."""
 
 import json
+import re
+import shutil
+import sqlite3
 import subprocess
+from contextlib import closing
+from pathlib import Path
 
-from conftest import BINARY, free_port
+from conftest import BINARY, ROOT, free_port
 
 BENCH = BINARY.with_name("parley-bench")
 
@@ -79,3 +84,50 @@ def test_parley_bench_reports_the_servers_cpu_by_thread(start_parley):
     assert threads.get("parley-commit", 0) > 0, threads
     assert all(seconds > 0 for seconds in threads.values()), threads
     assert report["serverCPUSeconds"] is not None
+
+
+def compile_sqlite_commit_floor(tmp_path: Path) -> Path:
+    """Builds benchmarks/sqlite_commit_floor.c as benchmarks/sqlite_commit_floor.sh does."""
+    compiler = shutil.which("cc") or shutil.which("clang")
+    assert compiler, "no C compiler (cc or clang)"
+    program = tmp_path / "sqlite_commit_floor"
+    subprocess.run([compiler, "-O2", "-o", str(program), str(ROOT / "benchmarks" / "sqlite_commit_floor.c"), "-lsqlite3"],
+                   check=True, timeout=120)
+    return program
+
+
+def table_shape(database: Path, table: str) -> tuple:
+    """A table's columns (name, type, not null, key position) and its indexes' columns, read from SQLite."""
+    with closing(sqlite3.connect(database)) as db:
+        columns = [(name, kind, not_null, key) for _, name, kind, not_null, _, key in db.execute(f"PRAGMA table_info({table})")]
+        indexes = sorted(
+            (unique, tuple(column for _, _, column in db.execute(f"PRAGMA index_info('{name}')")))
+            for _, name, unique, _, _ in db.execute(f"PRAGMA index_list({table})")
+        )
+        without_rowid = "WITHOUT ROWID" in db.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+    return columns, indexes, without_rowid
+
+
+def test_sqlite_commit_floor_commits_on_parleys_own_messages_table(start_parley, tmp_path):
+    """benchmarks/sqlite_commit_floor.c measures the store's floor on a copy of Parley's `messages` table: when the
+    schema changes, so must the benchmark, or its figures stop being the floor under Parley's."""
+    parley_db = tmp_path / "parley.sqlite"
+    node = start_parley(db=parley_db)
+    assert node.stop() == 0, node.stderr()
+    program = compile_sqlite_commit_floor(tmp_path)
+    floor_db = tmp_path / "floor.sqlite"
+    result = subprocess.run([str(program), str(floor_db), "0", "2", "20"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"0 commits/s +2 msg/commit: +[\d.]+ us CPU per commit, .* p99 [\d.]+ ms", result.stdout), result.stdout
+    assert table_shape(floor_db, "messages") == table_shape(parley_db, "messages")
+    with closing(sqlite3.connect(floor_db)) as db:
+        assert db.execute("SELECT COUNT(*), MIN(room_offset), MAX(room_offset) FROM messages").fetchone() == (40, 1, 40)
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_sqlite_commit_floor_says_how_to_call_it(tmp_path):
+    program = compile_sqlite_commit_floor(tmp_path)
+    for args in [[], [str(tmp_path / "floor.sqlite"), "100", "0", "100"]]:
+        result = subprocess.run([str(program), *args], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 2 and ("usage:" in result.stderr or "MESSAGES_PER_COMMIT >= 1" in result.stderr)
+    assert not (tmp_path / "floor.sqlite").exists()
