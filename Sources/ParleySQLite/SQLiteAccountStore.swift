@@ -152,12 +152,15 @@ package final class SQLiteAccountStore: AccountStore {
 
     package func credentialEvents(after id: Int64) async throws -> [(id: Int64, event: CredentialEvent)] {
         try readers.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, kind, subject FROM credential_events WHERE id > ? ORDER BY id", arguments: [id])
-                .map { row in
-                    let subject: String = row["subject"]
-                    let kind: String = row["kind"]
-                    return (row["id"], kind == "session" ? .sessionRevoked(tokenHash: subject) : .accountChanged(userID: subject))
-                }
+            try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT id, kind, subject FROM credential_events WHERE id > ? ORDER BY id"),
+                arguments: [id]
+            )
+            .map { row in
+                let subject: String = row["subject"]
+                let kind: String = row["kind"]
+                return (row["id"], kind == "session" ? .sessionRevoked(tokenHash: subject) : .accountChanged(userID: subject))
+            }
         }
     }
 

@@ -257,20 +257,23 @@ package final class SQLiteRoomStore: RoomStore {
 
     package func accessEvents(after id: Int64) async throws -> [(id: Int64, origin: String, event: AccessEvent)] {
         try readers.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, kind, room, user_id, by, origin FROM access_events WHERE id > ? ORDER BY id", arguments: [id])
-                .compactMap { row in
-                    let userID: String = row["user_id"]
-                    let room: String? = row["room"]
-                    let event: AccessEvent
-                    switch row["kind"] as String {
-                    case "kicked": event = .removed(room: room ?? "", userID: userID, reason: .kicked)
-                    case "banned": event = .removed(room: room ?? "", userID: userID, reason: .banned)
-                    case "invited": event = .invited(room: room ?? "", userID: userID, by: row["by"] ?? "")
-                    case "server_ban": event = .bannedFromServer(userID: userID)
-                    default: return nil
-                    }
-                    return (row["id"], row["origin"], event)
+            try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT id, kind, room, user_id, by, origin FROM access_events WHERE id > ? ORDER BY id"),
+                arguments: [id]
+            )
+            .compactMap { row in
+                let userID: String = row["user_id"]
+                let room: String? = row["room"]
+                let event: AccessEvent
+                switch row["kind"] as String {
+                case "kicked": event = .removed(room: room ?? "", userID: userID, reason: .kicked)
+                case "banned": event = .removed(room: room ?? "", userID: userID, reason: .banned)
+                case "invited": event = .invited(room: room ?? "", userID: userID, by: row["by"] ?? "")
+                case "server_ban": event = .bannedFromServer(userID: userID)
+                default: return nil
                 }
+                return (row["id"], row["origin"], event)
+            }
         }
     }
 
