@@ -101,6 +101,10 @@ int main(int argc, char **argv) {
     long measured_from = commits / 10, offset = 0;
     double started = 0;
     double *durations = malloc(sizeof(double) * (size_t)(commits - measured_from));
+    if (durations == NULL) {
+        fprintf(stderr, "sqlite_commit_floor: no memory for %ld commit times\n", commits - measured_from);
+        return 1;
+    }
     for (long i = 0; i < commits; i++) {
         if (i == measured_from) started = cpu_microseconds();
         if (rate > 0) {

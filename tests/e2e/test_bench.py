@@ -127,7 +127,11 @@ def test_sqlite_commit_floor_commits_on_parleys_own_messages_table(start_parley,
 
 def test_sqlite_commit_floor_says_how_to_call_it(tmp_path):
     program = compile_sqlite_commit_floor(tmp_path)
-    for args in [[], [str(tmp_path / "floor.sqlite"), "100", "0", "100"]]:
+    for args, says in [
+        ([], "usage: "),
+        ([str(tmp_path / "floor.sqlite"), "100", "0", "100"], "MESSAGES_PER_COMMIT >= 1"),
+        ([str(tmp_path / "floor.sqlite"), "-1", "1", "100"], "COMMITS_PER_SECOND >= 0"),
+    ]:
         result = subprocess.run([str(program), *args], capture_output=True, text=True, timeout=30)
-        assert result.returncode == 2 and ("usage:" in result.stderr or "MESSAGES_PER_COMMIT >= 1" in result.stderr)
+        assert result.returncode == 2 and says in result.stderr, (args, result.stderr)
     assert not (tmp_path / "floor.sqlite").exists()
